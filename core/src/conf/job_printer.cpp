@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+#include "conf/job_printer.hpp"
+
+#include <cstdio>
+
+#include "conf/resources.hpp"
+#include "model/signals.hpp"
+#include "tend/grammar/quoting.hpp"
+
+namespace tend::conf {
+
+namespace {
+
+using grammar::quoteValue;
+
+void line(std::string& out, std::string_view keyword, const std::string& value) {
+    out += keyword;
+    out += ' ';
+    out += value;
+    out += '\n';
+}
+
+void optionalText(std::string& out, std::string_view keyword,
+                  const std::optional<std::string>& value) {
+    if (value) {
+        line(out, keyword, quoteValue(*value));
+    }
+}
+
+bool isPlainName(std::string_view name) {
+    return !name.empty() && quoteValue(name) == name;
+}
+
+std::string limitValue(std::uint64_t value) {
+    return value == model::kUnlimited ? "unlimited" : std::to_string(value);
+}
+
+void process(std::string& out, const model::JobClass& job, model::ProcessType type) {
+    const auto& proc = job.process(type);
+    if (!proc) {
+        return;
+    }
+    const std::string prefix =
+        type == model::ProcessType::Main ? "" : std::string(model::processTypeName(type)) + ' ';
+    if (!proc->script) {
+        out += prefix + "exec " + proc->command + '\n';
+        return;
+    }
+    out += prefix + "script\n";
+    std::size_t pos = 0;
+    const std::string& body = proc->command;
+    while (pos < body.size()) {
+        std::size_t eol = body.find('\n', pos);
+        if (eol == std::string::npos) {
+            eol = body.size();
+        }
+        if (eol > pos) {
+            out += "    ";
+            out.append(body, pos, eol - pos);
+        }
+        out += '\n';
+        pos = eol + 1;
+    }
+    out += "end script\n";
+}
+
+}  // namespace
+
+std::string printJobClass(const model::JobClass& job) {
+    std::string out;
+    optionalText(out, "description", job.description);
+    optionalText(out, "author", job.author);
+    optionalText(out, "version", job.version);
+    optionalText(out, "usage", job.usage);
+    if (!job.instance.empty()) {
+        line(out, "instance", quoteValue(job.instance));
+    }
+    if (job.start_on) {
+        line(out, "start on", job.start_on->toString());
+    }
+    if (job.stop_on) {
+        line(out, "stop on", job.stop_on->toString());
+    }
+    for (const auto& event : job.emits) {
+        line(out, "emits", quoteValue(event));
+    }
+    for (const auto& entry : job.env) {
+        if (!entry.value) {
+            line(out, "env", quoteValue(entry.name));
+        } else if (isPlainName(entry.name)) {
+            line(out, "env", entry.name + '=' + quoteValue(*entry.value));
+        } else {
+            line(out, "env", quoteValue(entry.name + '=' + *entry.value));
+        }
+    }
+    for (const auto& name : job.exports) {
+        line(out, "export", quoteValue(name));
+    }
+    if (job.task) {
+        out += "task\n";
+    }
+    if (job.respawn) {
+        out += "respawn\n";
+    }
+    if (job.respawn_limit != 10 || job.respawn_interval != 5) {
+        line(out, "respawn limit",
+             std::to_string(job.respawn_limit) + ' ' + std::to_string(job.respawn_interval));
+    }
+    if (!job.normal_exit.empty()) {
+        std::string values;
+        for (const auto& exit : job.normal_exit) {
+            values += values.empty() ? "" : " ";
+            values += exit.signal ? model::signalName(exit.value) : std::to_string(exit.value);
+        }
+        line(out, "normal exit", values);
+    }
+    if (job.expect != model::Expect::None) {
+        line(out, "expect", std::string(model::expectName(job.expect)));
+    }
+    if (job.kill_signal != 15) {
+        line(out, "kill signal", model::signalName(job.kill_signal));
+    }
+    if (job.kill_timeout != 5) {
+        line(out, "kill timeout", std::to_string(job.kill_timeout));
+    }
+    if (job.reload_signal != 1) {
+        line(out, "reload signal", model::signalName(job.reload_signal));
+    }
+    if (job.console != model::Console::Log) {
+        line(out, "console", std::string(model::consoleName(job.console)));
+    }
+    if (job.umask) {
+        char octal[8];
+        std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(*job.umask));
+        line(out, "umask", octal);
+    }
+    if (job.nice) {
+        line(out, "nice", std::to_string(*job.nice));
+    }
+    if (job.oom_score) {
+        line(out, "oom score", std::to_string(*job.oom_score));
+    }
+    for (const auto& [resource, limit] : job.limits) {
+        line(out, "limit", std::string(resourceName(resource)) + ' ' + limitValue(limit.soft) + ' ' +
+                               limitValue(limit.hard));
+    }
+    optionalText(out, "chdir", job.chdir);
+    optionalText(out, "chroot", job.chroot);
+    optionalText(out, "setuid", job.setuid);
+    optionalText(out, "setgid", job.setgid);
+    optionalText(out, "apparmor load", job.apparmor_load);
+    optionalText(out, "apparmor switch", job.apparmor_switch);
+    for (const auto& cg : job.cgroups) {
+        std::string args = quoteValue(cg.controller) + ' ' + quoteValue(cg.name);
+        if (!cg.key.empty()) {
+            args += ' ' + quoteValue(cg.key) + ' ' + quoteValue(cg.value);
+        }
+        line(out, "cgroup", args);
+    }
+    if (job.debug) {
+        out += "debug\n";
+    }
+    process(out, job, model::ProcessType::PreStart);
+    process(out, job, model::ProcessType::Main);
+    process(out, job, model::ProcessType::PostStart);
+    process(out, job, model::ProcessType::PreStop);
+    process(out, job, model::ProcessType::PostStop);
+    return out;
+}
+
+}  // namespace tend::conf

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+// JobClass: the validated definition read from one job file plus its `.override`.
+//
+// It is a plain value. Loading a file builds one; a reload builds a new one and compares it with
+// the old (operator== is structural and ignores source positions), and the canonical printer
+// writes one back as text that parses to an equal value. Running instances (Job) keep the
+// JobClass they were started from, which is how a changed file leaves a running job alone until
+// it stops.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tend/grammar/event_expr.hpp"
+
+namespace tend::model {
+
+enum class ProcessType : std::uint8_t { Main, PreStart, PostStart, PreStop, PostStop };
+inline constexpr std::size_t kProcessTypeCount = 5;
+inline constexpr std::array<ProcessType, kProcessTypeCount> kProcessTypes = {
+    ProcessType::Main, ProcessType::PreStart, ProcessType::PostStart, ProcessType::PreStop,
+    ProcessType::PostStop};
+// "main", "pre-start", ... as Upstart names them in PROCESS=.
+std::string_view processTypeName(ProcessType type);
+
+struct Process {
+    bool script = false;  // a `script` block run by `/bin/sh -e`, else an `exec` command line
+    std::string command;  // the raw exec text, or the script body
+    friend bool operator==(const Process&, const Process&) = default;
+};
+
+enum class Expect : std::uint8_t { None, Stop, Daemon, Fork, Notify };
+enum class Console : std::uint8_t { Log, None, Output, Owner };
+
+std::string_view expectName(Expect expect);
+std::string_view consoleName(Console console);
+
+// An entry of `normal exit`: an exit status, or a signal that killed the process.
+struct NormalExit {
+    bool signal = false;
+    int value = 0;
+    friend bool operator==(const NormalExit&, const NormalExit&) = default;
+};
+
+struct EnvEntry {
+    std::string name;
+    std::optional<std::string> value;  // `env NAME` copies the variable from tend's environment
+    friend bool operator==(const EnvEntry&, const EnvEntry&) = default;
+};
+
+inline constexpr std::uint64_t kUnlimited = ~std::uint64_t{0};
+
+struct ResourceLimit {
+    std::uint64_t soft = kUnlimited;
+    std::uint64_t hard = kUnlimited;
+    friend bool operator==(const ResourceLimit&, const ResourceLimit&) = default;
+};
+
+struct CgroupSetting {
+    std::string controller;
+    std::string name;  // `$UPSTART_CGROUP` unless given
+    std::string key;   // empty when the stanza only names the cgroup
+    std::string value;
+    friend bool operator==(const CgroupSetting&, const CgroupSetting&) = default;
+};
+
+inline constexpr std::string_view kDefaultCgroupName = "$UPSTART_CGROUP";
+
+struct JobClass {
+    std::string name;  // path below the job directory without `.conf`: `net/apache`
+
+    std::optional<std::string> description;
+    std::optional<std::string> author;
+    std::optional<std::string> version;
+    std::optional<std::string> usage;
+
+    std::string instance;  // template, expanded with the start environment
+    std::optional<grammar::EventCondition> start_on;
+    std::optional<grammar::EventCondition> stop_on;
+    std::vector<std::string> emits;
+
+    std::array<std::optional<Process>, kProcessTypeCount> processes;
+    std::vector<EnvEntry> env;
+    std::vector<std::string> exports;
+
+    bool task = false;
+    bool respawn = false;
+    unsigned respawn_limit = 10;  // 0 in either field means no limit
+    unsigned respawn_interval = 5;
+    std::vector<NormalExit> normal_exit;
+    Expect expect = Expect::None;
+
+    int kill_signal = 15;  // SIGTERM
+    unsigned kill_timeout = 5;
+    int reload_signal = 1;  // SIGHUP
+
+    Console console = Console::Log;
+    std::optional<mode_t> umask;
+    std::optional<int> nice;
+    std::optional<int> oom_score;  // -1000..1000; legacy `oom N` is scaled into this range
+    std::map<int, ResourceLimit> limits;  // keyed by RLIMIT_*
+
+    std::optional<std::string> chdir;
+    std::optional<std::string> chroot;
+    std::optional<std::string> setuid;
+    std::optional<std::string> setgid;
+    std::optional<std::string> apparmor_load;
+    std::optional<std::string> apparmor_switch;
+    std::vector<CgroupSetting> cgroups;
+    bool debug = false;
+
+    const std::optional<Process>& process(ProcessType type) const {
+        return processes[static_cast<std::size_t>(type)];
+    }
+    std::optional<Process>& process(ProcessType type) {
+        return processes[static_cast<std::size_t>(type)];
+    }
+
+    friend bool operator==(const JobClass&, const JobClass&) = default;
+};
+
+}  // namespace tend::model

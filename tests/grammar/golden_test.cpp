@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+// Golden tests: every Upstart parser case (tests/grammar/cases/INDEX.md) is a `.conf` input,
+// an optional `.override`, and a `.expect` holding either the diagnostics a user would read or,
+// for a valid file, the canonical form it loads into. Set TEND_UPDATE_GOLDEN=1 to rewrite the
+// `.expect` files after an intended change, then review the diff.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "conf/job_printer.hpp"
+#include "support/job_text.hpp"
+
+namespace tend {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string readFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::vector<std::string> caseNames() {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(TEND_CASES_DIR)) {
+        if (entry.path().extension() == ".conf") {
+            names.push_back(entry.path().stem().string());
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// What the user would see: diagnostics, then the loaded definition in canonical form.
+std::string render(const std::string& name, std::optional<model::JobClass>* loaded) {
+    const fs::path dir(TEND_CASES_DIR);
+    const grammar::SourceText conf(name + ".conf", readFile(dir / (name + ".conf")));
+    std::optional<grammar::SourceText> over;
+    if (fs::exists(dir / (name + ".override"))) {
+        over.emplace(name + ".override", readFile(dir / (name + ".override")));
+    }
+    const auto result = conf::loadJob(name, conf, over ? &*over : nullptr, test::coreRegistry());
+    std::string out = test::formatted(result);
+    if (result.job) {
+        out += conf::printJobClass(*result.job);
+    }
+    *loaded = result.job;
+    return out;
+}
+
+class GoldenCase : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenCase, MatchesItsExpectedOutput) {
+    const std::string& name = GetParam();
+    std::optional<model::JobClass> loaded;
+    const std::string actual = render(name, &loaded);
+    const fs::path expect_path = fs::path(TEND_CASES_DIR) / (name + ".expect");
+    if (std::getenv("TEND_UPDATE_GOLDEN") != nullptr) {
+        std::ofstream(expect_path, std::ios::binary) << actual;
+    }
+    ASSERT_TRUE(fs::exists(expect_path)) << "missing " << expect_path;
+    EXPECT_EQ(actual, readFile(expect_path));
+}
+
+TEST_P(GoldenCase, SurvivesThePrintParseRoundTrip) {
+    std::optional<model::JobClass> loaded;
+    render(GetParam(), &loaded);
+    if (!loaded) {
+        return;  // an invalid case has nothing to print; its diagnostics are checked above
+    }
+    const std::string printed = conf::printJobClass(*loaded);
+    const auto again = conf::loadJob(loaded->name, grammar::SourceText("printed.conf", printed),
+                                     nullptr, test::coreRegistry());
+    if (printed.empty()) {
+        // A definition with no stanza at all (everything default) prints as nothing.
+        model::JobClass blank;
+        blank.name = loaded->name;
+        EXPECT_EQ(*loaded, blank);
+        return;
+    }
+    ASSERT_TRUE(again.job) << test::formatted(again) << printed;
+    EXPECT_EQ(*again.job, *loaded) << printed;
+}
+
+INSTANTIATE_TEST_SUITE_P(UpstartParserCases, GoldenCase, ::testing::ValuesIn(caseNames()),
+                         [](const auto& info) {
+                             std::string name = info.param;
+                             std::replace_if(name.begin(), name.end(),
+                                             [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+                             return name;
+                         });
+
+TEST(GoldenCases, AreThere) { EXPECT_GE(caseNames().size(), 150u); }
+
+}  // namespace
+}  // namespace tend

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+// Behaviour of the job language as a user sees it: what a file loads into, and what the
+// diagnostics say. Upstart's own parser cases are golden tests under tests/grammar/cases/.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "conf/job_printer.hpp"
+#include "support/job_text.hpp"
+
+namespace tend {
+namespace {
+
+using ::testing::HasSubstr;
+using test::formatted;
+using test::loadText;
+
+constexpr const char* kSeedExample = R"(description "imapfilter"
+author "Kyle Manna <kyle@kylemanna.com>"
+
+# Start after keyring registers on dbus
+start on started dbus
+#stop on desktop-end
+
+# Automatically restart process if crashed
+respawn
+
+# Log this job's stdout to ~/.cache/upstart/<name>.log
+# default is console log
+#console log
+
+# Start in foreground mode so it can be properly managed
+exec imapfilter -v
+)";
+
+TEST(SeedExample, LoadsVerbatimIntoTheExpectedDefinition) {
+    const auto result = loadText(kSeedExample, "imapfilter.conf");
+    ASSERT_TRUE(result.job) << formatted(result);
+    EXPECT_TRUE(result.diagnostics.empty()) << formatted(result);
+    const model::JobClass& job = *result.job;
+    EXPECT_EQ(job.description, "imapfilter");
+    EXPECT_EQ(job.author, "Kyle Manna <kyle@kylemanna.com>");
+    ASSERT_TRUE(job.start_on);
+    EXPECT_EQ(job.start_on->toString(), "started dbus");
+    EXPECT_EQ(job.start_on->root().match.args.at(0).value, "dbus");
+    EXPECT_FALSE(job.stop_on);
+    EXPECT_TRUE(job.respawn);
+    EXPECT_EQ(job.console, model::Console::Log);
+    ASSERT_TRUE(job.process(model::ProcessType::Main));
+    EXPECT_EQ(job.process(model::ProcessType::Main)->command, "imapfilter -v");
+    EXPECT_FALSE(job.process(model::ProcessType::Main)->script);
+}
+
+TEST(Conditions, FoldAndAndOrLeftToRightWithEqualPrecedence) {
+    EXPECT_EQ(loadText("start on a and b or c\n").job->start_on->toString(), "((a and b) or c)");
+    EXPECT_EQ(loadText("start on a or b and c\n").job->start_on->toString(), "((a or b) and c)");
+    EXPECT_EQ(loadText("start on a or (b and c)\n").job->start_on->toString(),
+              "(a or (b and c))");
+}
+
+TEST(Conditions, SpanLinesOnlyInsideParentheses) {
+    const auto ok = loadText("start on (a # first\n   or\n b)\nexec x\n");
+    ASSERT_TRUE(ok.job) << formatted(ok);
+    EXPECT_EQ(ok.job->start_on->toString(), "(a or b)");
+    const auto bad = loadText("start on a or\n b\n");
+    EXPECT_FALSE(bad.job);
+    EXPECT_THAT(formatted(bad), HasSubstr("job.conf:1:14: error: expected an event name at end of line"));
+}
+
+TEST(Conditions, TreatQuotedOperatorsAsPlainWords) {
+    const auto result = loadText("start on \"and\" or x \"or\"\n");
+    ASSERT_TRUE(result.job) << formatted(result);
+    EXPECT_EQ(result.job->start_on->toString(), "(\"and\" or x \"or\")");
+}
+
+TEST(Conditions, SplitNamedOperandsAndKeepGlobsAndVariables) {
+    const auto result = loadText("stop on runlevel [!$RUNLEVEL] KEY!=a* \"FRODO=foo bar\"\n");
+    ASSERT_TRUE(result.job) << formatted(result);
+    const auto& args = result.job->stop_on->root().match.args;
+    ASSERT_EQ(args.size(), 3u);
+    EXPECT_TRUE(args[0].positional());
+    EXPECT_EQ(args[0].value, "[!$RUNLEVEL]");
+    EXPECT_EQ(args[1].key, "KEY");
+    EXPECT_TRUE(args[1].negated);
+    EXPECT_EQ(args[1].value, "a*");
+    EXPECT_EQ(args[2].key, "FRODO");
+    EXPECT_EQ(args[2].value, "foo bar");
+}
+
+TEST(Diagnostics, ReportEveryErrorInAFileWithLineColumnAndCaret) {
+    const auto result = loadText(
+        "description \"ok\"\n"
+        "frobnicate yes\n"
+        "kill timeout soon\n"
+        "start on (a or b\n");
+    EXPECT_FALSE(result.job);
+    const std::string text = formatted(result);
+    EXPECT_THAT(text, HasSubstr("job.conf:2:1: error: unknown stanza 'frobnicate'\n"
+                                "    frobnicate yes\n"
+                                "    ^\n"));
+    EXPECT_THAT(text, HasSubstr("job.conf:3:14: error: illegal interval 'soon'"));
+    EXPECT_THAT(text, HasSubstr("job.conf:5:1: error: unbalanced '(': expected ')' before end of file"));
+    EXPECT_EQ(result.diagnostics.size(), 3u) << text;
+}
+
+TEST(Diagnostics, SuggestTheKeywordAMisspeltStanzaWasMeantToBe) {
+    EXPECT_THAT(formatted(loadText("Exec foo\n")), HasSubstr("unknown stanza 'Exec'; did you mean 'exec'?"));
+    EXPECT_THAT(formatted(loadText("respwan\n")), HasSubstr("did you mean 'respawn'?"));
+    EXPECT_THAT(formatted(loadText("\"exec\" foo\n")), HasSubstr("unknown stanza '\"exec\"'"));
+}
+
+TEST(Diagnostics, PointABareShellLineAtExecOrScript) {
+    const auto result = loadText("exec true\ngo run cli/http.go | logger -t x\n");
+    EXPECT_THAT(formatted(result),
+                HasSubstr("job.conf:2:1: error: unknown stanza 'go'; a command line belongs after "
+                          "'exec' or inside a 'script' block"));
+}
+
+TEST(Exec, RunsTheRawRestOfTheLineWithCommentsCut) {
+    EXPECT_EQ(loadText("exec echo a#b\n").job->process(model::ProcessType::Main)->command, "echo a");
+    EXPECT_EQ(loadText("exec echo \"a#b\"  # c\n").job->process(model::ProcessType::Main)->command,
+              "echo \"a#b\"");
+    EXPECT_EQ(loadText("exec script\n").job->process(model::ProcessType::Main)->command, "script");
+}
+
+TEST(Script, StripsCommonIndentationAndNeedsAStrictTerminator) {
+    const auto result = loadText(
+        "pre-start script\n"
+        "    if true; then\n"
+        "        echo \"end script\"\n"
+        "\n"
+        "    fi\n"
+        "    end scriptx\n"
+        "  end   script   # done\n"
+        "exec x\n");
+    ASSERT_TRUE(result.job) << formatted(result);
+    EXPECT_EQ(result.job->process(model::ProcessType::PreStart)->command,
+              "if true; then\n    echo \"end script\"\n\nfi\nend scriptx\n");
+}
+
+TEST(Override, ReplacesScalarsAppendsListsAndManualClearsStartOn) {
+    const grammar::SourceText conf("j.conf",
+                                   "start on a\nenv A=1\ndescription \"old\"\nexec x\n");
+    const grammar::SourceText over("j.override", "manual\nenv B=2\ndescription \"new\"\n");
+    const auto result = conf::loadJob("j", conf, &over, test::coreRegistry());
+    ASSERT_TRUE(result.job) << formatted(result);
+    EXPECT_FALSE(result.job->start_on);
+    EXPECT_EQ(result.job->description, "new");
+    ASSERT_EQ(result.job->env.size(), 2u);
+    EXPECT_EQ(result.job->env[1].name, "B");
+}
+
+TEST(Override, ThatIsBrokenIsIgnoredAndTheConfStaysInForce) {
+    const grammar::SourceText conf("j.conf", "start on a\nexec x\n");
+    const grammar::SourceText over("j.override", "manual\nkill timeout never\n");
+    const auto result = conf::loadJob("j", conf, &over, test::coreRegistry());
+    ASSERT_TRUE(result.job);
+    EXPECT_TRUE(result.job->start_on) << "the broken override's 'manual' must not apply";
+    EXPECT_TRUE(result.hasErrors());
+    EXPECT_THAT(formatted(result), HasSubstr("j.override:2:14: error: illegal interval 'never'"));
+    EXPECT_THAT(formatted(result), HasSubstr("override ignored"));
+}
+
+TEST(Printer, WritesEveryStanzaSoThatItParsesBackEqual) {
+    const char* text = R"(description "all of it"
+author 'a "quoted" author'
+version 1.0
+usage "start all DEV=x"
+instance $DEV
+start on (started dbus and (file FILE=/tmp/* EVENT!=delete or "and"))
+stop on stopping dbus
+emits one two
+env A="x y"
+env B
+export A B
+task
+respawn
+respawn limit 3 7
+normal exit 0 2 TERM SIGHUP
+expect fork
+kill signal INT
+kill timeout 30
+reload signal USR2
+console none
+umask 0027
+nice -5
+oom score -500
+limit nofile 1024 unlimited
+limit core 0 0
+chdir /tmp
+chroot /
+setuid nobody
+setgid nogroup
+apparmor load /etc/apparmor.d/x
+apparmor switch prof
+cgroup memory
+cgroup cpu grp shares 10
+debug
+pre-start exec /bin/true
+script
+    echo "main"
+end script
+post-start script
+	echo tabbed
+end script
+pre-stop exec kill -0 $$
+post-stop exec rm -f /tmp/x
+)";
+    const auto first = loadText(text);
+    ASSERT_TRUE(first.job) << formatted(first);
+    const std::string printed = conf::printJobClass(*first.job);
+    const auto second = loadText(printed);
+    ASSERT_TRUE(second.job) << formatted(second) << printed;
+    EXPECT_EQ(*first.job, *second.job) << printed;
+    EXPECT_EQ(conf::printJobClass(*second.job), printed);
+}
+
+}  // namespace
+}  // namespace tend
