@@ -7,22 +7,25 @@
 #include <vector>
 
 #include "conf/check.hpp"
+#include "conf/job_printer.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tend --check [--json] PATH...\n"
+    "usage: tend --check [--json | --print] PATH...\n"
     "       tend --version\n"
     "\n"
     "  --check PATH...  check job files (or directories of them) without running anything;\n"
     "                   exit 0 when clean, 1 when any file has an error\n"
-    "  --json           print the diagnostics as JSON on stdout\n";
+    "  --json           print the diagnostics as JSON on stdout\n"
+    "  --print          print each job that loads in canonical form on stdout\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
     bool check = false;
     bool json = false;
+    bool print = false;
     std::vector<std::filesystem::path> paths;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
@@ -30,6 +33,8 @@ int main(int argc, char** argv) {
             check = true;
         } else if (arg == "--json") {
             json = true;
+        } else if (arg == "--print") {
+            print = true;
         } else if (arg == "--version") {
             std::printf("tend %s\n", TEND_VERSION);
             return 0;
@@ -55,6 +60,14 @@ int main(int argc, char** argv) {
     }
     const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
     const auto report = tend::conf::checkPaths(paths, registry);
+    if (print) {
+        for (const auto& file : report.files) {
+            if (file.job_class) {
+                std::printf("# %s (%s)\n%s\n", file.job.c_str(), file.path.c_str(),
+                            tend::conf::printJobClass(*file.job_class).c_str());
+            }
+        }
+    }
     if (json) {
         std::fputs(report.json().c_str(), stdout);
     } else {

@@ -67,8 +67,8 @@ const auto close_paren_def = x3::lit(')')[detail::LeaveGroup{}];
 const auto group_def = open_paren > gap_nl > condition_in > gap_nl > close_paren;
 const auto term_top_def = group | match_top;
 const auto term_in_def = group | match_in;
-const auto condition_in_def = term_in >> *(gap_nl1 >> op > gap_nl > term_in);
-const auto condition_top_def = term_top >> *(lexeme::gap1 >> op > lexeme::gap > term_top);
+const auto condition_in_def = term_in >> *((gap_nl1 >> op) > gap_nl > term_in);
+const auto condition_top_def = term_top >> *((lexeme::gap1 >> op) > lexeme::gap > term_top);
 
 BOOST_SPIRIT_DEFINE(op, event_token, event_name, match_top, match_in, open_paren, close_paren,
                     group, term_top, term_in, condition_in, condition_top)

@@ -43,7 +43,7 @@ const auto line_end_def = lexeme::gap >> -lexeme::comment >> (lexeme::newline | 
 const auto on_line_end_def = line_end_def;
 const auto on_keyword_def = x3::raw[(x3::lit("start") | x3::lit("stop")) >> lexeme::gap1 >>
                                     x3::lit("on") >> lexeme::word_end];
-const auto on_stanza_def = on_keyword >> lexeme::gap > condition() > on_line_end;
+const auto on_stanza_def = (on_keyword >> lexeme::gap) > condition() > on_line_end;
 // `exec script` runs a program called script; every other `WORD script` opens a block.
 const auto block_header_def =
     x3::raw[(x3::lit("script") >> lexeme::word_end) |
@@ -53,7 +53,7 @@ const auto header_end = x3::omit[lexeme::gap >> -lexeme::comment >> (lexeme::new
 const auto block_body_def = x3::raw[*(!block_end >> body_line)];
 const auto block_stanza_def =
     block_header >> header_end >> block_body >> x3::matches[block_end];
-const auto plain_stanza_def = keyword >> *(lexeme::gap1 >> token) > line_end;
+const auto plain_stanza_def = (keyword >> *(lexeme::gap1 >> token)) > line_end;
 const auto stanza_rule_def = on_stanza | block_stanza | plain_stanza;
 
 BOOST_SPIRIT_DEFINE(keyword, token, line_end, on_line_end, on_keyword, on_stanza, block_header,

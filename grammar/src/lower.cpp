@@ -91,8 +91,11 @@ std::string stripCommonIndent(std::string_view body) {
             eol = body.size();
         }
         std::string_view line = body.substr(pos, eol - pos);
+        // Blank lines neither shape the prefix nor lose characters to it, so that a body reads
+        // back the same whatever indentation the printer gives its other lines.
+        const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
         std::size_t cut = 0;
-        while (cut < prefix.size() && cut < line.size() && line[cut] == prefix[cut]) {
+        while (!blank && cut < prefix.size() && line[cut] == prefix[cut]) {
             ++cut;
         }
         out.append(line.substr(cut));

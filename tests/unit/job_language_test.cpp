@@ -105,6 +105,8 @@ TEST(Diagnostics, ReportEveryErrorInAFileWithLineColumnAndCaret) {
 TEST(Diagnostics, SuggestTheKeywordAMisspeltStanzaWasMeantToBe) {
     EXPECT_THAT(formatted(loadText("Exec foo\n")), HasSubstr("unknown stanza 'Exec'; did you mean 'exec'?"));
     EXPECT_THAT(formatted(loadText("respwan\n")), HasSubstr("did you mean 'respawn'?"));
+    EXPECT_THAT(formatted(loadText("exce /bin/true\n")), HasSubstr("did you mean 'exec'?"));
+    EXPECT_THAT(formatted(loadText("go away\n")), ::testing::Not(HasSubstr("did you mean")));
     EXPECT_THAT(formatted(loadText("\"exec\" foo\n")), HasSubstr("unknown stanza '\"exec\"'"));
 }
 
@@ -212,6 +214,23 @@ post-stop exec rm -f /tmp/x
     ASSERT_TRUE(second.job) << formatted(second) << printed;
     EXPECT_EQ(*first.job, *second.job) << printed;
     EXPECT_EQ(conf::printJobClass(*second.job), printed);
+}
+
+}  // namespace
+}  // namespace tend
+
+namespace tend {
+namespace {
+
+// Found by the fuzzer: a whitespace-only script line grew the printer's indentation on each
+// print -> parse cycle.
+TEST(Printer, KeepsWhitespaceOnlyScriptLinesStableAcrossRoundTrips) {
+    const auto first = test::loadText("task\nscript\n \n\tx\n    \nend script\n");
+    ASSERT_TRUE(first.job) << test::formatted(first);
+    EXPECT_EQ(first.job->process(model::ProcessType::Main)->command, " \nx\n    \n");
+    const auto second = test::loadText(conf::printJobClass(*first.job));
+    ASSERT_TRUE(second.job);
+    EXPECT_EQ(*second.job, *first.job);
 }
 
 }  // namespace

@@ -17,7 +17,9 @@ std::size_t errorsIn(const CheckedFile& file) {
 void checkFile(const std::string& name, const std::filesystem::path& path,
                const StanzaRegistry& registry, CheckReport& report) {
     LoadResult result = loadJobFile(name, path, registry);
-    report.files.push_back({name, path.string(), result.job.has_value(), std::move(result.diagnostics)});
+    const bool loaded = result.job.has_value();
+    report.files.push_back(
+        {name, path.string(), loaded, std::move(result.diagnostics), std::move(result.job)});
 }
 
 }  // namespace
@@ -85,7 +87,7 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
                 checkFile(file.name, file.path, registry, report);
             }
             if (!problems.empty()) {
-                report.files.push_back({"", path.string(), false, std::move(problems)});
+                report.files.push_back({"", path.string(), false, std::move(problems), std::nullopt});
             }
             continue;
         }
@@ -96,7 +98,8 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
                 report.files.push_back({"", path.string(), false,
                                         {fileDiagnostic(path, "override has no '" + conf.filename().string() +
                                                                   "' beside it, so it applies to nothing",
-                                                        grammar::Severity::Warning)}});
+                                                        grammar::Severity::Warning)},
+                                        std::nullopt});
                 continue;
             }
             checkFile(conf.stem().string(), conf, registry, report);

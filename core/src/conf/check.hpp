@@ -16,6 +16,7 @@ struct CheckedFile {
     std::string path;
     bool loaded = false;
     std::vector<grammar::Diagnostic> diagnostics;
+    std::optional<model::JobClass> job_class;
 };
 
 struct CheckReport {

@@ -27,6 +27,15 @@ void optionalText(std::string& out, std::string_view keyword,
     }
 }
 
+// Free text reads best quoted even when it is one word: `description "imapfilter"`.
+void optionalProse(std::string& out, std::string_view keyword,
+                   const std::optional<std::string>& value) {
+    if (value) {
+        std::string word = quoteValue(*value);
+        line(out, keyword, word == *value ? '"' + word + '"' : word);
+    }
+}
+
 bool isPlainName(std::string_view name) {
     return !name.empty() && quoteValue(name) == name;
 }
@@ -54,10 +63,11 @@ void process(std::string& out, const model::JobClass& job, model::ProcessType ty
         if (eol == std::string::npos) {
             eol = body.size();
         }
-        if (eol > pos) {
+        const std::string_view line = std::string_view(body).substr(pos, eol - pos);
+        if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
             out += "    ";
-            out.append(body, pos, eol - pos);
         }
+        out += line;
         out += '\n';
         pos = eol + 1;
     }
@@ -68,10 +78,10 @@ void process(std::string& out, const model::JobClass& job, model::ProcessType ty
 
 std::string printJobClass(const model::JobClass& job) {
     std::string out;
-    optionalText(out, "description", job.description);
-    optionalText(out, "author", job.author);
-    optionalText(out, "version", job.version);
-    optionalText(out, "usage", job.usage);
+    optionalProse(out, "description", job.description);
+    optionalProse(out, "author", job.author);
+    optionalProse(out, "version", job.version);
+    optionalProse(out, "usage", job.usage);
     if (!job.instance.empty()) {
         line(out, "instance", quoteValue(job.instance));
     }
