@@ -44,11 +44,18 @@ const auto on_line_end_def = line_end_def;
 const auto on_keyword_def = x3::raw[(x3::lit("start") | x3::lit("stop")) >> lexeme::gap1 >>
                                     x3::lit("on") >> lexeme::word_end];
 const auto on_stanza_def = (on_keyword >> lexeme::gap) > condition() > on_line_end;
-// `exec script` runs a program called script; every other `WORD script` opens a block.
+// Upstart's stanzas that take values never open a block: `env script`, `exec script` and
+// `description script` are a variable, a program and a text called script. Only `script`, the
+// four hooks, and keywords outside Upstart's set (plugin stanzas) are followed by a block.
+const auto value_keyword =
+    (x3::lit("instance") | "description" | "author" | "version" | "env" | "export" | "start" |
+     "stop" | "emits" | "exec" | "expect" | "task" | "kill" | "reload" | "respawn" | "normal" |
+     "console" | "umask" | "nice" | "oom" | "limit" | "chroot" | "chdir" | "setuid" | "setgid" |
+     "debug" | "manual" | "usage" | "apparmor" | "cgroup" | "script") >>
+    lexeme::word_end;
 const auto block_header_def =
     x3::raw[(x3::lit("script") >> lexeme::word_end) |
-            (!(x3::lit("exec") >> lexeme::word_end) >> word >> lexeme::gap1 >> x3::lit("script") >>
-             lexeme::word_end)];
+            (!value_keyword >> word >> lexeme::gap1 >> x3::lit("script") >> lexeme::word_end)];
 const auto header_end = x3::omit[lexeme::gap >> -lexeme::comment >> (lexeme::newline | x3::eoi)];
 const auto block_body_def = x3::raw[*(!block_end >> body_line)];
 const auto block_stanza_def =

@@ -72,11 +72,7 @@ std::string scan(std::string_view raw) {
 
 std::string dequote(std::string_view raw) { return scan<true>(raw); }
 
-std::string collapseCommand(std::string_view raw) {
-    std::string out = scan<false>(raw);
-    trimTrailingBlanks(out);
-    return out;
-}
+std::string collapseCommand(std::string_view raw) { return scan<false>(raw); }
 
 std::string quoteValue(std::string_view value) {
     bool needs_quotes = value.empty();

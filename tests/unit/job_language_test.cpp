@@ -235,3 +235,28 @@ TEST(Printer, KeepsWhitespaceOnlyScriptLinesStableAcrossRoundTrips) {
 
 }  // namespace
 }  // namespace tend
+
+namespace tend {
+namespace {
+
+// Regression: `env script` once opened a script block that swallowed the rest of the file.
+TEST(Script, OnlyScriptAndTheFourHooksOpenABlock) {
+    const auto result = test::loadText("env script\ndescription script\nexec script\n");
+    ASSERT_TRUE(result.job) << test::formatted(result);
+    EXPECT_EQ(result.job->env.at(0).name, "script");
+    EXPECT_EQ(result.job->description, "script");
+    EXPECT_EQ(result.job->process(model::ProcessType::Main)->command, "script");
+}
+
+// Regression: an escaped trailing blank in an exec line was trimmed to a bare backslash.
+TEST(Exec, KeepsAnEscapedTrailingBlank) {
+    const auto result = test::loadText("exec foo\\ \n");
+    ASSERT_TRUE(result.job);
+    EXPECT_EQ(result.job->process(model::ProcessType::Main)->command, "foo\\ ");
+    const auto again = test::loadText(conf::printJobClass(*result.job));
+    ASSERT_TRUE(again.job);
+    EXPECT_EQ(*again.job, *result.job);
+}
+
+}  // namespace
+}  // namespace tend

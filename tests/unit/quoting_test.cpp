@@ -25,7 +25,7 @@ TEST(Dequote, FoldsANewlineInsideQuotesAndItsBlanksIntoOneSpace) {
 }
 
 TEST(CollapseCommand, KeepsQuotesAndInnerSpacingButFoldsContinuations) {
-    EXPECT_EQ(collapseCommand("\"this   is\" a \"test \\\n of\" \\\n commands  "),
+    EXPECT_EQ(collapseCommand("\"this   is\" a \"test \\\n of\" \\\n commands"),
               "\"this   is\" a \"test of\" commands");
 }
 

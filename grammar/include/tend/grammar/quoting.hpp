@@ -12,7 +12,8 @@ namespace tend::grammar {
 // around it into one space.
 std::string dequote(std::string_view raw);
 
-// `exec` text: quotes and backslashes kept, continuations collapsed, trailing blanks dropped.
+// `exec` text (from its first token to its last): quotes and backslashes kept, continuations
+// and newlines inside quotes collapsed to one space.
 std::string collapseCommand(std::string_view raw);
 
 // Writes `value` as one token that `dequote` turns back into `value`.

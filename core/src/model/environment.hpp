@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// An ordered KEY=VALUE environment, as events and job processes carry it, and Upstart's
+// parameter expansion over it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tend::model {
+
+class Environment {
+public:
+    Environment() = default;
+    Environment(std::initializer_list<std::string> entries);
+
+    // Replaces the value of an existing key in place (keeping its position), else appends.
+    void set(std::string_view key, std::string_view value);
+    // Accepts "KEY=VALUE"; an entry without '=' is ignored.
+    void setEntry(std::string_view entry);
+    void unset(std::string_view key);
+    std::optional<std::string_view> get(std::string_view key) const;
+
+    std::size_t size() const { return entries_.size(); }
+    const std::string& entry(std::size_t index) const { return entries_.at(index); }
+    std::string_view valueAt(std::size_t index) const;
+    const std::vector<std::string>& entries() const { return entries_; }
+
+    friend bool operator==(const Environment&, const Environment&) = default;
+
+private:
+    std::vector<std::string> entries_;
+};
+
+// Expands `$VAR`, `${VAR}`, `${VAR:-word}`, `${VAR-word}`, `${VAR:+word}` and `${VAR+word}`
+// the way Upstart's environ_expand did. A plain reference to an unset variable is an error
+// (nullopt): a `start on` operand using it then does not match, and an `instance` using it fails
+// the start. `\$` is left alone, so that fnmatch still sees an escaped dollar.
+std::optional<std::string> expandVariables(std::string_view text, const Environment& env);
+
+}  // namespace tend::model
