@@ -14,6 +14,9 @@ std::string found(const char* where, const char* end) {
     if (*where == '\n') {
         return "end of line";
     }
+    if (*where == '(' || *where == ')') {
+        return std::string("'") + *where + "'";
+    }
     const char* stop = where;
     while (stop != end && stop - where < 24 && *stop != ' ' && *stop != '\t' && *stop != '\n' &&
            *stop != '\r') {

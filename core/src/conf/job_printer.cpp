@@ -112,7 +112,9 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.respawn) {
         out += "respawn\n";
     }
-    if (job.respawn_limit != 10 || job.respawn_interval != 5) {
+    if (job.respawn_limit == 0 && job.respawn_interval == 0) {
+        out += "respawn limit unlimited\n";
+    } else if (job.respawn_limit != 10 || job.respawn_interval != 5) {
         line(out, "respawn limit",
              std::to_string(job.respawn_limit) + ' ' + std::to_string(job.respawn_interval));
     }

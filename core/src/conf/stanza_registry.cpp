@@ -57,7 +57,7 @@ std::string StanzaContext::spelled(std::size_t words) const {
     std::string out = stanza_.keyword;
     for (std::size_t i = 0; i < words && i < stanza_.args.size(); ++i) {
         out += ' ';
-        out += stanza_.args[i].text;
+        out += raw(i);
     }
     return out;
 }
