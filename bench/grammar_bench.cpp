@@ -80,7 +80,7 @@ BENCHMARK(BM_LoadEachCorpusFileInMemory);
 
 // 1,000 job files cycled from the 78 loadable corpus files, written to a temporary directory.
 class ThousandJobs {
-public:
+  public:
     ThousandJobs() {
         char pattern[] = "/tmp/tend-bench-XXXXXX";
         dir_ = mkdtemp(pattern);
@@ -88,7 +88,8 @@ public:
         const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
         std::vector<const std::string*> loadable;
         for (const auto& text : texts) {
-            if (tend::conf::loadJob("j", tend::grammar::SourceText("j.conf", text), nullptr, registry)
+            if (tend::conf::loadJob("j", tend::grammar::SourceText("j.conf", text), nullptr,
+                                    registry)
                     .job) {
                 loadable.push_back(&text);
             }
@@ -101,7 +102,7 @@ public:
     ~ThousandJobs() { fs::remove_all(dir_); }
     const fs::path& dir() const { return dir_; }
 
-private:
+  private:
     fs::path dir_;
 };
 

@@ -11,8 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
-    const tend::grammar::SourceText source(
-        "fuzz.conf", std::string(reinterpret_cast<const char*>(data), size));
+    const tend::grammar::SourceText source("fuzz.conf",
+                                           std::string(reinterpret_cast<const char*>(data), size));
     const auto result = tend::conf::loadJob("fuzz", source, nullptr, registry);
     for (const auto& diagnostic : result.diagnostics) {
         (void)diagnostic.format();

@@ -49,9 +49,10 @@ int main(int argc, char** argv) {
         }
     }
     if (!check) {
-        std::fputs("tend: running as a session supervisor is not available in this build yet;\n"
-                   "      'tend --check PATH...' checks job files\n",
-                   stderr);
+        std::fputs(
+            "tend: running as a session supervisor is not available in this build yet;\n"
+            "      'tend --check PATH...' checks job files\n",
+            stderr);
         return 2;
     }
     if (paths.empty()) {

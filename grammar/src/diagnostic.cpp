@@ -43,8 +43,8 @@ std::string_view SourceText::lineAt(std::uint32_t offset) const {
     indexLines();
     const auto next = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
     const std::uint32_t begin = *(next - 1);
-    std::uint32_t end = next == line_starts_.end() ? static_cast<std::uint32_t>(text_.size())
-                                                    : *next - 1;
+    std::uint32_t end =
+        next == line_starts_.end() ? static_cast<std::uint32_t>(text_.size()) : *next - 1;
     end = std::max(begin, end);
     return std::string_view(text_).substr(begin, end - begin);
 }
@@ -63,7 +63,8 @@ std::string Diagnostic::format() const {
         from = caret - kContext / 2;
         caret = kContext / 2;
     }
-    std::string_view excerpt = std::string_view(source_line).substr(std::min(from, source_line.size()));
+    std::string_view excerpt =
+        std::string_view(source_line).substr(std::min(from, source_line.size()));
     excerpt = excerpt.substr(0, std::min<std::size_t>(excerpt.size(), 2 * kContext));
     out += "    ";
     for (char c : excerpt) {

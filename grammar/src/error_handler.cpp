@@ -36,15 +36,15 @@ Explanation explainFailure(std::string_view which, const char* where, const char
     const bool at_end = where == end;
     const char c = at_end ? '\0' : *where;
     if (c == '"' || c == '\'') {
-        return {where, std::string("unterminated quoted string: no closing ") + c +
-                           " before end of file"};
+        return {where,
+                std::string("unterminated quoted string: no closing ") + c + " before end of file"};
     }
     if (c == '\\' && where + 1 == end) {
         return {where, "trailing backslash at end of file"};
     }
     if (which == "nesting") {
-        return {where - 1, "parentheses nested more than " + std::to_string(kMaxParenDepth) +
-                               " deep"};
+        return {where - 1,
+                "parentheses nested more than " + std::to_string(kMaxParenDepth) + " deep"};
     }
     if (which == "event") {
         if (at_end) {

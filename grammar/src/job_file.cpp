@@ -6,6 +6,8 @@ namespace tend::grammar::parser {
 
 BOOST_SPIRIT_INSTANTIATE(stanza_type, iterator_type, context_type)
 
-const stanza_type& stanza() { return stanza_rule; }
+const stanza_type& stanza() {
+    return stanza_rule;
+}
 
 }  // namespace tend::grammar::parser

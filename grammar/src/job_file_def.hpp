@@ -58,8 +58,7 @@ const auto block_header_def =
             (!value_keyword >> word >> lexeme::gap1 >> x3::lit("script") >> lexeme::word_end)];
 const auto header_end = x3::omit[lexeme::gap >> -lexeme::comment >> (lexeme::newline | x3::eoi)];
 const auto block_body_def = x3::raw[*(!block_end >> body_line)];
-const auto block_stanza_def =
-    block_header >> header_end >> block_body >> x3::matches[block_end];
+const auto block_stanza_def = block_header >> header_end >> block_body >> x3::matches[block_end];
 const auto plain_stanza_def = (keyword >> *(lexeme::gap1 >> token)) > line_end;
 const auto stanza_rule_def = on_stanza | block_stanza | plain_stanza;
 

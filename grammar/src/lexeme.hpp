@@ -11,8 +11,8 @@ namespace tend::grammar::parser::lexeme {
 const auto blank = x3::lit(' ') | x3::lit('\t') | x3::lit('\r');
 const auto newline = x3::lit('\n');
 const auto continuation = x3::lit('\\') >> newline;
-const auto gap = *(blank | continuation);    // optional space inside a line
-const auto gap1 = +(blank | continuation);   // required space between tokens
+const auto gap = *(blank | continuation);   // optional space inside a line
+const auto gap1 = +(blank | continuation);  // required space between tokens
 const auto comment = x3::omit[x3::lit('#') >> *(x3::char_ - '\n')];
 
 // Quotes group text (newlines included); a backslash inside them escapes one character.

@@ -29,7 +29,9 @@ bool isName(std::string_view text) {
     return true;
 }
 
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool isBlank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 // Splits "pre-start   script" (blanks or continuations between) into its words.
 std::vector<std::pair<std::size_t, std::string_view>> words(std::string_view text) {

@@ -10,13 +10,13 @@
 namespace tend::grammar::parser {
 
 class Lowerer {
-public:
+  public:
     Lowerer(const char* begin, DiagnosticSink& sink) : begin_(begin), sink_(sink) {}
 
     Stanza lower(const syntax::Stanza& stanza) const;
     EventCondition lower(const syntax::Condition& condition) const;
 
-private:
+  private:
     std::uint32_t offsetOf(const char* p) const { return static_cast<std::uint32_t>(p - begin_); }
     Token token(const syntax::Range& range) const;
     std::uint32_t lowerInto(const syntax::Condition& condition, EventCondition& out) const;

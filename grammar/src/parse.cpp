@@ -32,12 +32,16 @@ std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end)
         length = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
         length = 3;
-        if (c == 0xE0) min2 = 0xA0;
-        if (c == 0xED) max2 = 0x9F;
+        if (c == 0xE0)
+            min2 = 0xA0;
+        if (c == 0xED)
+            max2 = 0x9F;
     } else if (c >= 0xF0 && c <= 0xF4) {
         length = 4;
-        if (c == 0xF0) min2 = 0x90;
-        if (c == 0xF4) max2 = 0x8F;
+        if (c == 0xF0)
+            min2 = 0x90;
+        if (c == 0xF4)
+            max2 = 0x8F;
     } else {
         return 0;
     }
@@ -56,8 +60,9 @@ std::size_t utf8SequenceLength(const unsigned char* p, const unsigned char* end)
 bool checkBytes(const SourceText& source, DiagnosticSink& sink) {
     const std::string& text = source.text();
     if (text.size() > kMaxFileBytes) {
-        sink.error(0, "file is " + std::to_string(text.size()) + " bytes; job files are limited to " +
-                          std::to_string(kMaxFileBytes) + " bytes");
+        sink.error(0, "file is " + std::to_string(text.size()) +
+                          " bytes; job files are limited to " + std::to_string(kMaxFileBytes) +
+                          " bytes");
         return false;
     }
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
@@ -85,8 +90,9 @@ bool checkBytes(const SourceText& source, DiagnosticSink& sink) {
         if (length == 0) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02X", *p);
-            sink.error(static_cast<std::uint32_t>(p - begin),
-                       std::string("invalid UTF-8: byte ") + hex + " does not start a valid sequence");
+            sink.error(
+                static_cast<std::uint32_t>(p - begin),
+                std::string("invalid UTF-8: byte ") + hex + " does not start a valid sequence");
             return false;
         }
         p += length;
@@ -99,13 +105,14 @@ const char* nextLine(const char* from, const char* end) {
     return eol == end ? end : eol + 1;
 }
 
-void report(const x3::expectation_failure<const char*>& failure, const char* begin,
-            const char* end, DiagnosticSink& sink) {
+void report(const x3::expectation_failure<const char*>& failure, const char* begin, const char* end,
+            DiagnosticSink& sink) {
     const auto explanation = parser::explainFailure(failure.which(), failure.where(), end);
     sink.error(static_cast<std::uint32_t>(explanation.where - begin), explanation.message);
 }
 
-const auto blank_lines = *(parser::lexeme::gap >> -parser::lexeme::comment >> parser::lexeme::newline);
+const auto blank_lines =
+    *(parser::lexeme::gap >> -parser::lexeme::comment >> parser::lexeme::newline);
 const auto only_trailer = parser::lexeme::gap >> -parser::lexeme::comment >> x3::eoi;
 
 }  // namespace
@@ -143,8 +150,9 @@ ParseResult parseJobFile(const SourceText& source) {
             }
             Stanza stanza = lowerer.lower(parsed);
             if (stanza.block && !stanza.block->terminated) {
-                sink.error(stanza.offset, "unterminated script block: no 'end script' line before "
-                                          "end of file");
+                sink.error(stanza.offset,
+                           "unterminated script block: no 'end script' line before "
+                           "end of file");
             }
             result.ast.stanzas.push_back(std::move(stanza));
         } catch (const x3::expectation_failure<const char*>& failure) {

@@ -5,7 +5,9 @@ namespace tend::grammar {
 
 namespace {
 
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+bool isBlank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 void trimTrailingBlanks(std::string& out) {
     while (!out.empty() && isBlank(out.back())) {
@@ -70,16 +72,27 @@ std::string scan(std::string_view raw) {
 
 }  // namespace
 
-std::string dequote(std::string_view raw) { return scan<true>(raw); }
+std::string dequote(std::string_view raw) {
+    return scan<true>(raw);
+}
 
-std::string collapseCommand(std::string_view raw) { return scan<false>(raw); }
+std::string collapseCommand(std::string_view raw) {
+    return scan<false>(raw);
+}
 
 std::string quoteValue(std::string_view value) {
     bool needs_quotes = value.empty();
     bool has_double = false;
     for (char c : value) {
         switch (c) {
-        case ' ': case '\t': case '\r': case '\n': case '#': case '(': case ')': case '\'':
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n':
+        case '#':
+        case '(':
+        case ')':
+        case '\'':
             needs_quotes = true;
             break;
         case '"':

@@ -32,7 +32,8 @@ std::vector<std::string> corpusFiles() {
 // The files Upstart itself rejects, with the error tend must give.
 const std::map<std::string, std::string> kRejected = {
     {"066-httpcache.conf", "066-httpcache.conf:15:1: error: unknown stanza 'go'"},
-    {"072-chromeos-cros-disks.conf", "072-chromeos-cros-disks.conf:25:1: error: unknown stanza 'import'"},
+    {"072-chromeos-cros-disks.conf",
+     "072-chromeos-cros-disks.conf:25:1: error: unknown stanza 'import'"},
 };
 
 conf::LoadResult load(const std::string& file) {
@@ -69,19 +70,20 @@ TEST_P(CorpusFile, SurvivesThePrintParseRoundTrip) {
     EXPECT_EQ(conf::printJobClass(*again.job), printed);
 }
 
-INSTANTIATE_TEST_SUITE_P(Upstart, CorpusFile, ::testing::ValuesIn(corpusFiles()),
-                         [](const auto& info) {
-                             std::string name = fs::path(info.param).stem().string();
-                             std::replace_if(name.begin(), name.end(),
-                                             [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Upstart, CorpusFile, ::testing::ValuesIn(corpusFiles()), [](const auto& info) {
+        std::string name = fs::path(info.param).stem().string();
+        std::replace_if(
+            name.begin(), name.end(),
+            [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+        return name;
+    });
 
 TEST(Corpus, HoldsAllEightyFilesWithSeventyEightLoadable) {
     const auto files = corpusFiles();
     EXPECT_EQ(files.size(), 80u);
-    const auto loadable = std::count_if(files.begin(), files.end(),
-                                        [](const std::string& f) { return load(f).job.has_value(); });
+    const auto loadable = std::count_if(
+        files.begin(), files.end(), [](const std::string& f) { return load(f).job.has_value(); });
     EXPECT_EQ(loadable, 78);
 }
 

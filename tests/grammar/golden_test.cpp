@@ -88,15 +88,18 @@ TEST_P(GoldenCase, SurvivesThePrintParseRoundTrip) {
     EXPECT_EQ(*again.job, *loaded) << printed;
 }
 
-INSTANTIATE_TEST_SUITE_P(UpstartParserCases, GoldenCase, ::testing::ValuesIn(caseNames()),
-                         [](const auto& info) {
-                             std::string name = info.param;
-                             std::replace_if(name.begin(), name.end(),
-                                             [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    UpstartParserCases, GoldenCase, ::testing::ValuesIn(caseNames()), [](const auto& info) {
+        std::string name = info.param;
+        std::replace_if(
+            name.begin(), name.end(),
+            [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+        return name;
+    });
 
-TEST(GoldenCases, AreThere) { EXPECT_GE(caseNames().size(), 150u); }
+TEST(GoldenCases, AreThere) {
+    EXPECT_GE(caseNames().size(), 150u);
+}
 
 }  // namespace
 }  // namespace tend

@@ -13,11 +13,11 @@ namespace tend {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using test::runProcess;
+using ::testing::HasSubstr;
 
 class TempTree : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         char pattern[] = "/tmp/tend-check-XXXXXX";
         root_ = mkdtemp(pattern);
@@ -34,7 +34,8 @@ TEST(CheckCli, ReportsTheTwoBrokenCorpusFilesAndExitsOne) {
     const auto r = runProcess({TEND_BIN, "--check", TEND_CORPUS_DIR});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("066-httpcache.conf:15:1: error: unknown stanza 'go'"));
-    EXPECT_THAT(r.err, HasSubstr("072-chromeos-cros-disks.conf:25:1: error: unknown stanza 'import'"));
+    EXPECT_THAT(r.err,
+                HasSubstr("072-chromeos-cros-disks.conf:25:1: error: unknown stanza 'import'"));
     EXPECT_THAT(r.err, HasSubstr("80 job files checked: 2 errors in 2 of them"));
 }
 
@@ -71,15 +72,16 @@ TEST_F(TempTree, CheckNamesJobsBySubdirectoryAndAppliesOverrides) {
     const auto doc = nlohmann::json::parse(r.out);
     ASSERT_EQ(doc["files"].size(), 1u);
     EXPECT_EQ(doc["files"][0]["job"], "net/web");
-    EXPECT_TRUE(doc["files"][0]["loaded"].get<bool>()) << "a broken override leaves the .conf in force";
+    EXPECT_TRUE(doc["files"][0]["loaded"].get<bool>())
+        << "a broken override leaves the .conf in force";
     EXPECT_THAT(doc["files"][0]["diagnostics"].dump(), HasSubstr("illegal interval 'forever'"));
 }
 
 TEST_F(TempTree, MissingAndUnreadablePathsAreErrorsNotCrashes) {
     write("ok.conf", "exec /bin/true\n");
     fs::create_directory(root_ / "dir.conf");
-    const auto r = runProcess({TEND_BIN, "--check", (root_ / "missing.conf").string(),
-                               (root_ / "ok.conf").string()});
+    const auto r = runProcess(
+        {TEND_BIN, "--check", (root_ / "missing.conf").string(), (root_ / "ok.conf").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("missing.conf: error: cannot open: No such file or directory"));
     EXPECT_THAT(r.err, HasSubstr("2 job files checked: 1 error in 1 of them"));
@@ -90,12 +92,13 @@ TEST_F(TempTree, MissingAndUnreadablePathsAreErrorsNotCrashes) {
 TEST_F(TempTree, TendctlCheckConfigWalksTheXdgSearchPath) {
     write("config/tend/jobs.d/a.conf", "exec /bin/true\n");
     write("config/upstart/b.conf", "start on (x\n");
-    const auto r = runProcess({TENDCTL_BIN, "check-config"},
-                              {"XDG_CONFIG_HOME=" + (root_ / "config").string(),
-                               "XDG_CONFIG_DIRS=" + (root_ / "none").string(),
-                               "XDG_DATA_DIRS=" + (root_ / "none").string()});
+    const auto r =
+        runProcess({TENDCTL_BIN, "check-config"}, {"XDG_CONFIG_HOME=" + (root_ / "config").string(),
+                                                   "XDG_CONFIG_DIRS=" + (root_ / "none").string(),
+                                                   "XDG_DATA_DIRS=" + (root_ / "none").string()});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_THAT(r.err, HasSubstr("b.conf:2:1: error: unbalanced '(': expected ')' before end of file"));
+    EXPECT_THAT(r.err,
+                HasSubstr("b.conf:2:1: error: unbalanced '(': expected ')' before end of file"));
     EXPECT_THAT(r.err, HasSubstr("2 job files checked: 1 error in 1 of them"));
 }
 

@@ -10,15 +10,17 @@
 namespace tend {
 namespace {
 
-using ::testing::HasSubstr;
 using test::formatted;
 using test::loadText;
+using ::testing::HasSubstr;
 
 TEST(BadInput, InvalidUtf8IsRejectedAtTheOffendingByte) {
     const auto result = loadText("description \"caf\xC3\xA9\"\nauthor \"bad \xFF byte\"\n");
     EXPECT_FALSE(result.job);
-    EXPECT_THAT(formatted(result),
-                HasSubstr("job.conf:2:13: error: invalid UTF-8: byte 0xFF does not start a valid sequence"));
+    EXPECT_THAT(
+        formatted(result),
+        HasSubstr(
+            "job.conf:2:13: error: invalid UTF-8: byte 0xFF does not start a valid sequence"));
 }
 
 TEST(BadInput, OverlongAndSurrogateUtf8FormsAreRejected) {
@@ -60,12 +62,15 @@ TEST(BadInput, NestingUpToTheLimitIsAccepted) {
 TEST(BadInput, AnUnterminatedQuoteAtEndOfFilePointsAtTheQuote) {
     const auto result = loadText("exec x\ndescription \"never closed");
     EXPECT_FALSE(result.job);
-    EXPECT_THAT(formatted(result),
-                HasSubstr("job.conf:2:13: error: unterminated quoted string: no closing \" before end of file"));
+    EXPECT_THAT(
+        formatted(result),
+        HasSubstr(
+            "job.conf:2:13: error: unterminated quoted string: no closing \" before end of file"));
 }
 
 TEST(BadInput, AnUnterminatedScriptBlockPointsAtItsOpening) {
-    const auto result = loadText("description \"x\"\npost-stop script\n    echo bye\n  end scrip\n");
+    const auto result =
+        loadText("description \"x\"\npost-stop script\n    echo bye\n  end scrip\n");
     EXPECT_FALSE(result.job);
     EXPECT_THAT(formatted(result),
                 HasSubstr("job.conf:2:1: error: unterminated script block: no 'end script' line"));
@@ -73,7 +78,8 @@ TEST(BadInput, AnUnterminatedScriptBlockPointsAtItsOpening) {
 
 TEST(BadInput, ATrailingBackslashAtEndOfFileIsReported) {
     const auto result = loadText("exec foo \\");
-    EXPECT_THAT(formatted(result), HasSubstr("job.conf:1:10: error: trailing backslash at end of file"));
+    EXPECT_THAT(formatted(result),
+                HasSubstr("job.conf:1:10: error: trailing backslash at end of file"));
 }
 
 TEST(BadInput, AnEmptyFileIsAnErrorSoAHalfWrittenFileNeverLoads) {

@@ -15,9 +15,12 @@ grammar::EventCondition condition(const std::string& text) {
     return result.condition.value_or(grammar::EventCondition{});
 }
 
-Event fooEvent() { return Event{1, "foo", {"FRODO=foo", "BILBO=bar", "MERRY=baz"}}; }
+Event fooEvent() {
+    return Event{1, "foo", {"FRODO=foo", "BILBO=bar", "MERRY=baz"}};
+}
 
-bool matches(const std::string& text, const Event& event = fooEvent(), const Environment& env = {}) {
+bool matches(const std::string& text, const Event& event = fooEvent(),
+             const Environment& env = {}) {
     const auto cond = condition(text);
     return matchesEvent(cond.root().match, event, env);
 }

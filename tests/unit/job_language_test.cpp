@@ -10,9 +10,9 @@
 namespace tend {
 namespace {
 
-using ::testing::HasSubstr;
 using test::formatted;
 using test::loadText;
+using ::testing::HasSubstr;
 
 constexpr const char* kSeedExample = R"(description "imapfilter"
 author "Kyle Manna <kyle@kylemanna.com>"
@@ -53,8 +53,7 @@ TEST(SeedExample, LoadsVerbatimIntoTheExpectedDefinition) {
 TEST(Conditions, FoldAndAndOrLeftToRightWithEqualPrecedence) {
     EXPECT_EQ(loadText("start on a and b or c\n").job->start_on->toString(), "((a and b) or c)");
     EXPECT_EQ(loadText("start on a or b and c\n").job->start_on->toString(), "((a or b) and c)");
-    EXPECT_EQ(loadText("start on a or (b and c)\n").job->start_on->toString(),
-              "(a or (b and c))");
+    EXPECT_EQ(loadText("start on a or (b and c)\n").job->start_on->toString(), "(a or (b and c))");
 }
 
 TEST(Conditions, SpanLinesOnlyInsideParentheses) {
@@ -63,7 +62,8 @@ TEST(Conditions, SpanLinesOnlyInsideParentheses) {
     EXPECT_EQ(ok.job->start_on->toString(), "(a or b)");
     const auto bad = loadText("start on a or\n b\n");
     EXPECT_FALSE(bad.job);
-    EXPECT_THAT(formatted(bad), HasSubstr("job.conf:1:14: error: expected an event name at end of line"));
+    EXPECT_THAT(formatted(bad),
+                HasSubstr("job.conf:1:14: error: expected an event name at end of line"));
 }
 
 TEST(Conditions, TreatQuotedOperatorsAsPlainWords) {
@@ -98,12 +98,14 @@ TEST(Diagnostics, ReportEveryErrorInAFileWithLineColumnAndCaret) {
                                 "    frobnicate yes\n"
                                 "    ^\n"));
     EXPECT_THAT(text, HasSubstr("job.conf:3:14: error: illegal interval 'soon'"));
-    EXPECT_THAT(text, HasSubstr("job.conf:5:1: error: unbalanced '(': expected ')' before end of file"));
+    EXPECT_THAT(text,
+                HasSubstr("job.conf:5:1: error: unbalanced '(': expected ')' before end of file"));
     EXPECT_EQ(result.diagnostics.size(), 3u) << text;
 }
 
 TEST(Diagnostics, SuggestTheKeywordAMisspeltStanzaWasMeantToBe) {
-    EXPECT_THAT(formatted(loadText("Exec foo\n")), HasSubstr("unknown stanza 'Exec'; did you mean 'exec'?"));
+    EXPECT_THAT(formatted(loadText("Exec foo\n")),
+                HasSubstr("unknown stanza 'Exec'; did you mean 'exec'?"));
     EXPECT_THAT(formatted(loadText("respwan\n")), HasSubstr("did you mean 'respawn'?"));
     EXPECT_THAT(formatted(loadText("exce /bin/true\n")), HasSubstr("did you mean 'exec'?"));
     EXPECT_THAT(formatted(loadText("go away\n")), ::testing::Not(HasSubstr("did you mean")));
@@ -118,7 +120,8 @@ TEST(Diagnostics, PointABareShellLineAtExecOrScript) {
 }
 
 TEST(Exec, RunsTheRawRestOfTheLineWithCommentsCut) {
-    EXPECT_EQ(loadText("exec echo a#b\n").job->process(model::ProcessType::Main)->command, "echo a");
+    EXPECT_EQ(loadText("exec echo a#b\n").job->process(model::ProcessType::Main)->command,
+              "echo a");
     EXPECT_EQ(loadText("exec echo \"a#b\"  # c\n").job->process(model::ProcessType::Main)->command,
               "echo \"a#b\"");
     EXPECT_EQ(loadText("exec script\n").job->process(model::ProcessType::Main)->command, "script");
@@ -140,8 +143,7 @@ TEST(Script, StripsCommonIndentationAndNeedsAStrictTerminator) {
 }
 
 TEST(Override, ReplacesScalarsAppendsListsAndManualClearsStartOn) {
-    const grammar::SourceText conf("j.conf",
-                                   "start on a\nenv A=1\ndescription \"old\"\nexec x\n");
+    const grammar::SourceText conf("j.conf", "start on a\nenv A=1\ndescription \"old\"\nexec x\n");
     const grammar::SourceText over("j.override", "manual\nenv B=2\ndescription \"new\"\n");
     const auto result = conf::loadJob("j", conf, &over, test::coreRegistry());
     ASSERT_TRUE(result.job) << formatted(result);
@@ -216,11 +218,6 @@ post-stop exec rm -f /tmp/x
     EXPECT_EQ(conf::printJobClass(*second.job), printed);
 }
 
-}  // namespace
-}  // namespace tend
-
-namespace tend {
-namespace {
 
 // Found by the fuzzer: a whitespace-only script line grew the printer's indentation on each
 // print -> parse cycle.
@@ -233,11 +230,6 @@ TEST(Printer, KeepsWhitespaceOnlyScriptLinesStableAcrossRoundTrips) {
     EXPECT_EQ(*second.job, *first.job);
 }
 
-}  // namespace
-}  // namespace tend
-
-namespace tend {
-namespace {
 
 // Regression: `env script` once opened a script block that swallowed the rest of the file.
 TEST(Script, OnlyScriptAndTheFourHooksOpenABlock) {

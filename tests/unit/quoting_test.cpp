@@ -30,9 +30,10 @@ TEST(CollapseCommand, KeepsQuotesAndInnerSpacingButFoldsContinuations) {
 }
 
 TEST(QuoteValue, WritesTokensThatReadBackAsTheSameValue) {
-    const char* values[] = {"",           "plain",        "two words",  "a#b",     "(paren)",
-                            "back\\slash", "say \"hi\"",   "it's",       "a'b\"c",  "tab\there",
-                            "\\\\double", "end\\",        "$HOME/x",    "and",     "=value"};
+    const char* values[] = {"",        "plain",       "two words",  "a#b",
+                            "(paren)", "back\\slash", "say \"hi\"", "it's",
+                            "a'b\"c",  "tab\there",   "\\\\double", "end\\",
+                            "$HOME/x", "and",         "=value"};
     for (const char* value : values) {
         EXPECT_EQ(dequote(quoteValue(value)), value) << quoteValue(value);
         // And through the whole parser, as the printer relies on.

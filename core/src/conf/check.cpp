@@ -9,9 +9,9 @@ namespace tend::conf {
 namespace {
 
 std::size_t errorsIn(const CheckedFile& file) {
-    return static_cast<std::size_t>(
-        std::count_if(file.diagnostics.begin(), file.diagnostics.end(),
-                      [](const grammar::Diagnostic& d) { return d.severity == grammar::Severity::Error; }));
+    return static_cast<std::size_t>(std::count_if(
+        file.diagnostics.begin(), file.diagnostics.end(),
+        [](const grammar::Diagnostic& d) { return d.severity == grammar::Severity::Error; }));
 }
 
 void checkFile(const std::string& name, const std::filesystem::path& path,
@@ -70,9 +70,8 @@ std::string CheckReport::json() const {
                               {"loaded", file.loaded},
                               {"diagnostics", std::move(diagnostics)}});
     }
-    const nlohmann::json doc{{"files", std::move(files_json)},
-                             {"errors", errorCount()},
-                             {"ok", errorCount() == 0}};
+    const nlohmann::json doc{
+        {"files", std::move(files_json)}, {"errors", errorCount()}, {"ok", errorCount() == 0}};
     return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
 }
 
@@ -87,7 +86,8 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
                 checkFile(file.name, file.path, registry, report);
             }
             if (!problems.empty()) {
-                report.files.push_back({"", path.string(), false, std::move(problems), std::nullopt});
+                report.files.push_back(
+                    {"", path.string(), false, std::move(problems), std::nullopt});
             }
             continue;
         }
@@ -95,11 +95,15 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
             std::filesystem::path conf = path;
             conf.replace_extension(".conf");
             if (!std::filesystem::exists(conf, ec)) {
-                report.files.push_back({"", path.string(), false,
-                                        {fileDiagnostic(path, "override has no '" + conf.filename().string() +
-                                                                  "' beside it, so it applies to nothing",
-                                                        grammar::Severity::Warning)},
-                                        std::nullopt});
+                report.files.push_back(
+                    {"",
+                     path.string(),
+                     false,
+                     {fileDiagnostic(path,
+                                     "override has no '" + conf.filename().string() +
+                                         "' beside it, so it applies to nothing",
+                                     grammar::Severity::Warning)},
+                     std::nullopt});
                 continue;
             }
             checkFile(conf.stem().string(), conf, registry, report);

@@ -74,9 +74,8 @@ StanzaHandler hook(model::ProcessType type) {
                 c.expectArgs(1, 0, "");
             }
         } else {
-            c.error(c.arg(0).offset, "unknown stanza '" + name + " " + c.raw(0) +
-                                         "': expected '" + name + " exec' or '" + name +
-                                         " script'");
+            c.error(c.arg(0).offset, "unknown stanza '" + name + " " + c.raw(0) + "': expected '" +
+                                         name + " exec' or '" + name + " script'");
         }
     };
 }
@@ -113,8 +112,8 @@ std::optional<unsigned> secondsArg(StanzaContext& c, std::size_t index) {
 }
 
 void unknownSubStanza(StanzaContext& c, std::string_view expected) {
-    c.error(c.arg(0).offset, "unknown stanza '" + c.spelled(1) + "': expected " +
-                                 std::string(expected));
+    c.error(c.arg(0).offset,
+            "unknown stanza '" + c.spelled(1) + "': expected " + std::string(expected));
 }
 
 void kill(StanzaContext& c) {
@@ -174,8 +173,8 @@ void respawn(StanzaContext& c) {
     }
     const auto limit = parseInteger(c.arg(1).text, 0, INT_MAX);
     if (!limit) {
-        c.error(c.arg(1).offset, "illegal limit '" + c.raw(1) +
-                                     "': expected 'unlimited' or a non-negative integer");
+        c.error(c.arg(1).offset,
+                "illegal limit '" + c.raw(1) + "': expected 'unlimited' or a non-negative integer");
         return;
     }
     if (const auto interval = secondsArg(c, 2)) {
@@ -198,7 +197,8 @@ void normalExit(StanzaContext& c) {
     }
     for (std::size_t i = 1; i < c.argCount(); ++i) {
         const std::string& word = c.arg(i).text;
-        const bool numeric = !word.empty() && (word[0] == '-' || (word[0] >= '0' && word[0] <= '9'));
+        const bool numeric =
+            !word.empty() && (word[0] == '-' || (word[0] >= '0' && word[0] <= '9'));
         if (numeric) {
             if (const auto status = parseInteger(word, 0, INT_MAX)) {
                 c.job().normal_exit.push_back({false, static_cast<int>(*status)});
@@ -226,8 +226,8 @@ StanzaHandler choice(Enum JobClass::*field, std::pair<std::string_view, Enum> co
                 return;
             }
         }
-        c.error(c.arg(0).offset, "unknown " + c.stanza().keyword + " type '" + c.raw(0) +
-                                     "': expected " + what);
+        c.error(c.arg(0).offset,
+                "unknown " + c.stanza().keyword + " type '" + c.raw(0) + "': expected " + what);
     };
 }
 
@@ -283,8 +283,8 @@ void oom(StanzaContext& c) {
         } else if (const auto score = parseInteger(c.arg(1).text, -1000, 1000)) {
             c.job().oom_score = static_cast<int>(*score);
         } else {
-            c.error(c.arg(1).offset, "illegal OOM score '" + c.raw(1) +
-                                         "': expected -1000 to 1000, or 'never'");
+            c.error(c.arg(1).offset,
+                    "illegal OOM score '" + c.raw(1) + "': expected -1000 to 1000, or 'never'");
         }
         return;
     }
@@ -325,8 +325,8 @@ void limit(StanzaContext& c) {
     }
     const auto resource = resourceByName(c.arg(0).text);
     if (!resource) {
-        c.error(c.arg(0).offset, "unknown resource '" + c.raw(0) + "' in 'limit': expected one of " +
-                                     resourceNameList());
+        c.error(c.arg(0).offset, "unknown resource '" + c.raw(0) +
+                                     "' in 'limit': expected one of " + resourceNameList());
         return;
     }
     if (c.argCount() == 2) {
@@ -440,9 +440,8 @@ void registerCoreStanzas(StanzaRegistry& r) {
         }
     });
     r.add("env", core, env);
-    r.add("export", core, [](StanzaContext& c) {
-        appendWords(c, c.job().exports, "variable names");
-    });
+    r.add("export", core,
+          [](StanzaContext& c) { appendWords(c, c.job().exports, "variable names"); });
     r.add("emits", core, [](StanzaContext& c) { appendWords(c, c.job().emits, "event names"); });
     r.add("start", core, [](StanzaContext& c) { condition(c, &JobClass::start_on); });
     r.add("stop", core, [](StanzaContext& c) { condition(c, &JobClass::stop_on); });
@@ -463,10 +462,10 @@ void registerCoreStanzas(StanzaRegistry& r) {
     r.add("post-start", core, hook(model::ProcessType::PostStart));
     r.add("pre-stop", core, hook(model::ProcessType::PreStop));
     r.add("post-stop", core, hook(model::ProcessType::PostStop));
-    r.add("expect", core, choice(&JobClass::expect, kExpectValues,
-                                 "'fork', 'daemon', 'stop', 'notify' or 'none'"));
-    r.add("console", core, choice(&JobClass::console, kConsoleValues,
-                                  "'log', 'output', 'owner' or 'none'"));
+    r.add("expect", core,
+          choice(&JobClass::expect, kExpectValues, "'fork', 'daemon', 'stop', 'notify' or 'none'"));
+    r.add("console", core,
+          choice(&JobClass::console, kConsoleValues, "'log', 'output', 'owner' or 'none'"));
     r.add("task", core, flag(&JobClass::task));
     r.add("debug", core, flag(&JobClass::debug));
     r.add("kill", core, kill);

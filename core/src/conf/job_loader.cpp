@@ -49,7 +49,9 @@ bool applyFile(const grammar::SourceText& source, FileRole role, const StanzaReg
 
 }  // namespace
 
-bool LoadResult::hasErrors() const { return anyError(diagnostics); }
+bool LoadResult::hasErrors() const {
+    return anyError(diagnostics);
+}
 
 grammar::Diagnostic fileDiagnostic(const std::filesystem::path& path, std::string message,
                                    grammar::Severity severity) {
@@ -64,7 +66,8 @@ std::optional<grammar::SourceText> readSource(const std::filesystem::path& path,
                                               std::vector<grammar::Diagnostic>& problems) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        problems.push_back(fileDiagnostic(path, std::string("cannot open: ") + std::strerror(errno)));
+        problems.push_back(
+            fileDiagnostic(path, std::string("cannot open: ") + std::strerror(errno)));
         return std::nullopt;
     }
     struct stat st {};
@@ -94,7 +97,8 @@ std::optional<grammar::SourceText> readSource(const std::filesystem::path& path,
         if (n < 0) {
             const int error = errno;
             ::close(fd);
-            problems.push_back(fileDiagnostic(path, std::string("cannot read: ") + std::strerror(error)));
+            problems.push_back(
+                fileDiagnostic(path, std::string("cannot read: ") + std::strerror(error)));
             return std::nullopt;
         }
         if (n == 0) {
@@ -123,10 +127,11 @@ LoadResult loadJob(std::string name, const grammar::SourceText& conf,
         if (applyFile(*override_text, FileRole::Override, registry, merged, result.diagnostics)) {
             job = std::move(merged);
         } else {
-            result.diagnostics.push_back(fileDiagnostic(
-                override_text->path(), "override ignored because of the errors above; '" +
-                                           conf.path() + "' is in force alone",
-                grammar::Severity::Note));
+            result.diagnostics.push_back(
+                fileDiagnostic(override_text->path(),
+                               "override ignored because of the errors above; '" + conf.path() +
+                                   "' is in force alone",
+                               grammar::Severity::Note));
         }
     }
     result.job = std::move(job);
@@ -147,8 +152,8 @@ LoadResult loadJobFile(std::string name, const std::filesystem::path& path,
     if (std::filesystem::exists(override_path, ec)) {
         override_text = readSource(override_path, result.diagnostics);
     }
-    LoadResult loaded = loadJob(std::move(name), *conf, override_text ? &*override_text : nullptr,
-                                registry);
+    LoadResult loaded =
+        loadJob(std::move(name), *conf, override_text ? &*override_text : nullptr, registry);
     loaded.diagnostics.insert(loaded.diagnostics.begin(), result.diagnostics.begin(),
                               result.diagnostics.end());
     return loaded;

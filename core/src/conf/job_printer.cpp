@@ -153,8 +153,9 @@ std::string printJobClass(const model::JobClass& job) {
         line(out, "oom score", std::to_string(*job.oom_score));
     }
     for (const auto& [resource, limit] : job.limits) {
-        line(out, "limit", std::string(resourceName(resource)) + ' ' + limitValue(limit.soft) + ' ' +
-                               limitValue(limit.hard));
+        line(out, "limit",
+             std::string(resourceName(resource)) + ' ' + limitValue(limit.soft) + ' ' +
+                 limitValue(limit.hard));
     }
     optionalText(out, "chdir", job.chdir);
     optionalText(out, "chroot", job.chroot);

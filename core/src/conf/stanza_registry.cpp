@@ -27,8 +27,9 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
     }
     for (std::size_t i = 1; i <= a.size(); ++i) {
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t best = std::min({d[(i - 1) * width + j] + 1, d[i * width + j - 1] + 1,
-                                         d[(i - 1) * width + j - 1] + (same(a[i - 1], b[j - 1]) ? 0 : 1)});
+            std::size_t best =
+                std::min({d[(i - 1) * width + j] + 1, d[i * width + j - 1] + 1,
+                          d[(i - 1) * width + j - 1] + (same(a[i - 1], b[j - 1]) ? 0 : 1)});
             if (i > 1 && j > 1 && same(a[i - 1], b[j - 2]) && same(a[i - 2], b[j - 1])) {
                 best = std::min(best, d[(i - 2) * width + j - 2] + 1);
             }
@@ -86,8 +87,8 @@ bool StanzaContext::expectArgs(std::size_t consumed, std::size_t count, std::str
         return false;
     }
     if (have > consumed + count) {
-        std::string message = "unexpected '" + raw(consumed + count) + "' after '" +
-                              spelled(consumed + count) + "'";
+        std::string message =
+            "unexpected '" + raw(consumed + count) + "' after '" + spelled(consumed + count) + "'";
         message += count == 0   ? ": it takes no values"
                    : count == 1 ? ": it takes one value (quote text that contains spaces)"
                                 : ": too many values";

@@ -18,7 +18,7 @@ namespace tend::conf {
 // What a handler sees: the stanza, the JobClass being built, and helpers that report arity
 // errors in the shared diagnostic format.
 class StanzaContext {
-public:
+  public:
     StanzaContext(const grammar::Stanza& stanza, model::JobClass& job,
                   grammar::DiagnosticSink& sink)
         : stanza_(stanza), job_(job), sink_(sink) {}
@@ -50,7 +50,7 @@ public:
     // what `exec` runs.
     std::string commandFrom(std::size_t index) const;
 
-private:
+  private:
     const grammar::Stanza& stanza_;
     model::JobClass& job_;
     grammar::DiagnosticSink& sink_;
@@ -59,7 +59,7 @@ private:
 using StanzaHandler = std::function<void(StanzaContext&)>;
 
 class StanzaRegistry {
-public:
+  public:
     struct Entry {
         std::string keyword;
         std::string owner;  // "core" or the plugin that registered it
@@ -83,7 +83,7 @@ public:
     void apply(const grammar::JobFileAst& ast, model::JobClass& job,
                grammar::DiagnosticSink& sink) const;
 
-private:
+  private:
     std::map<std::string, Entry, std::less<>> entries_;
 };
 

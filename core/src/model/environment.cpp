@@ -7,7 +7,9 @@ namespace tend::model {
 
 namespace {
 
-std::string_view keyOf(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+std::string_view keyOf(std::string_view entry) {
+    return entry.substr(0, entry.find('='));
+}
 
 bool isNameChar(char c, bool first) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||

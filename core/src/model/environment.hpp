@@ -11,7 +11,7 @@
 namespace tend::model {
 
 class Environment {
-public:
+  public:
     Environment() = default;
     Environment(std::initializer_list<std::string> entries);
 
@@ -29,7 +29,7 @@ public:
 
     friend bool operator==(const Environment&, const Environment&) = default;
 
-private:
+  private:
     std::vector<std::string> entries_;
 };
 

@@ -24,7 +24,8 @@ bool matchesEvent(const grammar::EventMatch& match, const Event& event, const En
             return false;
         }
         if (arg.positional()) {
-            if (position >= event.env.size() || !globMatches(*pattern, event.env.valueAt(position))) {
+            if (position >= event.env.size() ||
+                !globMatches(*pattern, event.env.valueAt(position))) {
                 return false;
             }
             ++position;

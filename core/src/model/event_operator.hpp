@@ -26,7 +26,7 @@ namespace tend::model {
 bool matchesEvent(const grammar::EventMatch& match, const Event& event, const Environment& env);
 
 class EventOperator {
-public:
+  public:
     explicit EventOperator(grammar::EventCondition condition);
 
     // Offers an event to every MATCH node that is not yet true. Returns whether any node
@@ -41,7 +41,7 @@ public:
     // MATCH nodes that are not yet true, for `tendctl explain`.
     std::vector<const grammar::EventMatch*> unmatched() const;
 
-private:
+  private:
     bool value(std::uint32_t index) const;
     void collect(std::uint32_t index, std::vector<const Event*>& out) const;
 

@@ -104,7 +104,7 @@ struct JobClass {
     Console console = Console::Log;
     std::optional<mode_t> umask;
     std::optional<int> nice;
-    std::optional<int> oom_score;  // -1000..1000; legacy `oom N` is scaled into this range
+    std::optional<int> oom_score;         // -1000..1000; legacy `oom N` is scaled into this range
     std::map<int, ResourceLimit> limits;  // keyed by RLIMIT_*
 
     std::optional<std::string> chdir;

@@ -16,7 +16,7 @@ std::string_view severityName(Severity severity);
 
 // A job file's text plus the index that turns byte offsets into line:column.
 class SourceText {
-public:
+  public:
     SourceText(std::string path, std::string text);
 
     const std::string& path() const { return path_; }
@@ -30,7 +30,7 @@ public:
     // The whole line that holds `offset`, without its newline.
     std::string_view lineAt(std::uint32_t offset) const;
 
-private:
+  private:
     void indexLines() const;
 
     std::string path_;
@@ -52,7 +52,7 @@ struct Diagnostic {
 
 // Collects diagnostics against one source.
 class DiagnosticSink {
-public:
+  public:
     explicit DiagnosticSink(const SourceText& source) : source_(&source) {}
 
     void report(std::uint32_t offset, Severity severity, std::string message);
@@ -68,7 +68,7 @@ public:
     std::vector<Diagnostic> take() { return std::move(diagnostics_); }
     const SourceText& source() const { return *source_; }
 
-private:
+  private:
     const SourceText* source_;
     std::vector<Diagnostic> diagnostics_;
     std::size_t errors_ = 0;

@@ -44,7 +44,7 @@ struct EventNode {
 };
 
 class EventCondition {
-public:
+  public:
     std::uint32_t addMatch(EventMatch match);
     std::uint32_t addOperator(EventNode::Kind kind, std::uint32_t lhs, std::uint32_t rhs);
     void setRoot(std::uint32_t root) { root_ = root; }
@@ -61,7 +61,7 @@ public:
     // Structural equality: the same tree, whatever the offsets and node order.
     friend bool operator==(const EventCondition& a, const EventCondition& b);
 
-private:
+  private:
     std::vector<EventNode> nodes_;
     std::uint32_t root_ = 0;
 };
