@@ -35,6 +35,9 @@ std::string quoteWord(std::string_view text) {
 
 namespace {
 
+// `and` and `or` fold left to right, so a left operand never needs parentheses and a right one
+// needs them only when it is itself an operator. Printing no more brackets than that keeps the
+// output within the parser's nesting limit whenever the input was.
 void printNode(const EventCondition& condition, std::uint32_t index, std::string& out) {
     const EventNode& node = condition.node(index);
     if (node.kind == EventNode::Kind::Match) {
@@ -53,11 +56,16 @@ void printNode(const EventCondition& condition, std::uint32_t index, std::string
         }
         return;
     }
-    out += '(';
     printNode(condition, node.lhs, out);
     out += node.kind == EventNode::Kind::And ? " and " : " or ";
+    const bool group = condition.node(node.rhs).kind != EventNode::Kind::Match;
+    if (group) {
+        out += '(';
+    }
     printNode(condition, node.rhs, out);
-    out += ')';
+    if (group) {
+        out += ')';
+    }
 }
 
 bool equalNodes(const EventCondition& a, std::uint32_t ia, const EventCondition& b,

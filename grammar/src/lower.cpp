@@ -3,6 +3,7 @@
 
 #include <boost/variant/get.hpp>
 
+#include "tend/grammar/parse.hpp"
 #include "tend/grammar/quoting.hpp"
 
 namespace tend::grammar::parser {
@@ -168,6 +169,13 @@ std::uint32_t Lowerer::lowerInto(const syntax::Condition& condition, EventCondit
 EventCondition Lowerer::lower(const syntax::Condition& condition) const {
     EventCondition out;
     out.setRoot(lowerInto(condition, out));
+    // Every walk over the tree recurses, so its size is bounded like its nesting.
+    const std::size_t events = (out.nodes().size() + 1) / 2;
+    if (events > kMaxConditionEvents) {
+        sink_.error(out.node(0).match.offset, "condition names " + std::to_string(events) +
+                                                  " events; the limit is " +
+                                                  std::to_string(kMaxConditionEvents));
+    }
     return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include "conf/job_printer.hpp"
 #include "support/job_text.hpp"
+#include "tend/grammar/parse.hpp"
 
 namespace tend {
 namespace {
@@ -51,25 +52,57 @@ TEST(SeedExample, LoadsVerbatimIntoTheExpectedDefinition) {
 }
 
 TEST(Conditions, FoldAndAndOrLeftToRightWithEqualPrecedence) {
-    EXPECT_EQ(loadText("start on a and b or c\n").job->start_on->toString(), "((a and b) or c)");
-    EXPECT_EQ(loadText("start on a or b and c\n").job->start_on->toString(), "((a or b) and c)");
-    EXPECT_EQ(loadText("start on a or (b and c)\n").job->start_on->toString(), "(a or (b and c))");
+    const auto result = loadText("start on a and b or c\n");
+    ASSERT_TRUE(result.job && result.job->start_on);
+    const grammar::EventCondition& folded = *result.job->start_on;
+    EXPECT_EQ(folded.root().kind, grammar::EventNode::Kind::Or);
+    EXPECT_EQ(folded.node(folded.root().lhs).kind, grammar::EventNode::Kind::And);
+    EXPECT_EQ(loadText("start on a and b or c\n").job->start_on->toString(), "a and b or c");
+    EXPECT_EQ(loadText("start on a or b and c\n").job->start_on->toString(), "a or b and c");
+    EXPECT_EQ(loadText("start on a or (b and c)\n").job->start_on->toString(), "a or (b and c)");
 }
 
 TEST(Conditions, SpanLinesOnlyInsideParentheses) {
     const auto ok = loadText("start on (a # first\n   or\n b)\nexec x\n");
     ASSERT_TRUE(ok.job) << formatted(ok);
-    EXPECT_EQ(ok.job->start_on->toString(), "(a or b)");
+    EXPECT_EQ(ok.job->start_on->toString(), "a or b");
     const auto bad = loadText("start on a or\n b\n");
     EXPECT_FALSE(bad.job);
     EXPECT_THAT(formatted(bad),
                 HasSubstr("job.conf:1:14: error: expected an event name at end of line"));
 }
 
+// Found by the fuzzer: fully bracketing a long left-folded chain printed more than the 64 levels
+// of parentheses the parser accepts.
+TEST(Printer, WritesLongChainsAndDeepGroupsWithinTheNestingLimit) {
+    std::string chain = "start on e0";
+    for (int i = 1; i < 200; ++i) {
+        chain += (i % 2 ? " or e" : " and e") + std::to_string(i);
+    }
+    std::string deep = "start on " + std::string(grammar::kMaxParenDepth - 1, '(') + "a or (b" +
+                       std::string(grammar::kMaxParenDepth, ')');
+    for (const std::string& text : {chain, deep}) {
+        const auto first = loadText(text + "\n");
+        ASSERT_TRUE(first.job) << formatted(first);
+        const auto second = loadText(conf::printJobClass(*first.job));
+        ASSERT_TRUE(second.job) << formatted(second);
+        EXPECT_EQ(*second.job, *first.job);
+    }
+}
+
+TEST(Conditions, AreLimitedInHowManyEventsTheyName) {
+    std::string text = "start on e0";
+    for (std::size_t i = 1; i <= grammar::kMaxConditionEvents; ++i) {
+        text += " or e" + std::to_string(i);
+    }
+    EXPECT_THAT(formatted(loadText(text + "\n")),
+                HasSubstr("job.conf:1:10: error: condition names 257 events; the limit is 256"));
+}
+
 TEST(Conditions, TreatQuotedOperatorsAsPlainWords) {
     const auto result = loadText("start on \"and\" or x \"or\"\n");
     ASSERT_TRUE(result.job) << formatted(result);
-    EXPECT_EQ(result.job->start_on->toString(), "(\"and\" or x \"or\")");
+    EXPECT_EQ(result.job->start_on->toString(), "\"and\" or x \"or\"");
 }
 
 TEST(Conditions, SplitNamedOperandsAndKeepGlobsAndVariables) {
@@ -218,7 +251,6 @@ post-stop exec rm -f /tmp/x
     EXPECT_EQ(conf::printJobClass(*second.job), printed);
 }
 
-
 // Found by the fuzzer: a whitespace-only script line grew the printer's indentation on each
 // print -> parse cycle.
 TEST(Printer, KeepsWhitespaceOnlyScriptLinesStableAcrossRoundTrips) {
@@ -229,7 +261,6 @@ TEST(Printer, KeepsWhitespaceOnlyScriptLinesStableAcrossRoundTrips) {
     ASSERT_TRUE(second.job);
     EXPECT_EQ(*second.job, *first.job);
 }
-
 
 // Regression: `env script` once opened a script block that swallowed the rest of the file.
 TEST(Script, OnlyScriptAndTheFourHooksOpenABlock) {

@@ -55,7 +55,7 @@ class EventCondition {
     std::uint32_t rootIndex() const { return root_; }
     const std::vector<EventNode>& nodes() const { return nodes_; }
 
-    // Fully bracketed, as `initctl show-config` printed it: `(a and (b or c KEY=v))`.
+    // Canonical text with the parentheses the tree needs and no more: `a and (b or c KEY=v)`.
     std::string toString() const;
 
     // Structural equality: the same tree, whatever the offsets and node order.

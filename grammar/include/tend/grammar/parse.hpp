@@ -16,6 +16,7 @@ namespace tend::grammar {
 inline constexpr std::size_t kMaxFileBytes = 4u << 20;
 inline constexpr std::size_t kMaxLineBytes = 64u << 10;
 inline constexpr int kMaxParenDepth = 64;
+inline constexpr std::size_t kMaxConditionEvents = 256;
 
 struct ParseResult {
     JobFileAst ast;
