@@ -85,6 +85,10 @@ TEST_F(TempTree, MissingAndUnreadablePathsAreErrorsNotCrashes) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("missing.conf: error: cannot open: No such file or directory"));
     EXPECT_THAT(r.err, HasSubstr("2 job files checked: 1 error in 1 of them"));
+    write("lonely.override", "manual\n");
+    const auto lonely = runProcess({TEND_BIN, "--check", (root_ / "lonely.override").string()});
+    EXPECT_EQ(lonely.exit_code, 0) << "an orphan override is a warning, not an error";
+    EXPECT_THAT(lonely.err, HasSubstr("warning: override has no 'lonely.conf' beside it"));
     const auto dir = runProcess({TEND_BIN, "--check", root_.string()});
     EXPECT_EQ(dir.exit_code, 0) << dir.err << " (a directory named *.conf is not a job)";
 }

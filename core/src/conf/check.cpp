@@ -17,9 +17,8 @@ std::size_t errorsIn(const CheckedFile& file) {
 void checkFile(const std::string& name, const std::filesystem::path& path,
                const StanzaRegistry& registry, CheckReport& report) {
     LoadResult result = loadJobFile(name, path, registry);
-    const bool loaded = result.job.has_value();
     report.files.push_back(
-        {name, path.string(), loaded, std::move(result.diagnostics), std::move(result.job)});
+        {name, path.string(), std::move(result.diagnostics), std::move(result.job)});
 }
 
 }  // namespace
@@ -67,7 +66,7 @@ std::string CheckReport::json() const {
         }
         files_json.push_back({{"job", file.job},
                               {"path", file.path},
-                              {"loaded", file.loaded},
+                              {"loaded", file.job_class.has_value()},
                               {"diagnostics", std::move(diagnostics)}});
     }
     const nlohmann::json doc{
@@ -86,8 +85,7 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
                 checkFile(file.name, file.path, registry, report);
             }
             if (!problems.empty()) {
-                report.files.push_back(
-                    {"", path.string(), false, std::move(problems), std::nullopt});
+                report.files.push_back({"", path.string(), std::move(problems), std::nullopt});
             }
             continue;
         }
@@ -98,7 +96,6 @@ CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
                 report.files.push_back(
                     {"",
                      path.string(),
-                     false,
                      {fileDiagnostic(path,
                                      "override has no '" + conf.filename().string() +
                                          "' beside it, so it applies to nothing",

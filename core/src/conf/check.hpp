@@ -14,7 +14,6 @@ namespace tend::conf {
 struct CheckedFile {
     std::string job;  // the job name, empty for a path that is not a job file
     std::string path;
-    bool loaded = false;
     std::vector<grammar::Diagnostic> diagnostics;
     std::optional<model::JobClass> job_class;
 };
