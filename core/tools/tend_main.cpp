@@ -1,19 +1,33 @@
 // SPDX-License-Identifier: MIT
-// tend: the per-user session manager. This build provides the offline checker; the supervisor
-// itself is refused with a clear message until it lands.
+// tend: the per-user session manager. `tend` supervises the session; `tend --check` checks job
+// files without running anything.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string_view>
 #include <vector>
 
 #include "conf/check.hpp"
 #include "conf/job_printer.hpp"
+#include "daemon/daemon.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tend --check [--json | --print] PATH...\n"
+    "usage: tend [OPTIONS]\n"
+    "       tend --check [--json | --print] PATH...\n"
     "       tend --version\n"
+    "\n"
+    "  --jobs-dir DIR    read jobs from DIR (repeatable; replaces the XDG search path)\n"
+    "  --plugins-dir DIR load plugins from DIR\n"
+    "  --runtime-dir DIR control socket directory (default $XDG_RUNTIME_DIR/tend)\n"
+    "  --log-dir DIR     job logs (default $XDG_CACHE_HOME/tend/log)\n"
+    "  --cache-dir DIR   cache root; job logs go to DIR/tend/log\n"
+    "  --log-file FILE   tend's own log (default: stderr)\n"
+    "  --log-level LEVEL debug, info, warn or error (default info)\n"
+    "  --log-timestamps  prefix every captured job output line with the time\n"
+    "  --foreground      stay attached; without it tend returns once it is ready\n"
     "\n"
     "  --check PATH...  check job files (or directories of them) without running anything;\n"
     "                   exit 0 when clean, 1 when any file has an error\n"
@@ -27,9 +41,43 @@ int main(int argc, char** argv) {
     bool json = false;
     bool print = false;
     std::vector<std::filesystem::path> paths;
+    tend::daemon::DaemonOptions daemon;
+    daemon.version = TEND_VERSION;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg == "--check") {
+        const auto value = [&]() -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "tend: %s needs a value\n", argv[i]);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--jobs-dir") {
+            daemon.job_dirs.emplace_back(value());
+        } else if (arg == "--plugins-dir") {
+            daemon.plugin_dirs.emplace_back(value());
+        } else if (arg == "--runtime-dir") {
+            daemon.runtime_dir = value();
+        } else if (arg == "--log-dir") {
+            daemon.log_dir = value();
+        } else if (arg == "--cache-dir") {
+            daemon.cache_dir = value();
+        } else if (arg == "--log-file") {
+            daemon.log_file = value();
+        } else if (arg == "--log-level") {
+            daemon.log_level = value();
+            static const char* const kLevels[] = {"trace", "debug", "info",  "message",
+                                                  "warn",  "error", "fatal", "critical"};
+            if (std::find(std::begin(kLevels), std::end(kLevels), daemon.log_level) ==
+                std::end(kLevels)) {
+                std::fprintf(stderr, "tend: unknown log level '%s'\n", daemon.log_level.c_str());
+                return 2;
+            }
+        } else if (arg == "--log-timestamps") {
+            daemon.log_timestamps = true;
+        } else if (arg == "--foreground") {
+            daemon.foreground = true;
+        } else if (arg == "--check") {
             check = true;
         } else if (arg == "--json") {
             json = true;
@@ -49,11 +97,12 @@ int main(int argc, char** argv) {
         }
     }
     if (!check) {
-        std::fputs(
-            "tend: running as a session supervisor is not available in this build yet;\n"
-            "      'tend --check PATH...' checks job files\n",
-            stderr);
-        return 2;
+        if (!paths.empty()) {
+            std::fprintf(stderr, "tend: unexpected argument '%s'\n%s", paths.front().c_str(),
+                         kUsage);
+            return 2;
+        }
+        return tend::daemon::runDaemon(std::move(daemon));
     }
     if (paths.empty()) {
         std::fprintf(stderr, "tend: --check needs at least one file or directory\n%s", kUsage);

@@ -4,6 +4,7 @@
 // accumulate, `manual` drops the `start on` seen so far.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <optional>
@@ -148,13 +149,85 @@ void reload(StanzaContext& c) {
     }
 }
 
+// "250ms", "2s", "1m" or a plain number of seconds, as milliseconds.
+std::optional<std::uint32_t> parseDuration(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+        ++digits;
+    }
+    if (digits == 0 || digits > 9) {
+        return std::nullopt;
+    }
+    const std::uint64_t value = std::stoull(std::string(text.substr(0, digits)));
+    const std::string_view unit = text.substr(digits);
+    std::uint64_t ms = 0;
+    if (unit == "ms") {
+        ms = value;
+    } else if (unit.empty() || unit == "s") {
+        ms = value * 1000;
+    } else if (unit == "m" || unit == "min") {
+        ms = value * 60000;
+    } else {
+        return std::nullopt;
+    }
+    if (ms > 24ull * 3600 * 1000) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(ms);
+}
+
+std::optional<std::uint32_t> durationArg(StanzaContext& c, std::size_t index) {
+    const auto value = parseDuration(c.arg(index).text);
+    if (!value) {
+        c.error(c.arg(index).offset,
+                "illegal duration '" + c.raw(index) +
+                    "': expected a number with 'ms', 's' or 'm' (at most 24 h)");
+    }
+    return value;
+}
+
+void respawnDelay(StanzaContext& c) {
+    if (c.argCount() < 2) {
+        c.error(c.endOffset(),
+                "expected an initial delay after 'respawn delay' (for example 100ms)");
+        return;
+    }
+    if (c.argCount() > 3) {
+        c.error(c.arg(3).offset, "unexpected '" + c.raw(3) + "' after 'respawn delay INITIAL MAX'");
+        return;
+    }
+    const auto initial = durationArg(c, 1);
+    if (!initial) {
+        return;
+    }
+    std::uint32_t max = std::max<std::uint32_t>(*initial, 30000);
+    if (c.argCount() == 3) {
+        const auto parsed = durationArg(c, 2);
+        if (!parsed) {
+            return;
+        }
+        if (*parsed < *initial) {
+            c.error(c.arg(2).offset, "the maximum respawn delay '" + c.raw(2) +
+                                         "' is shorter than the initial delay '" + c.raw(1) + "'");
+            return;
+        }
+        max = *parsed;
+    }
+    c.job().respawn_delay = JobClass::RespawnDelay{*initial, max};
+}
+
 void respawn(StanzaContext& c) {
     if (c.argCount() == 0) {
         c.job().respawn = true;
         return;
     }
+    if (c.arg(0).text == "delay") {
+        respawnDelay(c);
+        return;
+    }
     if (c.arg(0).text != "limit") {
-        unknownSubStanza(c, "'respawn' or 'respawn limit COUNT SECONDS'");
+        unknownSubStanza(
+            c, "'respawn', 'respawn limit COUNT SECONDS' or 'respawn delay INITIAL [MAX]'");
         return;
     }
     if (c.argCount() >= 2 && c.arg(1).text == "unlimited") {
@@ -443,7 +516,27 @@ void registerCoreStanzas(StanzaRegistry& r) {
     r.add("export", core,
           [](StanzaContext& c) { appendWords(c, c.job().exports, "variable names"); });
     r.add("emits", core, [](StanzaContext& c) { appendWords(c, c.job().emits, "event names"); });
-    r.add("start", core, [](StanzaContext& c) { condition(c, &JobClass::start_on); });
+    r.add("start", core, [](StanzaContext& c) {
+        if (!c.stanza().condition && c.argCount() >= 1 && c.arg(0).text == "timeout") {
+            if (c.expectArgs(1, 1, "a duration such as 30s")) {
+                if (const auto ms = durationArg(c, 1)) {
+                    c.job().start_timeout_ms = *ms;
+                }
+            }
+            return;
+        }
+        condition(c, &JobClass::start_on);
+    });
+    r.add("log", core, [](StanzaContext& c) {
+        if (c.argCount() == 1 && (c.arg(0).text == "timestamp" || c.arg(0).text == "plain")) {
+            c.job().log_timestamps = c.arg(0).text == "timestamp";
+        } else if (c.argCount() == 0) {
+            c.error(c.endOffset(), "expected 'timestamp' or 'plain' after 'log'");
+        } else {
+            c.error(c.arg(0).offset, "unknown stanza 'log " + c.raw(0) +
+                                         "'; expected 'log timestamp' or 'log plain'");
+        }
+    });
     r.add("stop", core, [](StanzaContext& c) { condition(c, &JobClass::stop_on); });
     r.add("manual", core, [](StanzaContext& c) {
         if (c.expectArgs(0, 0, "")) {

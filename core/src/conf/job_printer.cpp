@@ -40,6 +40,17 @@ bool isPlainName(std::string_view name) {
     return !name.empty() && quoteValue(name) == name;
 }
 
+// The shortest exact spelling: "30s", "1500ms", "2m".
+std::string formatDuration(std::uint32_t ms) {
+    if (ms != 0 && ms % 60000 == 0) {
+        return std::to_string(ms / 60000) + "m";
+    }
+    if (ms % 1000 == 0) {
+        return std::to_string(ms / 1000) + "s";
+    }
+    return std::to_string(ms) + "ms";
+}
+
 std::string limitValue(std::uint64_t value) {
     return value == model::kUnlimited ? "unlimited" : std::to_string(value);
 }
@@ -112,6 +123,11 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.respawn) {
         out += "respawn\n";
     }
+    if (job.respawn_delay) {
+        line(out, "respawn delay",
+             formatDuration(job.respawn_delay->initial_ms) + ' ' +
+                 formatDuration(job.respawn_delay->max_ms));
+    }
     if (job.respawn_limit == 0 && job.respawn_interval == 0) {
         out += "respawn limit unlimited\n";
     } else if (job.respawn_limit != 10 || job.respawn_interval != 5) {
@@ -131,6 +147,12 @@ std::string printJobClass(const model::JobClass& job) {
     }
     if (job.kill_signal != 15) {
         line(out, "kill signal", model::signalName(job.kill_signal));
+    }
+    if (job.start_timeout_ms != 30000) {
+        line(out, "start timeout", formatDuration(job.start_timeout_ms));
+    }
+    if (job.log_timestamps) {
+        out += "log timestamp\n";
     }
     if (job.kill_timeout != 5) {
         line(out, "kill timeout", std::to_string(job.kill_timeout));

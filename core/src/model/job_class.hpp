@@ -94,12 +94,25 @@ struct JobClass {
     bool respawn = false;
     unsigned respawn_limit = 10;  // 0 in either field means no limit
     unsigned respawn_interval = 5;
+    // Beyond Upstart: the wait before each respawn, doubling per consecutive quick crash up to
+    // `max`. Unset means Upstart's behaviour (no wait) while a respawn limit is in force, and a
+    // 100 ms .. 30 s back-off when the limit is off, so that a crash loop never spins.
+    struct RespawnDelay {
+        std::uint32_t initial_ms = 0;
+        std::uint32_t max_ms = 0;
+        friend bool operator==(const RespawnDelay&, const RespawnDelay&) = default;
+    };
+    std::optional<RespawnDelay> respawn_delay;
     std::vector<NormalExit> normal_exit;
     Expect expect = Expect::None;
 
     int kill_signal = 15;  // SIGTERM
     unsigned kill_timeout = 5;
-    int reload_signal = 1;  // SIGHUP
+    // Beyond Upstart: how long `expect notify` waits for READY=1 (then the start fails), and how
+    // long `expect fork|daemon` waits for the forks before tracking what is there.
+    std::uint32_t start_timeout_ms = 30000;
+    bool log_timestamps = false;  // `log timestamp`: prefix each captured line with the time
+    int reload_signal = 1;        // SIGHUP
 
     Console console = Console::Log;
     std::optional<mode_t> umask;

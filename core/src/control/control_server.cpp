@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: MIT
+#include "control/control_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <deque>
+#include <nlohmann/json.hpp>
+
+#include "control/protocol.hpp"
+#include "dispatch/supervisor.hpp"
+
+namespace tend::control {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kOutputHighWater = 8u << 20;
+
+json okReply(std::string output) {
+    return json{{"protocol", kProtocolVersion}, {"ok", true}, {"output", std::move(output)}};
+}
+
+json errorReply(std::string error) {
+    return json{{"protocol", kProtocolVersion}, {"ok", false}, {"error", std::move(error)}};
+}
+
+}  // namespace
+
+class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
+  public:
+    Connection(ControlServer& server, asio::local::stream_protocol::socket socket)
+        : server_(server), socket_(std::move(socket)), buffer_(kMaxRequestBytes) {}
+
+    void start() { read(); }
+
+  private:
+    void read() {
+        auto self = shared_from_this();
+        asio::async_read_until(
+            socket_, buffer_, '\n',
+            [this, self](const boost::system::error_code& ec, std::size_t n) {
+                if (ec == asio::error::not_found) {
+                    send(errorReply("request too long: the limit is " +
+                                    std::to_string(kMaxRequestBytes) + " bytes per line"));
+                    closing_ = true;
+                    return;
+                }
+                if (ec) {
+                    return;  // the client went away
+                }
+                std::string line(asio::buffers_begin(buffer_.data()),
+                                 asio::buffers_begin(buffer_.data()) + static_cast<long>(n) - 1);
+                buffer_.consume(n);
+                std::weak_ptr<Connection> weak = self;
+                server_.handle(line, [weak](const json& reply) {
+                    if (auto connection = weak.lock()) {
+                        connection->send(reply);
+                    }
+                });
+                read();
+            });
+    }
+
+  public:
+    void send(const json& reply) {
+        std::string text = reply.dump(-1, ' ', false, json::error_handler_t::replace);
+        text.push_back('\n');
+        queued_bytes_ += text.size();
+        if (queued_bytes_ > kOutputHighWater) {
+            server_.logger_->warn("dropping a control client that does not read its replies");
+            boost::system::error_code ignored;
+            socket_.close(ignored);
+            return;
+        }
+        outbox_.push_back(std::move(text));
+        if (outbox_.size() == 1) {
+            write();
+        }
+    }
+
+  private:
+    void write() {
+        auto self = shared_from_this();
+        asio::async_write(socket_, asio::buffer(outbox_.front()),
+                          [this, self](const boost::system::error_code& ec, std::size_t) {
+                              if (ec) {
+                                  return;
+                              }
+                              queued_bytes_ -= outbox_.front().size();
+                              outbox_.pop_front();
+                              if (!outbox_.empty()) {
+                                  write();
+                              } else if (closing_) {
+                                  boost::system::error_code ignored;
+                                  socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+                              }
+                          });
+    }
+
+    ControlServer& server_;
+    asio::local::stream_protocol::socket socket_;
+    asio::streambuf buffer_;
+    std::deque<std::string> outbox_;
+    std::size_t queued_bytes_ = 0;
+    bool closing_ = false;
+};
+
+ControlServer::ControlServer(asio::io_context& io, dispatch::Supervisor& supervisor,
+                             std::shared_ptr<spdlog::logger> logger, std::string version)
+    : io_(io), supervisor_(supervisor), logger_(std::move(logger)), version_(std::move(version)) {}
+
+ControlServer::~ControlServer() {
+    if (acceptor_) {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);
+        ::unlink(path_.c_str());
+    }
+}
+
+std::string ControlServer::listen(const std::string& path) {
+    path_ = path;
+    try {
+        ::unlink(path.c_str());
+        acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(
+            io_, asio::local::stream_protocol::endpoint(path));
+        ::chmod(path.c_str(), 0600);
+    } catch (const boost::system::system_error& e) {
+        return "cannot listen on " + path + ": " + e.code().message();
+    }
+    accept();
+    return {};
+}
+
+void ControlServer::accept() {
+    acceptor_->async_accept([this](const boost::system::error_code& ec,
+                                   asio::local::stream_protocol::socket socket) {
+        if (ec == asio::error::operation_aborted) {
+            return;
+        }
+        if (!ec) {
+            ucred cred{};
+            socklen_t len = sizeof cred;
+            if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+                cred.uid != ::geteuid()) {
+                logger_->warn(
+                    "refused a control connection from uid {} (pid {}): only uid {} may "
+                    "control this tend",
+                    cred.uid, cred.pid, ::geteuid());
+                std::string refusal =
+                    errorReply("permission denied: this tend belongs to uid " +
+                               std::to_string(::geteuid()) + " and accepts only that user")
+                        .dump() +
+                    "\n";
+                boost::system::error_code ignored;
+                asio::write(socket, asio::buffer(refusal), ignored);
+                socket.close(ignored);
+            } else {
+                std::make_shared<Connection>(*this, std::move(socket))->start();
+            }
+        }
+        accept();
+    });
+}
+
+void ControlServer::handle(const std::string& line, ReplyFn reply) {
+    json request;
+    try {
+        request = json::parse(line);
+    } catch (const json::exception& e) {
+        reply(errorReply(std::string("request is not valid JSON: ") + e.what()));
+        return;
+    }
+    if (!request.is_object()) {
+        reply(errorReply("request must be a JSON object"));
+        return;
+    }
+    const auto protocol = request.find("protocol");
+    if (protocol == request.end() || !protocol->is_number_integer()) {
+        reply(errorReply("request has no \"protocol\" version; tend speaks protocol " +
+                         std::to_string(kProtocolVersion)));
+        return;
+    }
+    if (protocol->get<long long>() != kProtocolVersion) {
+        reply(errorReply("protocol " + std::to_string(protocol->get<long long>()) +
+                         " not supported; tend speaks " + std::to_string(kProtocolVersion)));
+        return;
+    }
+    const auto command_it = request.find("command");
+    if (command_it == request.end() || !command_it->is_string()) {
+        reply(errorReply("request has no \"command\" string"));
+        return;
+    }
+    std::vector<std::string> args;
+    if (const auto it = request.find("args"); it != request.end()) {
+        if (!it->is_array()) {
+            reply(errorReply("\"args\" must be an array of strings"));
+            return;
+        }
+        for (const auto& arg : *it) {
+            if (!arg.is_string()) {
+                reply(errorReply("\"args\" must be an array of strings"));
+                return;
+            }
+            args.push_back(arg.get<std::string>());
+        }
+    }
+    bool wait = true;
+    if (const auto it = request.find("wait"); it != request.end()) {
+        if (!it->is_boolean()) {
+            reply(errorReply("\"wait\" must be true or false"));
+            return;
+        }
+        wait = it->get<bool>();
+    }
+    const std::string command = command_it->get<std::string>();
+
+    const auto jobCommand = [&](auto method, const char* failure) {
+        if (args.empty()) {
+            reply(errorReply("missing job name"));
+            return;
+        }
+        const std::string name = args.front();
+        const std::vector<std::string> env(args.begin() + 1, args.end());
+        dispatch::Completion done;
+        if (wait) {
+            done = [this, reply, name, env, failure, command](bool failed,
+                                                              const std::string& detail) {
+                if (failed) {
+                    std::string error = failure;
+                    if (!detail.empty()) {
+                        error += " (" + detail + ")";
+                    }
+                    reply(errorReply(error));
+                    return;
+                }
+                std::string ignored;
+                const dispatch::Job* job = supervisor_.findInstance(name, env, ignored);
+                if (job && command != "stop") {
+                    reply(okReply(supervisor_.statusText(*job)));
+                } else if (job && job->state == dispatch::State::Waiting) {
+                    reply(okReply(job->displayName() + " stop/waiting"));
+                } else if (job) {
+                    reply(okReply(supervisor_.statusText(*job)));
+                } else {
+                    // The instance has gone (a finished task, a stopped job).
+                    std::string display = name;
+                    const dispatch::ClassEntry* entry = supervisor_.findClass(name);
+                    if (entry && !entry->cls->instance.empty()) {
+                        model::Environment expanded;
+                        for (const auto& item : env) {
+                            expanded.setEntry(item);
+                        }
+                        if (auto instance =
+                                model::expandVariables(entry->cls->instance, expanded)) {
+                            display += " (" + *instance + ")";
+                        }
+                    }
+                    reply(okReply(display + " stop/waiting"));
+                }
+            };
+        }
+        const dispatch::Supervisor::Reply result = (supervisor_.*method)(name, env, done);
+        if (!result.ok) {
+            reply(errorReply(result.error));
+        } else if (!wait) {
+            reply(okReply(""));
+        }
+    };
+
+    if (command == "start") {
+        jobCommand(&dispatch::Supervisor::start, "Job failed to start");
+    } else if (command == "stop") {
+        jobCommand(&dispatch::Supervisor::stop, "Job failed while stopping");
+    } else if (command == "restart") {
+        jobCommand(&dispatch::Supervisor::restart, "Job failed to restart");
+    } else if (command == "reload") {
+        if (args.empty()) {
+            reply(errorReply("missing job name"));
+            return;
+        }
+        const auto result = supervisor_.reload(args.front(), {args.begin() + 1, args.end()});
+        reply(result.ok ? okReply("") : errorReply(result.error));
+    } else if (command == "status") {
+        if (args.empty()) {
+            reply(errorReply("missing job name"));
+            return;
+        }
+        const dispatch::ClassEntry* entry = supervisor_.findClass(args.front());
+        if (!entry) {
+            reply(errorReply("Unknown job: " + args.front()));
+            return;
+        }
+        if (args.size() == 1) {
+            reply(okReply(supervisor_.statusOfClass(*entry)));
+            return;
+        }
+        std::string error;
+        const dispatch::Job* job =
+            supervisor_.findInstance(args.front(), {args.begin() + 1, args.end()}, error);
+        reply(job ? okReply(supervisor_.statusText(*job)) : errorReply(error));
+    } else if (command == "list") {
+        std::string out;
+        for (const dispatch::ClassEntry* entry : supervisor_.classes()) {
+            out += supervisor_.statusOfClass(*entry);
+            out += '\n';
+        }
+        if (!out.empty()) {
+            out.pop_back();
+        }
+        reply(okReply(out));
+    } else if (command == "emit") {
+        if (args.empty() || args.front().empty()) {
+            reply(errorReply("missing event name"));
+            return;
+        }
+        model::Environment env;
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            if (args[i].find('=') == std::string::npos || args[i].front() == '=') {
+                reply(errorReply("Env must be KEY=VALUE pairs"));
+                return;
+            }
+            env.setEntry(args[i]);
+        }
+        dispatch::Completion done;
+        if (wait) {
+            done = [reply](bool failed, const std::string& detail) {
+                if (failed) {
+                    reply(errorReply("Event failed" + (detail.empty() ? "" : " (" + detail + ")")));
+                } else {
+                    reply(okReply(""));
+                }
+            };
+        }
+        supervisor_.emit(args.front(), std::move(env), done);
+        supervisor_.poll();
+        if (!wait) {
+            reply(okReply(""));
+        }
+    } else if (command == "version") {
+        reply(okReply("tend " + version_));
+    } else {
+        reply(errorReply("unknown command '" + command + "'"));
+    }
+}
+
+}  // namespace tend::control

@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include "conf/job_loader.hpp"
+#include "conf/search_path.hpp"
+#include "control/control_server.hpp"
+#include "dispatch/supervisor.hpp"
+#include "log/file_log_router.hpp"
+#include "sys/linux_platform.hpp"
+
+extern char** environ;
+
+namespace tend::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string envOr(const char* name, const std::string& fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? std::string(value) : fallback;
+}
+
+// Creates `dir` mode 0700, or checks that an existing one is ours and private.
+std::string preparePrivateDirectory(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return "cannot create " + dir.string() + ": " + ec.message();
+    }
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        return "cannot stat " + dir.string() + ": " + std::strerror(errno);
+    }
+    if (st.st_uid != ::geteuid()) {
+        return dir.string() + " belongs to uid " + std::to_string(st.st_uid) + ", not to uid " +
+               std::to_string(::geteuid());
+    }
+    if ((st.st_mode & 0777) != 0700 && ::chmod(dir.c_str(), 0700) != 0) {
+        return "cannot make " + dir.string() + " private (0700): " + std::strerror(errno);
+    }
+    return {};
+}
+
+bool socketAnswers(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    const bool answers = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return answers;
+}
+
+std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options, std::string& error) {
+    std::shared_ptr<spdlog::logger> logger;
+    try {
+        if (options.log_file.empty()) {
+            logger = spdlog::stderr_logger_mt("tend");
+        } else {
+            logger = spdlog::basic_logger_mt("tend", options.log_file.string());
+        }
+    } catch (const spdlog::spdlog_ex& e) {
+        error = std::string("cannot open tend's log: ") + e.what();
+        return nullptr;
+    }
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e tend[%P] %l: %v");
+    const auto level = spdlog::level::from_str(options.log_level == "message" ? "info"
+                                               : options.log_level == "fatal" ? "critical"
+                                                                              : options.log_level);
+    logger->set_level(level);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+    return logger;
+}
+
+model::Environment sessionEnvironment() {
+    model::Environment env;
+    for (char** entry = environ; *entry; ++entry) {
+        const std::string_view text(*entry);
+        if (text.starts_with("UPSTART_") || text.starts_with("TEND_") ||
+            text.starts_with("NOTIFY_SOCKET=") || text.starts_with("LISTEN_")) {
+            continue;  // tend's own launcher's job identity must not leak into its jobs
+        }
+        env.setEntry(text);
+    }
+    if (!env.get("PATH")) {
+        env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
+    }
+    return env;
+}
+
+std::size_t loadJobs(dispatch::Supervisor& supervisor, const std::vector<fs::path>& dirs,
+                     spdlog::logger& logger) {
+    const auto registry = conf::StanzaRegistry::withCoreStanzas();
+    std::set<std::string> owned;
+    std::size_t loaded = 0;
+    std::size_t broken = 0;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            continue;
+        }
+        std::vector<grammar::Diagnostic> problems;
+        for (const auto& file : conf::findJobFiles(dir, problems)) {
+            if (!owned.insert(file.name).second) {
+                logger.debug("{}: ignored; job {} is defined earlier on the search path",
+                             file.path.string(), file.name);
+                continue;
+            }
+            auto result = conf::loadJobFile(file.name, file.path, registry);
+            for (const auto& diagnostic : result.diagnostics) {
+                if (diagnostic.severity == grammar::Severity::Error) {
+                    logger.error("{}", diagnostic.format());
+                } else {
+                    logger.warn("{}", diagnostic.format());
+                }
+            }
+            if (result.job) {
+                supervisor.setClass(
+                    std::make_shared<const model::JobClass>(std::move(*result.job)));
+                ++loaded;
+            } else {
+                ++broken;
+            }
+        }
+        for (const auto& problem : problems) {
+            logger.error("{}", problem.format());
+        }
+    }
+    logger.info("loaded {} job(s) from {} director{}{}", loaded, dirs.size(),
+                dirs.size() == 1 ? "y" : "ies",
+                broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
+    return loaded;
+}
+
+}  // namespace
+
+int runDaemon(DaemonOptions options) {
+    const std::string home = envOr("HOME", "/");
+    if (options.runtime_dir.empty()) {
+        const std::string runtime = envOr("XDG_RUNTIME_DIR", "");
+        if (runtime.empty()) {
+            std::fprintf(stderr,
+                         "tend: XDG_RUNTIME_DIR is not set; pass --runtime-dir DIR (a private "
+                         "directory for the control socket)\n");
+            return 1;
+        }
+        options.runtime_dir = fs::path(runtime) / "tend";
+    }
+    if (options.log_dir.empty()) {
+        fs::path cache = options.cache_dir;
+        if (cache.empty()) {
+            cache = envOr("XDG_CACHE_HOME", "");
+            if (cache.empty() || cache.is_relative()) {
+                cache = fs::path(home) / ".cache";
+            }
+        }
+        options.log_dir = cache / "tend" / "log";
+    }
+    if (options.job_dirs.empty()) {
+        options.job_dirs = conf::defaultJobDirectories();
+    }
+
+    if (const std::string error = preparePrivateDirectory(options.runtime_dir); !error.empty()) {
+        std::fprintf(stderr, "tend: %s\n", error.c_str());
+        return 1;
+    }
+    const std::string socket_path = (options.runtime_dir / "control").string();
+    if (socketAnswers(socket_path)) {
+        std::fprintf(stderr, "tend: another tend is already running on %s\n", socket_path.c_str());
+        return 1;
+    }
+
+    // Without --foreground, the launcher gets its exit status once the socket is up.
+    int ready_fd = -1;
+    if (!options.foreground) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) {
+            std::perror("tend: pipe");
+            return 1;
+        }
+        const pid_t child = ::fork();
+        if (child < 0) {
+            std::perror("tend: fork");
+            return 1;
+        }
+        if (child > 0) {
+            ::close(fds[1]);
+            char byte = 0;
+            const bool ready = ::read(fds[0], &byte, 1) == 1 && byte == 'R';
+            return ready ? 0 : 1;
+        }
+        ::close(fds[0]);
+        ready_fd = fds[1];
+        const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull >= 0) {
+            ::dup2(devnull, 0);
+            ::close(devnull);
+        }
+    }
+
+    std::string error;
+    auto logger = makeLogger(options, error);
+    if (!logger) {
+        std::fprintf(stderr, "tend: %s\n", error.c_str());
+        return 1;
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+
+    boost::asio::io_context io;
+    sys::LinuxPlatform platform(io);
+    log::FileLogRouter router(options.log_dir, logger);
+
+    dispatch::SupervisorOptions supervisor_options;
+    supervisor_options.global_env = sessionEnvironment();
+    supervisor_options.session = socket_path;
+    supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
+    supervisor_options.default_cwd = home;
+    supervisor_options.log_timestamps = options.log_timestamps;
+    dispatch::Supervisor supervisor(platform, &router, supervisor_options, logger);
+
+    platform.start({
+        [&](pid_t pid, sys::ExitStatus status) { supervisor.onChildExit(pid, status); },
+        [&](pid_t pid) { supervisor.onChildStopped(pid); },
+        [&](pid_t pid, std::string_view text) { supervisor.onNotify(pid, text); },
+    });
+    if (const std::string notify_error =
+            platform.listenForNotifications(supervisor_options.notify_socket);
+        !notify_error.empty()) {
+        logger->warn("expect notify jobs cannot report readiness: {}", notify_error);
+    }
+    if (!options.plugin_dirs.empty()) {
+        logger->warn("plugins are not loaded by this build yet; ignoring --plugins-dir");
+    }
+
+    loadJobs(supervisor, options.job_dirs, *logger);
+
+    control::ControlServer server(io, supervisor, logger, options.version);
+    if (const std::string listen_error = server.listen(socket_path); !listen_error.empty()) {
+        logger->critical("{}", listen_error);
+        return 1;
+    }
+    const fs::path pid_file = options.runtime_dir / "tend.pid";
+    std::ofstream(pid_file) << ::getpid() << '\n';
+
+    bool ending = false;
+    boost::asio::steady_timer deadline(io);
+    auto finish = [&] {
+        // Whatever the jobs left behind (re-parented to tend) goes with the session.
+        for (pid_t pid : platform.children()) {
+            ::kill(pid, SIGKILL);
+        }
+        io.stop();
+    };
+    auto endSession = [&](int signal) {
+        if (ending) {
+            logger->warn("second {} while ending the session; killing every job now",
+                         signal == SIGINT ? "SIGINT" : "SIGTERM");
+            supervisor.killEverything();
+            return;
+        }
+        ending = true;
+        logger->info("{}: ending the session", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        unsigned longest = 0;
+        for (const auto* entry : supervisor.classes()) {
+            longest = std::max(longest, entry->cls->kill_timeout);
+        }
+        deadline.expires_after(std::chrono::seconds(longest + 5));
+        deadline.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            logger->warn("jobs still running at the shutdown deadline; killing them");
+            supervisor.killEverything();
+            finish();
+        });
+        model::Environment env;
+        env.set("TYPE", "shutdown");
+        supervisor.emit("session-end", std::move(env), [&](bool, const std::string&) {
+            supervisor.stopEverything([&] {
+                deadline.cancel();
+                finish();
+            });
+        });
+        supervisor.poll();
+    };
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    std::function<void()> waitSignal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+            if (ec) {
+                return;
+            }
+            if (signal == SIGHUP) {
+                logger->info("SIGHUP: configuration reload is not available in this build yet");
+            } else {
+                endSession(signal);
+            }
+            waitSignal();
+        });
+    };
+    waitSignal();
+
+    logger->info("tend {} ready; control socket {}", options.version, socket_path);
+    if (ready_fd >= 0) {
+        const char byte = 'R';
+        [[maybe_unused]] auto n = ::write(ready_fd, &byte, 1);
+        ::close(ready_fd);
+    }
+    supervisor.emit("startup", {});
+    supervisor.poll();
+
+    io.run();
+
+    std::error_code ec;
+    fs::remove(pid_file, ec);
+    logger->info("session ended");
+    return 0;
+}
+
+}  // namespace tend::daemon

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+// The tend daemon: loads the job search path, supervises, serves the control socket, and ends
+// the session cleanly on SIGTERM.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace tend::daemon {
+
+struct DaemonOptions {
+    std::vector<std::filesystem::path> job_dirs;  // empty: the XDG search path
+    std::vector<std::filesystem::path> plugin_dirs;
+    std::filesystem::path runtime_dir;  // holds `control`, `notify` and `tend.pid`
+    std::filesystem::path log_dir;      // job logs
+    std::filesystem::path cache_dir;    // log_dir defaults to <cache>/tend/log
+    std::filesystem::path log_file;     // tend's own log; stderr when empty
+    std::string log_level = "info";
+    bool foreground = false;
+    bool log_timestamps = false;
+    std::string version;
+};
+
+// Runs until the session ends. Returns the process exit status.
+int runDaemon(DaemonOptions options);
+
+}  // namespace tend::daemon

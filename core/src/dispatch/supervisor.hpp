@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+// The supervisor: job classes, their instances (Job), the event queue, and the state machine
+// that joins them, following Upstart's job.c and event.c.
+//
+// Everything runs on one thread. Inputs (an emitted event, a control request, a process exit,
+// a timer) change goals and states and queue events; poll() then drains the queue. An event runs
+// pending -> handling -> finished: while handling, stop matching runs over every instance before
+// start matching runs over every class, and the event finishes only when the jobs it started or
+// stopped have settled (its blockers reach zero). `starting` and `stopping` are hooks: the job
+// that emitted them waits for them to finish before it moves on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "log/output_router.hpp"
+#include "model/environment.hpp"
+#include "model/event.hpp"
+#include "model/event_operator.hpp"
+#include "model/job_class.hpp"
+#include "sys/platform.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tend::dispatch {
+
+enum class Goal : std::uint8_t { Stop, Start, Respawn };
+enum class State : std::uint8_t {
+    Waiting,
+    Starting,
+    PreStart,
+    Spawned,
+    PostStart,
+    Running,
+    PreStop,
+    Stopping,
+    Killed,
+    PostStop
+};
+std::string_view goalName(Goal goal);
+std::string_view stateName(State state);
+
+// Called once when what a control request waits for is settled. `failed` tells whether the job
+// (or a job the event started) failed; `detail` says why, for the error message.
+using Completion = std::function<void(bool failed, const std::string& detail)>;
+
+struct QueuedEvent;
+struct ClassEntry;
+
+// Which process of a job failed: one of the five, or the respawn limit.
+enum class FailedProcess : std::uint8_t {
+    None,
+    Main,
+    PreStart,
+    PostStart,
+    PreStop,
+    PostStop,
+    Respawn
+};
+
+struct Job {
+    ClassEntry* entry = nullptr;
+    std::shared_ptr<const model::JobClass> cls;  // the definition this instance started with
+    std::string instance;
+    std::uint64_t serial = 0;
+    Goal goal = Goal::Stop;
+    State state = State::Waiting;
+    model::Environment env;       // the start environment: global + `env` + event/command vars
+    model::Environment stop_env;  // the stop event's or command's variables
+    std::string start_events;     // UPSTART_EVENTS
+    std::string stop_events;      // UPSTART_STOP_EVENTS
+    std::optional<model::EventOperator> stop_on;
+
+    std::array<pid_t, model::kProcessTypeCount> pids{};
+    std::array<pid_t, model::kProcessTypeCount> pgids{};
+    std::vector<pid_t> adopted;  // escapees re-parented to tend, being stopped with the job
+
+    std::shared_ptr<QueuedEvent> blocker;  // the starting/stopping hook this job waits for
+    std::vector<std::shared_ptr<QueuedEvent>> blocking;  // events held until this job settles
+    std::vector<Completion> waiters;                     // control requests waiting likewise
+
+    bool failed = false;
+    FailedProcess failed_process = FailedProcess::None;
+    std::optional<sys::ExitStatus> exit_status;
+    std::string failure_detail;
+    std::optional<sys::ExitStatus> last_exit;  // of the main process, for status and explain
+
+    // Respawn accounting.
+    unsigned respawn_count = 0;
+    sys::TimePoint respawn_window_start{};
+    std::uint32_t backoff_ms = 0;        // the next respawn waits this long
+    std::uint32_t pending_delay_ms = 0;  // set while a respawn waits in post-stop
+    sys::TimePoint main_started{};
+    unsigned respawns = 0;  // total, for status
+    bool respawn_after_post_start = false;
+
+    int forks_followed = 0;  // expect fork/daemon: hops taken along the fork chain
+    bool ready = false;      // expect notify: READY=1 seen
+    bool killing_hard = false;
+
+    sys::TimerId kill_timer = 0;
+    sys::TimerId delay_timer = 0;
+    sys::TimerId start_timer = 0;
+
+    int output_fd = -1;
+    bool output_failed = false;
+
+    pid_t mainPid() const { return pids[0]; }
+    std::string displayName() const;  // "name" or "name (instance)"
+};
+
+// The live side of a JobClass: its current definition, the start condition's match state, and
+// its instances.
+struct ClassEntry {
+    std::shared_ptr<const model::JobClass> cls;
+    std::optional<model::EventOperator> start_on;
+    std::map<std::string, std::unique_ptr<Job>> instances;  // by instance name
+};
+
+struct QueuedEvent {
+    enum class Progress : std::uint8_t { Pending, Handling, Finished };
+    model::Event event;
+    Progress progress = Progress::Pending;
+    int blockers = 0;
+    bool failed = false;
+    std::string failure_detail;
+    Job* hook_of = nullptr;  // the job waiting for this starting/stopping event
+    std::vector<Completion> on_finished;
+};
+
+struct SupervisorOptions {
+    model::Environment global_env;      // copied into every job at start
+    std::string session;                // TEND_SESSION exported to jobs (the control socket)
+    std::string notify_socket;          // NOTIFY_SOCKET for `expect notify` jobs
+    std::string default_cwd = "/";      // when a job has no `chdir`
+    bool log_timestamps = false;        // the global `--log-timestamps`
+    bool console_log_available = true;  // false turns `console log` into `console none`
+};
+
+class Supervisor {
+  public:
+    Supervisor(sys::Platform& platform, log::OutputRouter* output, SupervisorOptions options,
+               std::shared_ptr<spdlog::logger> logger);
+    ~Supervisor();
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
+
+    // Adds or replaces a class. Running instances keep the definition they started with.
+    void setClass(std::shared_ptr<const model::JobClass> cls);
+    const ClassEntry* findClass(std::string_view name) const;
+    std::vector<const ClassEntry*> classes() const;
+
+    // Queues an event; `done` runs when it has finished. Call poll() to handle it.
+    void emit(std::string name, model::Environment env, Completion done = {});
+    // Drains the event queue. Runs after every input; never recurses.
+    void poll();
+
+    // Control requests. On success the completion runs when the job has settled (`wait`), or
+    // at once. Errors come back as initctl's texts: "Unknown job: NAME", ...
+    struct Reply {
+        bool ok = true;
+        std::string error;
+    };
+    Reply start(std::string_view name, const std::vector<std::string>& env, Completion done);
+    Reply stop(std::string_view name, const std::vector<std::string>& env, Completion done);
+    Reply restart(std::string_view name, const std::vector<std::string>& env, Completion done);
+    Reply reload(std::string_view name, const std::vector<std::string>& env);
+    // The instance a request names: its instance template expanded with `env`.
+    Job* findInstance(std::string_view name, const std::vector<std::string>& env,
+                      std::string& error);
+
+    // initctl's status lines for one instance, or `NAME stop/waiting` for a class without one.
+    std::string statusText(const Job& job) const;
+    std::string statusOfClass(const ClassEntry& entry) const;
+
+    // Session end: stop every instance; `onIdle` runs once nothing is left running.
+    void stopEverything(std::function<void()> on_idle);
+    bool idle() const;
+    // After stopEverything: SIGKILL whatever is still there (the daemon's final deadline).
+    void killEverything();
+
+    // Inputs from the platform.
+    void onChildExit(pid_t pid, sys::ExitStatus status);
+    void onChildStopped(pid_t pid);
+    void onNotify(pid_t pid, std::string_view message);
+
+    std::size_t pendingEvents() const { return queue_.size(); }
+    std::uint64_t eventsHandled() const { return events_handled_; }
+
+  private:
+    struct ProcessRef {
+        Job* job = nullptr;
+        int slot = -1;  // a ProcessType index, or -1 for an adopted escapee
+    };
+
+    // Event handling.
+    void handleEvent(QueuedEvent& event);
+    void finishEvent(const std::shared_ptr<QueuedEvent>& event);
+    void indexClass(ClassEntry& entry, bool add);
+    void blockEvents(Job& job, const model::EventOperator& op);
+
+    // The state machine (Upstart's job_change_goal / job_change_state / job_next_state).
+    Job& createInstance(ClassEntry& entry, const std::string& instance);
+    void changeGoal(Job& job, Goal goal);
+    void changeState(Job& job, State state);
+    State nextState(const Job& job) const;
+    void enterState(Job& job, State& state, bool& wait);
+    void jobFinished(Job& job, bool failed);
+    void jobFailed(Job& job, FailedProcess process, std::optional<sys::ExitStatus> status,
+                   std::string detail);
+    void emitLifecycle(Job& job, std::string_view name, bool hook);
+    void destroyInstance(Job& job);
+    void sweep();
+
+    // Processes.
+    bool spawnProcess(Job& job, model::ProcessType type);
+    sys::ProcessSetup processSetup(Job& job, model::ProcessType type, std::string& error);
+    void onMainExit(Job& job, pid_t pid, sys::ExitStatus status);
+    void onAuxExit(Job& job, model::ProcessType type, pid_t pid, sys::ExitStatus status);
+    bool followForkChain(Job& job);
+    void mainReady(Job& job);
+    void onStartTimeout(Job& job);
+    bool delayRespawn(Job& job);
+    void armRecheck(Job& job);
+    bool isNormalExit(const Job& job, sys::ExitStatus status) const;
+    bool respawnTooFast(Job& job);
+    std::uint32_t nextRespawnDelay(Job& job);
+    void killJob(Job& job);
+    void checkKilled(Job& job);
+    bool anyProcessAlive(Job& job);
+    void cancelTimer(sys::TimerId& id);
+
+    model::Environment classEnvironment(const model::JobClass& cls) const;
+    std::string logFileName(const Job& job) const;
+
+    sys::Platform& platform_;
+    log::OutputRouter* output_;
+    SupervisorOptions options_;
+    std::shared_ptr<spdlog::logger> logger_;
+
+    std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;
+    // Event name -> classes whose start on / stop on mention it, so that an event only visits
+    // the classes that can care.
+    std::unordered_map<std::string, std::vector<ClassEntry*>> start_index_;
+    std::unordered_map<std::string, std::vector<ClassEntry*>> stop_index_;
+
+    std::vector<std::shared_ptr<QueuedEvent>> queue_;
+    std::unordered_map<std::uint64_t, std::shared_ptr<QueuedEvent>> live_events_;
+    std::uint64_t next_event_id_ = 1;
+    std::uint64_t next_serial_ = 1;
+    std::uint64_t events_handled_ = 0;
+    bool polling_ = false;
+
+    std::unordered_map<pid_t, ProcessRef> processes_;
+    std::vector<Job*> doomed_;  // instances that reached waiting, freed by sweep()
+
+    std::function<void()> on_idle_;
+    bool ending_ = false;
+};
+
+}  // namespace tend::dispatch

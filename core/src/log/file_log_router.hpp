@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// Job output capture into `<log dir>/<job>[-<instance>].log`, on a thread of its own so that a
+// slow or full disk never stalls the supervisor's loop.
+//
+// Each job instance gets one pipe; stdout and stderr share it, so the file holds one ordered
+// stream. Lines are written whole: a partial line waits for its newline (up to 64 KiB). The file
+// is created 0600 when the first output arrives, and reopened when it was unlinked or rotated
+// away. If it cannot be written (disk full, permission denied), the router says so once in
+// tend's log, discards output so that the job never blocks, and says again when it recovers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "log/output_router.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tend::log {
+
+class FileLogRouter final : public OutputRouter {
+  public:
+    FileLogRouter(std::filesystem::path dir, std::shared_ptr<spdlog::logger> logger);
+    ~FileLogRouter() override;
+    FileLogRouter(const FileLogRouter&) = delete;
+    FileLogRouter& operator=(const FileLogRouter&) = delete;
+
+    int openOutput(const std::string& file_name, bool timestamps, std::string& error) override;
+
+    const std::filesystem::path& directory() const { return dir_; }
+
+  private:
+    struct Stream;
+    void run();
+    void drain(Stream& stream, bool final);
+    void writeOut(Stream& stream, const char* data, std::size_t size);
+    bool ensureFile(Stream& stream);
+
+    std::filesystem::path dir_;
+    std::shared_ptr<spdlog::logger> logger_;
+    int epoll_fd_ = -1;
+    int wake_fd_ = -1;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<Stream>> incoming_;
+    std::vector<std::unique_ptr<Stream>> streams_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace tend::log

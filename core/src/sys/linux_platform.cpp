@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+#include "sys/linux_platform.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "sys/spawn.hpp"
+
+namespace tend::sys {
+
+namespace {
+
+int openPidfd(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+int pidfdSendSignal(int pidfd, int signal) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
+}
+
+std::string readSmallFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return {};
+    }
+    std::string out;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
+        out.append(buffer, static_cast<std::size_t>(n));
+        if (out.size() > (1u << 20)) {
+            break;
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+struct ProcStat {
+    char state = '?';
+    pid_t ppid = 0;
+    pid_t pgrp = 0;
+};
+
+std::optional<ProcStat> readStat(pid_t pid) {
+    const std::string text = readSmallFile("/proc/" + std::to_string(pid) + "/stat");
+    const auto close_paren = text.rfind(')');
+    if (close_paren == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream in(text.substr(close_paren + 1));
+    ProcStat stat;
+    in >> stat.state >> stat.ppid >> stat.pgrp;
+    if (!in) {
+        return std::nullopt;
+    }
+    return stat;
+}
+
+bool environHas(pid_t pid, const std::string& job_entry, const std::string& instance_entry) {
+    const std::string env = readSmallFile("/proc/" + std::to_string(pid) + "/environ");
+    bool job = false;
+    bool instance = false;
+    std::size_t start = 0;
+    while (start < env.size()) {
+        std::size_t end = env.find('\0', start);
+        if (end == std::string::npos) {
+            end = env.size();
+        }
+        const std::string_view entry(env.data() + start, end - start);
+        job = job || entry == job_entry;
+        instance = instance || entry == instance_entry;
+        start = end + 1;
+    }
+    return job && instance;
+}
+
+}  // namespace
+
+LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), child_signal_(io) {}
+
+LinuxPlatform::~LinuxPlatform() {
+    for (auto& [pid, fd] : pidfds_) {
+        ::close(fd);
+    }
+    if (!notify_path_.empty()) {
+        ::unlink(notify_path_.c_str());
+    }
+}
+
+void LinuxPlatform::start(ChildEvents events) {
+    events_ = std::move(events);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    child_signal_.add(SIGCHLD);
+    waitForSignal();
+}
+
+void LinuxPlatform::waitForSignal() {
+    child_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec) {
+            return;
+        }
+        reap();
+        waitForSignal();
+    });
+}
+
+void LinuxPlatform::reap() {
+    // SIGCHLD coalesces: one signal may stand for many children.
+    for (;;) {
+        siginfo_t info{};
+        if (::waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WNOHANG) < 0 || info.si_pid == 0) {
+            return;
+        }
+        const pid_t pid = info.si_pid;
+        if (info.si_code == CLD_STOPPED || info.si_code == CLD_TRAPPED) {
+            if (events_.stopped) {
+                events_.stopped(pid);
+            }
+            continue;
+        }
+        if (const auto it = pidfds_.find(pid); it != pidfds_.end()) {
+            ::close(it->second);
+            pidfds_.erase(it);
+        }
+        ExitStatus status;
+        status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+        status.value = info.si_status;
+        if (events_.exited) {
+            events_.exited(pid, status);
+        }
+    }
+}
+
+std::string LinuxPlatform::listenForNotifications(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        return std::string("socket: ") + std::strerror(errno);
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+        ::close(fd);
+        return "notify socket path too long: " + path;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ::unlink(path.c_str());
+    const int on = 1;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0) {
+        const std::string error = "bind " + path + ": " + std::strerror(errno);
+        ::close(fd);
+        return error;
+    }
+    notify_path_ = path;
+    notify_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, fd);
+    waitForNotification();
+    return {};
+}
+
+void LinuxPlatform::waitForNotification() {
+    notify_->async_wait(
+        boost::asio::posix::stream_descriptor::wait_read,
+        [this](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            for (;;) {
+                char buffer[4096];
+                iovec iov{buffer, sizeof buffer - 1};
+                alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+                msghdr msg{};
+                msg.msg_iov = &iov;
+                msg.msg_iovlen = 1;
+                msg.msg_control = control;
+                msg.msg_controllen = sizeof control;
+                const ssize_t n = ::recvmsg(notify_->native_handle(), &msg, MSG_DONTWAIT);
+                if (n < 0) {
+                    break;
+                }
+                pid_t sender = 0;
+                for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+                        ucred cred{};
+                        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+                        sender = cred.pid;
+                    }
+                }
+                if (sender > 0 && events_.notified) {
+                    events_.notified(sender, std::string_view(buffer, static_cast<std::size_t>(n)));
+                }
+            }
+            waitForNotification();
+        });
+}
+
+TimePoint LinuxPlatform::now() const {
+    return Clock::now();
+}
+
+TimerId LinuxPlatform::startTimer(Millis delay, std::function<void()> callback) {
+    const TimerId id = next_timer_++;
+    auto timer = std::make_unique<boost::asio::steady_timer>(io_, delay);
+    timer->async_wait(
+        [this, id, callback = std::move(callback)](const boost::system::error_code& ec) {
+            if (ec) {
+                return;
+            }
+            timers_.erase(id);
+            callback();
+        });
+    timers_.emplace(id, std::move(timer));
+    return id;
+}
+
+void LinuxPlatform::cancelTimer(TimerId id) {
+    if (const auto it = timers_.find(id); it != timers_.end()) {
+        it->second->cancel();
+        timers_.erase(it);
+    }
+}
+
+SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
+    SpawnOutcome outcome = spawnProcess(setup);
+    if (outcome.ok()) {
+        // Not yet reaped, so the pid cannot have been reused: opening the pidfd is race-free.
+        const int fd = openPidfd(outcome.pid);
+        if (fd >= 0) {
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            pidfds_[outcome.pid] = fd;
+        }
+    }
+    return outcome;
+}
+
+void LinuxPlatform::signalProcess(pid_t pid, int signal) {
+    if (const auto it = pidfds_.find(pid); it != pidfds_.end()) {
+        pidfdSendSignal(it->second, signal);
+        return;
+    }
+    ::kill(pid, signal);
+}
+
+void LinuxPlatform::signalGroup(pid_t pgid, int signal) {
+    if (pgid > 1) {
+        ::kill(-pgid, signal);
+    }
+}
+
+bool LinuxPlatform::groupAlive(pid_t pgid) {
+    return pgid > 1 && (::kill(-pgid, 0) == 0 || errno == EPERM);
+}
+
+pid_t LinuxPlatform::processGroupOf(pid_t pid) {
+    return ::getpgid(pid);
+}
+
+std::vector<pid_t> LinuxPlatform::children() const {
+    std::vector<pid_t> out;
+    DIR* tasks = ::opendir("/proc/self/task");
+    if (!tasks) {
+        return out;
+    }
+    while (const dirent* entry = ::readdir(tasks)) {
+        if (entry->d_name[0] == '.') {
+            continue;
+        }
+        std::istringstream in(
+            readSmallFile(std::string("/proc/self/task/") + entry->d_name + "/children"));
+        pid_t pid = 0;
+        while (in >> pid) {
+            out.push_back(pid);
+        }
+    }
+    ::closedir(tasks);
+    return out;
+}
+
+std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::string_view instance,
+                                                   const std::vector<pid_t>& pgids) {
+    const std::string job_entry = "UPSTART_JOB=" + std::string(job);
+    const std::string instance_entry = "UPSTART_INSTANCE=" + std::string(instance);
+    std::vector<pid_t> out;
+    for (pid_t pid : children()) {
+        if (pidfds_.contains(pid)) {
+            continue;  // started by tend itself, so already known
+        }
+        const auto stat = readStat(pid);
+        if (!stat || stat->state == 'Z') {
+            continue;  // about to be reaped; its own children are already ours
+        }
+        if (std::find(pgids.begin(), pgids.end(), stat->pgrp) != pgids.end() ||
+            environHas(pid, job_entry, instance_entry)) {
+            out.push_back(pid);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace tend::sys

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// The real Platform: one Asio io_context, vfork/exec, pidfds, process groups, SIGCHLD reaping as
+// a child subreaper, and the sd_notify socket.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "sys/asio.hpp"
+#include "sys/platform.hpp"
+
+namespace tend::sys {
+
+struct ChildEvents {
+    std::function<void(pid_t, ExitStatus)> exited;
+    std::function<void(pid_t)> stopped;
+    std::function<void(pid_t, std::string_view)> notified;
+};
+
+class LinuxPlatform final : public Platform {
+  public:
+    explicit LinuxPlatform(boost::asio::io_context& io);
+    ~LinuxPlatform() override;
+
+    // Becomes a child subreaper and starts reaping. Call before the first spawn.
+    void start(ChildEvents events);
+    // Binds the sd_notify datagram socket at `path`. Returns an error text, empty on success.
+    std::string listenForNotifications(const std::string& path);
+
+    TimePoint now() const override;
+    TimerId startTimer(Millis delay, std::function<void()> callback) override;
+    void cancelTimer(TimerId id) override;
+    SpawnOutcome spawn(const ProcessSetup& setup) override;
+    void signalProcess(pid_t pid, int signal) override;
+    void signalGroup(pid_t pgid, int signal) override;
+    bool groupAlive(pid_t pgid) override;
+    pid_t processGroupOf(pid_t pid) override;
+    std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
+                                        const std::vector<pid_t>& pgids) override;
+
+    // Every process that is tend's child right now (started or re-parented).
+    std::vector<pid_t> children() const;
+    // Reaps whatever has exited; also run from the SIGCHLD handler.
+    void reap();
+
+  private:
+    void waitForSignal();
+    void waitForNotification();
+
+    boost::asio::io_context& io_;
+    boost::asio::signal_set child_signal_;
+    ChildEvents events_;
+    std::unordered_map<pid_t, int> pidfds_;  // processes tend spawned itself
+    std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
+    TimerId next_timer_ = 1;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> notify_;
+    std::string notify_path_;
+};
+
+}  // namespace tend::sys

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+#include "sys/spawn.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tend::sys {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+
+enum class Stage : int {
+    None,
+    Setsid,
+    Stdio,
+    Script,
+    Limit,
+    Nice,
+    OomScore,
+    Groups,
+    Setgid,
+    Setuid,
+    Chdir,
+    Exec
+};
+
+// Filled in by the child, read by the parent once vfork returns: the two share memory.
+struct ChildFailure {
+    Stage stage = Stage::None;
+    int error = 0;
+};
+
+struct ChildPlan {
+    const char* path = nullptr;
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    const char* cwd = nullptr;
+    int stdin_fd = -1;
+    int stdout_fd = -1;  // -1: keep tend's own
+    int script_fd = -1;
+    bool set_umask = false;
+    mode_t umask_value = 0;
+    bool set_nice = false;
+    int nice_value = 0;
+    const char* oom_text = nullptr;
+    const std::pair<const int, model::ResourceLimit>* limits = nullptr;
+    std::size_t limit_count = 0;
+    bool set_ids = false;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    const gid_t* groups = nullptr;
+    std::size_t group_count = 0;
+    ChildFailure* failure = nullptr;
+};
+
+[[noreturn]] void childFail(const ChildPlan& plan, Stage stage) {
+    plan.failure->stage = stage;
+    plan.failure->error = errno;
+    _exit(127);
+}
+
+// Runs in the vfork child: system calls only, no allocation, no locks.
+[[noreturn]] __attribute__((noinline)) void runChild(const ChildPlan& plan) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) {
+            sigaction(sig, &dfl, nullptr);
+        }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+
+    if (setsid() < 0) {
+        childFail(plan, Stage::Setsid);
+    }
+    if (dup2(plan.stdin_fd, 0) < 0) {
+        childFail(plan, Stage::Stdio);
+    }
+    if (plan.stdout_fd >= 0 && (dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stdout_fd, 2) < 0)) {
+        childFail(plan, Stage::Stdio);
+    }
+    if (plan.script_fd >= 0 && dup2(plan.script_fd, 9) < 0) {
+        childFail(plan, Stage::Script);
+    }
+    for (std::size_t i = 0; i < plan.limit_count; ++i) {
+        const auto& [resource, limit] = plan.limits[i];
+        rlimit value{};
+        value.rlim_cur = limit.soft == model::kUnlimited ? RLIM_INFINITY : limit.soft;
+        value.rlim_max = limit.hard == model::kUnlimited ? RLIM_INFINITY : limit.hard;
+        if (setrlimit(static_cast<__rlimit_resource>(resource), &value) < 0) {
+            childFail(plan, Stage::Limit);
+        }
+    }
+    if (plan.set_nice && setpriority(PRIO_PROCESS, 0, plan.nice_value) < 0) {
+        childFail(plan, Stage::Nice);
+    }
+    if (plan.oom_text) {
+        const int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, plan.oom_text, strlen(plan.oom_text)) < 0) {
+            childFail(plan, Stage::OomScore);
+        }
+        close(fd);
+    }
+    if (plan.set_umask) {
+        umask(plan.umask_value);
+    }
+    if (plan.set_ids) {
+        if (setgroups(plan.group_count, plan.groups) < 0) {
+            childFail(plan, Stage::Groups);
+        }
+        if (setgid(plan.gid) < 0) {
+            childFail(plan, Stage::Setgid);
+        }
+        if (setuid(plan.uid) < 0) {
+            childFail(plan, Stage::Setuid);
+        }
+    }
+    if (plan.cwd && chdir(plan.cwd) < 0) {
+        childFail(plan, Stage::Chdir);
+    }
+    execve(plan.path, plan.argv, plan.envp);
+    childFail(plan, Stage::Exec);
+}
+
+__attribute__((noinline)) pid_t forkChild(const ChildPlan& plan) {
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    const pid_t pid = vfork();
+    if (pid == 0) {
+        runChild(plan);
+    }
+    const int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = saved;
+    return pid;
+}
+
+std::string describe(Stage stage, int error, const ProcessSetup& setup, const std::string& path) {
+    std::string what;
+    switch (stage) {
+    case Stage::None:
+        what = "start";
+        break;
+    case Stage::Setsid:
+        what = "setsid";
+        break;
+    case Stage::Stdio:
+        what = "redirect output";
+        break;
+    case Stage::Script:
+        what = "pass the script";
+        break;
+    case Stage::Limit:
+        what = "limit";
+        break;
+    case Stage::Nice:
+        what = "nice";
+        break;
+    case Stage::OomScore:
+        what = "oom score";
+        break;
+    case Stage::Groups:
+        what = "setgroups";
+        break;
+    case Stage::Setgid:
+        what = "setgid";
+        break;
+    case Stage::Setuid:
+        what = "setuid";
+        break;
+    case Stage::Chdir:
+        what = "chdir " + setup.cwd;
+        break;
+    case Stage::Exec:
+        what = "exec " + path;
+        break;
+    }
+    return what + ": " + std::strerror(error);
+}
+
+}  // namespace
+
+std::string resolveExecutable(const std::string& name, const std::vector<std::string>& env,
+                              std::string& error) {
+    if (name.find('/') != std::string::npos) {
+        return name;  // execve reports what is wrong with it
+    }
+    std::string path_list = kDefaultPath;
+    for (const auto& entry : env) {
+        if (entry.starts_with("PATH=")) {
+            path_list = entry.substr(5);
+        }
+    }
+    std::string not_executable;
+    std::size_t start = 0;
+    while (start <= path_list.size()) {
+        std::size_t end = path_list.find(':', start);
+        if (end == std::string::npos) {
+            end = path_list.size();
+        }
+        std::string dir = path_list.substr(start, end - start);
+        start = end + 1;
+        if (dir.empty()) {
+            dir = ".";
+        }
+        const std::string candidate = dir + "/" + name;
+        struct stat st {};
+        if (::stat(candidate.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+        if (not_executable.empty()) {
+            not_executable = candidate;
+        }
+    }
+    if (!not_executable.empty()) {
+        error = "exec " + not_executable + ": Permission denied";
+    } else {
+        error = "exec " + name + ": command not found in PATH (" + path_list + ")";
+    }
+    return {};
+}
+
+SpawnOutcome spawnProcess(const ProcessSetup& setup) {
+    SpawnOutcome outcome;
+    if (setup.argv.empty()) {
+        outcome.error = "empty command";
+        return outcome;
+    }
+    const std::string path = resolveExecutable(setup.argv[0], setup.env, outcome.error);
+    if (path.empty()) {
+        return outcome;
+    }
+
+    std::vector<char*> argv;
+    argv.reserve(setup.argv.size() + 1);
+    for (const auto& arg : setup.argv) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    envp.reserve(setup.env.size() + 1);
+    for (const auto& entry : setup.env) {
+        envp.push_back(const_cast<char*>(entry.c_str()));
+    }
+    envp.push_back(nullptr);
+
+    const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) {
+        outcome.error = std::string("open /dev/null: ") + std::strerror(errno);
+        return outcome;
+    }
+    int script_fd = -1;
+    if (!setup.script.empty()) {
+        script_fd = ::memfd_create("tend-script", MFD_CLOEXEC);
+        if (script_fd < 0 ||
+            ::write(script_fd, setup.script.data(), setup.script.size()) !=
+                static_cast<ssize_t>(setup.script.size()) ||
+            ::lseek(script_fd, 0, SEEK_SET) < 0) {
+            outcome.error = std::string("pass the script: ") + std::strerror(errno);
+            ::close(devnull);
+            if (script_fd >= 0) {
+                ::close(script_fd);
+            }
+            return outcome;
+        }
+    }
+
+    const std::string oom_text = setup.oom_score ? std::to_string(*setup.oom_score) : "";
+    const std::vector<std::pair<const int, model::ResourceLimit>> limits(setup.limits.begin(),
+                                                                         setup.limits.end());
+    ChildFailure failure;
+    ChildPlan plan;
+    plan.path = path.c_str();
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.cwd = setup.cwd.empty() ? nullptr : setup.cwd.c_str();
+    plan.stdin_fd = devnull;
+    switch (setup.output) {
+    case OutputMode::Null:
+        plan.stdout_fd = devnull;
+        break;
+    case OutputMode::Fd:
+        plan.stdout_fd = setup.output_fd >= 0 ? setup.output_fd : devnull;
+        break;
+    case OutputMode::Inherit:
+        plan.stdout_fd = -1;
+        break;
+    }
+    plan.script_fd = script_fd;
+    plan.set_umask = setup.umask.has_value();
+    plan.umask_value = setup.umask.value_or(0);
+    plan.set_nice = setup.nice.has_value();
+    plan.nice_value = setup.nice.value_or(0);
+    plan.oom_text = setup.oom_score ? oom_text.c_str() : nullptr;
+    plan.limits = limits.data();
+    plan.limit_count = limits.size();
+    plan.set_ids = setup.uid.has_value();
+    plan.uid = setup.uid.value_or(0);
+    plan.gid = setup.gid.value_or(0);
+    plan.groups = setup.groups.data();
+    plan.group_count = setup.groups.size();
+    plan.failure = &failure;
+
+    const pid_t pid = forkChild(plan);
+    const int fork_error = errno;
+    ::close(devnull);
+    if (script_fd >= 0) {
+        ::close(script_fd);
+    }
+    if (pid < 0) {
+        outcome.error = std::string("fork: ") + std::strerror(fork_error);
+        return outcome;
+    }
+    if (failure.stage != Stage::None) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);  // it has already _exit()ed
+        outcome.error = describe(failure.stage, failure.error, setup, path);
+        return outcome;
+    }
+    outcome.pid = pid;
+    return outcome;
+}
+
+}  // namespace tend::sys
