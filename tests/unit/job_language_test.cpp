@@ -281,5 +281,37 @@ TEST(Exec, KeepsAnEscapedTrailingBlank) {
     EXPECT_EQ(*again.job, *result.job);
 }
 
+TEST(TendStanzas, RespawnDelayStartTimeoutAndLogTimestampLoadAndPrint) {
+    const auto result =
+        loadText("respawn\nrespawn delay 250ms 2m\nstart timeout 1500ms\nlog timestamp\nexec x\n");
+    ASSERT_TRUE(result.job) << formatted(result);
+    ASSERT_TRUE(result.job->respawn_delay);
+    EXPECT_EQ(result.job->respawn_delay->initial_ms, 250u);
+    EXPECT_EQ(result.job->respawn_delay->max_ms, 120000u);
+    EXPECT_EQ(result.job->start_timeout_ms, 1500u);
+    EXPECT_TRUE(result.job->log_timestamps);
+    const std::string printed = conf::printJobClass(*result.job);
+    EXPECT_THAT(printed, HasSubstr("respawn delay 250ms 2m\n"));
+    EXPECT_THAT(printed, HasSubstr("start timeout 1500ms\n"));
+    const auto again = loadText(printed);
+    ASSERT_TRUE(again.job);
+    EXPECT_EQ(*again.job, *result.job);
+}
+
+TEST(TendStanzas, RespawnDelayDefaultsItsCapAndRejectsNonsense) {
+    const auto plain = loadText("respawn delay 2s\nexec x\n");
+    ASSERT_TRUE(plain.job);
+    EXPECT_EQ(plain.job->respawn_delay->max_ms, 30000u);
+    EXPECT_THAT(
+        formatted(loadText("respawn delay 5s 1s\nexec x\n")),
+        HasSubstr("job.conf:1:18: error: the maximum respawn delay '1s' is shorter than the "
+                  "initial delay '5s'"));
+    EXPECT_THAT(formatted(loadText("respawn delay soon\nexec x\n")),
+                HasSubstr("job.conf:1:15: error: illegal duration 'soon'"));
+    EXPECT_THAT(formatted(loadText("start timeout\nexec x\n")), HasSubstr("error:"));
+    EXPECT_THAT(formatted(loadText("log loudly\nexec x\n")),
+                HasSubstr("expected 'log timestamp' or 'log plain'"));
+}
+
 }  // namespace
 }  // namespace tend

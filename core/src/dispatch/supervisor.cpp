@@ -309,6 +309,9 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
     ++events_handled_;
     const model::Event& event = queued.event;
     logger_->debug("handling event {}", event.name);
+    if (event_observer_) {
+        event_observer_(event);
+    }
 
     // Stop matching first, so that `stop on a` / `start on a` restarts rather than ignores.
     if (const auto it = stop_index_.find(event.name); it != stop_index_.end()) {

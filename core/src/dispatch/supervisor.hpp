@@ -196,6 +196,11 @@ class Supervisor {
     void onChildStopped(pid_t pid);
     void onNotify(pid_t pid, std::string_view message);
 
+    // Sees every event as it is handled (for `tendctl monitor`, tests and plugins).
+    void setEventObserver(std::function<void(const model::Event&)> observer) {
+        event_observer_ = std::move(observer);
+    }
+
     std::size_t pendingEvents() const { return queue_.size(); }
     std::uint64_t eventsHandled() const { return events_handled_; }
 
@@ -266,6 +271,7 @@ class Supervisor {
     std::unordered_map<pid_t, ProcessRef> processes_;
     std::vector<Job*> doomed_;  // instances that reached waiting, freed by sweep()
 
+    std::function<void(const model::Event&)> event_observer_;
     std::function<void()> on_idle_;
     bool ending_ = false;
 };
