@@ -387,6 +387,21 @@ TEST_F(SupervisorTest, AndOrConditionsWithKeyValueMatches) {
     EXPECT_THAT(platform_.spawned.back().setup.env, ::testing::Contains("UPSTART_EVENTS=a c"));
 }
 
+TEST_F(SupervisorTest, IndexedDispatchStillSeesEveryFormOfMatch) {
+    addJob("positional", "start on started dbus\nexec x\n");
+    addJob("named", "start on started JOB=dbus\nexec x\n");
+    addJob("glob", "start on started d*\nexec x\n");
+    addJob("second", "start on started INSTANCE= JOB=dbus\nexec x\n");
+    addJob("negated", "start on started JOB!=other\nexec x\n");
+    addJob("other", "start on started other\nexec x\n");
+    supervisor_->emit("started", model::Environment{"JOB=dbus", "INSTANCE="});
+    supervisor_->poll();
+    for (const char* name : {"positional", "named", "glob", "second", "negated"}) {
+        EXPECT_THAT(status(name), HasSubstr("start/running")) << name;
+    }
+    EXPECT_EQ(status("other"), "other stop/waiting");
+}
+
 TEST_F(SupervisorTest, StopOnExpandsTheInstanceEnvironment) {
     addJob("svc", "instance $DEV\nstart on added\nstop on removed DEV=$DEV\nexec sleep 100\n");
     supervisor_->emit("added", model::Environment{"DEV=a"});

@@ -204,9 +204,31 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
     indexClass(entry, true);
 }
 
+namespace {
+
+// The bucket a MATCH node is filed under: its event name, narrowed by its first literal operand
+// when it has one (`started dbus` files under "started" + "#dbus"), so that `started JOB=x`
+// visits only the classes that wait for x, not every class that says `start on started ...`.
+std::string matchKey(const grammar::EventMatch& match) {
+    const auto literal = [](const std::string& value) {
+        return value.find_first_of("*?[$\\") == std::string::npos;
+    };
+    if (!match.args.empty() && match.args.front().positional() &&
+        literal(match.args.front().value)) {
+        return match.name + "\x1f#" + match.args.front().value;
+    }
+    for (const auto& arg : match.args) {
+        if (!arg.positional() && !arg.negated && literal(arg.value)) {
+            return match.name + "\x1f" + arg.key + "=" + arg.value;
+        }
+    }
+    return match.name;
+}
+
+}  // namespace
+
 void Supervisor::indexClass(ClassEntry& entry, bool add) {
-    auto visit = [&](const std::optional<grammar::EventCondition>& condition,
-                     std::unordered_map<std::string, std::vector<ClassEntry*>>& index) {
+    auto visit = [&](const std::optional<grammar::EventCondition>& condition, EventIndex& index) {
         if (!condition) {
             return;
         }
@@ -214,7 +236,7 @@ void Supervisor::indexClass(ClassEntry& entry, bool add) {
             if (node.kind != grammar::EventNode::Kind::Match) {
                 continue;
             }
-            auto& list = index[node.match.name];
+            auto& list = index[matchKey(node.match)];
             const auto found = std::find(list.begin(), list.end(), &entry);
             if (add && found == list.end()) {
                 list.push_back(&entry);
@@ -226,12 +248,41 @@ void Supervisor::indexClass(ClassEntry& entry, bool add) {
     visit(entry.cls->start_on, start_index_);
     visit(entry.cls->stop_on, stop_index_);
     // A running instance may still hold an older stop on; keep it reachable.
-    if (add) {
-        for (auto& [name, job] : entry.instances) {
-            if (job->cls != entry.cls) {
-                visit(job->cls->stop_on, stop_index_);
+    for (auto& [name, job] : entry.instances) {
+        if (job->cls != entry.cls) {
+            visit(job->cls->stop_on, stop_index_);
+        }
+    }
+}
+
+void Supervisor::candidates(const EventIndex& index, const model::Event& event,
+                            std::vector<ClassEntry*>& out) {
+    out.clear();
+    const std::uint64_t epoch = ++visit_epoch_;
+    const auto take = [&](const std::string& key) {
+        const auto it = index.find(key);
+        if (it == index.end()) {
+            return;
+        }
+        for (ClassEntry* entry : it->second) {
+            if (entry->visit_epoch != epoch) {
+                entry->visit_epoch = epoch;
+                out.push_back(entry);
             }
         }
+    };
+    take(event.name);
+    if (event.env.size() == 0) {
+        return;
+    }
+    std::string key = event.name + "\x1f#";
+    const std::size_t prefix = key.size() - 1;
+    key.append(event.env.valueAt(0));
+    take(key);
+    for (const auto& entry : event.env.entries()) {
+        key.resize(prefix);
+        key.append(entry);
+        take(key);
     }
 }
 
@@ -314,8 +365,9 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
     }
 
     // Stop matching first, so that `stop on a` / `start on a` restarts rather than ignores.
-    if (const auto it = stop_index_.find(event.name); it != stop_index_.end()) {
-        const std::vector<ClassEntry*> entries = it->second;
+    std::vector<ClassEntry*> entries;
+    candidates(stop_index_, event, entries);
+    {
         for (ClassEntry* entry : entries) {
             std::vector<Job*> jobs;
             for (auto& [name, job] : entry->instances) {
@@ -346,8 +398,8 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
         }
     }
 
-    if (const auto it = start_index_.find(event.name); it != start_index_.end()) {
-        const std::vector<ClassEntry*> entries = it->second;
+    candidates(start_index_, event, entries);
+    {
         static const model::Environment kNoEnvironment;
         for (ClassEntry* entry : entries) {
             if (!entry->start_on) {

@@ -127,6 +127,7 @@ struct ClassEntry {
     std::shared_ptr<const model::JobClass> cls;
     std::optional<model::EventOperator> start_on;
     std::map<std::string, std::unique_ptr<Job>> instances;  // by instance name
+    std::uint64_t visit_epoch = 0;  // dedupes the class while one event is dispatched
 };
 
 struct QueuedEvent {
@@ -258,8 +259,12 @@ class Supervisor {
     std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;
     // Event name -> classes whose start on / stop on mention it, so that an event only visits
     // the classes that can care.
-    std::unordered_map<std::string, std::vector<ClassEntry*>> start_index_;
-    std::unordered_map<std::string, std::vector<ClassEntry*>> stop_index_;
+    using EventIndex = std::unordered_map<std::string, std::vector<ClassEntry*>>;
+    void candidates(const EventIndex& index, const model::Event& event,
+                    std::vector<ClassEntry*>& out);
+    EventIndex start_index_;
+    EventIndex stop_index_;
+    std::uint64_t visit_epoch_ = 0;
 
     std::vector<std::shared_ptr<QueuedEvent>> queue_;
     std::unordered_map<std::uint64_t, std::shared_ptr<QueuedEvent>> live_events_;
