@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// Crash-to-restart latency: the time from SIGKILL of a running service to its replacement
+// having exec'd and reported in, under tend (respawn, no delay) and under the floor: this
+// program itself waiting for the child and posix_spawn'ing it again. Both are measured the
+// same way: the service writes "pid monotonic-ns" to a FIFO as its first act.
+//
+//   restart_latency --floor N
+//   restart_latency --tend TEND TENDCTL N
+//   restart_latency --service FIFO          (the service itself)
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+long long nowNs() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int service(const char* fifo) {
+    const int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+    char line[64];
+    const int n = std::snprintf(line, sizeof line, "%d %lld\n", getpid(), nowNs());
+    if (fd < 0 || write(fd, line, static_cast<std::size_t>(n)) != n) {
+        return 1;
+    }
+    close(fd);
+    for (;;) {
+        pause();
+    }
+}
+
+struct Report {
+    pid_t pid;
+    long long ns;
+};
+
+Report readReport(FILE* in) {
+    Report r{};
+    if (std::fscanf(in, "%d %lld", &r.pid, &r.ns) != 2) {
+        std::fprintf(stderr, "restart_latency: lost the service\n");
+        std::exit(1);
+    }
+    return r;
+}
+
+pid_t spawn(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+        std::perror("posix_spawn");
+        std::exit(1);
+    }
+    return pid;
+}
+
+void summarize(const char* who, std::vector<double> ms) {
+    std::sort(ms.begin(), ms.end());
+    std::printf("%s: n=%zu median=%.3f ms min=%.3f ms max=%.3f ms\n", who, ms.size(),
+                ms[ms.size() / 2], ms.front(), ms.back());
+}
+
+std::string self() {
+    char path[4096];
+    const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    return std::string(path, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 3 && std::strcmp(argv[1], "--service") == 0) {
+        return service(argv[2]);
+    }
+    char dir_template[] = "/tmp/tend-restart-XXXXXX";
+    const std::string dir = mkdtemp(dir_template);
+    const std::string fifo = dir + "/fifo";
+    mkfifo(fifo.c_str(), 0600);
+    const int fd = open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // never sees EOF between services
+    FILE* in = fdopen(fd, "r");
+    std::vector<double> samples;
+
+    if (argc == 3 && std::strcmp(argv[1], "--floor") == 0) {
+        const int n = std::atoi(argv[2]);
+        pid_t child = spawn({self(), "--service", fifo});
+        readReport(in);
+        for (int i = 0; i < n; ++i) {
+            const long long t0 = nowNs();
+            kill(child, SIGKILL);
+            waitpid(child, nullptr, 0);
+            child = spawn({self(), "--service", fifo});
+            const Report r = readReport(in);
+            samples.push_back(static_cast<double>(r.ns - t0) / 1e6);
+        }
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, 0);
+        summarize("floor (posix_spawn)", samples);
+    } else if (argc == 5 && std::strcmp(argv[1], "--tend") == 0) {
+        const std::string tend = argv[2];
+        const std::string tendctl = argv[3];
+        const int n = std::atoi(argv[4]);
+        mkdir((dir + "/jobs").c_str(), 0700);
+        std::ofstream(dir + "/jobs/crasher.conf")
+            << "respawn\nrespawn limit unlimited\nrespawn delay 0\nconsole none\nexec " << self()
+            << " --service " << fifo << "\n";
+        const pid_t daemon = spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run",
+                                    "--log-dir", dir + "/log", "--log-file", dir + "/tend.log",
+                                    "--log-level", "warn"});
+        waitpid(daemon, nullptr, 0);  // returns once tend is ready
+        const pid_t ctl = spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
+        waitpid(ctl, nullptr, 0);
+        Report current = readReport(in);
+        for (int i = 0; i < n; ++i) {
+            const long long t0 = nowNs();
+            kill(current.pid, SIGKILL);
+            current = readReport(in);
+            samples.push_back(static_cast<double>(current.ns - t0) / 1e6);
+        }
+        std::ifstream pid_file(dir + "/run/tend.pid");
+        pid_t tend_pid = 0;
+        pid_file >> tend_pid;
+        kill(tend_pid, SIGTERM);
+        for (int i = 0; i < 500 && kill(tend_pid, 0) == 0; ++i) {
+            usleep(10000);
+        }
+        summarize("tend (respawn delay 0)", samples);
+    } else {
+        std::fprintf(stderr, "usage: restart_latency --floor N | --tend TEND TENDCTL N\n");
+        return 2;
+    }
+    std::string cleanup = "rm -rf " + dir;
+    return std::system(cleanup.c_str()) == 0 ? 0 : 1;
+}
