@@ -106,13 +106,16 @@ TEST_F(TempTree, TendctlCheckConfigWalksTheXdgSearchPath) {
     EXPECT_THAT(r.err, HasSubstr("2 job files checked: 1 error in 1 of them"));
 }
 
-TEST(CheckCli, RefusesToPretendTheSupervisorRuns) {
-    const auto r = runProcess({TEND_BIN});
-    EXPECT_EQ(r.exit_code, 2);
-    EXPECT_THAT(r.err, HasSubstr("not available in this build"));
-    const auto ctl = runProcess({TENDCTL_BIN, "status", "imapfilter"});
+TEST(CheckCli, TendctlWithoutATendSaysHowToStartOne) {
+    const auto ctl = runProcess({TENDCTL_BIN, "status", "imapfilter"},
+                                {"TEND_SESSION=/nonexistent/tend/control"});
     EXPECT_EQ(ctl.exit_code, 1);
-    EXPECT_THAT(ctl.err, HasSubstr("needs a running tend"));
+    EXPECT_THAT(ctl.err, HasSubstr("cannot reach tend at /nonexistent/tend/control: No such file "
+                                   "or directory"));
+    EXPECT_THAT(ctl.err, HasSubstr("Start it with 'tend'"));
+    const auto bad = runProcess({TEND_BIN, "stray-argument"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_THAT(bad.err, HasSubstr("unexpected argument 'stray-argument'"));
 }
 
 }  // namespace

@@ -1317,7 +1317,7 @@ void Supervisor::killJob(Job& job) {
         if (!processes_.contains(pid)) {
             processes_[pid] = ProcessRef{&job, -1};
             job.adopted.push_back(pid);
-            logger_->info("{}: stopping process {}, which left the job's process group",
+            logger_->info("{}: stopping process {}, left behind by the job",
                           job.displayName(), pid);
         }
     }
