@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -234,6 +235,17 @@ int runDaemon(DaemonOptions options) {
     supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
     supervisor_options.default_cwd = home;
     supervisor_options.log_timestamps = options.log_timestamps;
+    // Each job instance costs tend a pipe and a pidfd; 1,024 descriptors would cap a session at
+    // a few hundred jobs. Jobs still start with the limit the session had.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        model::ResourceLimit original;
+        original.soft = files.rlim_cur == RLIM_INFINITY ? model::kUnlimited : files.rlim_cur;
+        original.hard = files.rlim_max == RLIM_INFINITY ? model::kUnlimited : files.rlim_max;
+        supervisor_options.default_limits[RLIMIT_NOFILE] = original;
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     dispatch::Supervisor supervisor(platform, &router, supervisor_options, logger);
 
     platform.start({

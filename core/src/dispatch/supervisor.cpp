@@ -965,6 +965,9 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     setup.nice = cls.nice;
     setup.oom_score = cls.oom_score;
     setup.limits = cls.limits;
+    for (const auto& [resource, limit] : options_.default_limits) {
+        setup.limits.emplace(resource, limit);  // the job's own `limit` wins
+    }
 
     if (cls.setuid || cls.setgid) {
         const bool root = ::geteuid() == 0;
@@ -1317,8 +1320,8 @@ void Supervisor::killJob(Job& job) {
         if (!processes_.contains(pid)) {
             processes_[pid] = ProcessRef{&job, -1};
             job.adopted.push_back(pid);
-            logger_->info("{}: stopping process {}, left behind by the job",
-                          job.displayName(), pid);
+            logger_->info("{}: stopping process {}, left behind by the job", job.displayName(),
+                          pid);
         }
     }
     for (pid_t pid : job.adopted) {
