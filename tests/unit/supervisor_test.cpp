@@ -284,6 +284,22 @@ TEST_F(SupervisorTest, StartWhileStoppingComesBackUp) {
     EXPECT_NE(lastPid(), main);
 }
 
+TEST_F(SupervisorTest, StartFromPreStopCancelsTheStop) {
+    addJob("svc", "pre-stop exec sleep 1\nexec sleep 100\n");
+    start("svc");
+    const pid_t main = lastPid();
+    stop("svc");
+    const pid_t pre_stop = lastPid();
+    EXPECT_EQ(status("svc"), "svc stop/pre-stop, process " + std::to_string(main) +
+                                 "\n\tpre-stop process " + std::to_string(pre_stop));
+    ASSERT_TRUE(start("svc").ok);
+    exit(pre_stop, 0);
+    EXPECT_EQ(status("svc"), "svc start/running, process " + std::to_string(main));
+    EXPECT_THAT(eventsNamed("started"), ElementsAre("started JOB=svc INSTANCE="));
+    EXPECT_FALSE(platform_.sent(main, SIGTERM));
+    EXPECT_THAT(completions_, ElementsAre("ok", "stopped", "ok"));
+}
+
 TEST_F(SupervisorTest, AlreadyRunningAndUnknownJobErrorsMatchInitctl) {
     addJob("svc", "exec sleep 100\n");
     start("svc");

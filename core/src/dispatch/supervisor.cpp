@@ -579,12 +579,15 @@ void Supervisor::changeState(Job& job, State state) {
         const State old = job.state;
         job.state = state;
         logger_->debug("{} state {} -> {}", job.displayName(), stateName(old), stateName(state));
+        if (old == State::PreStop && state == State::Running) {
+            // The stop was cancelled (`start` from pre-stop): no second `started`, but whoever
+            // waits for this job has their answer.
+            jobFinished(job, false);
+            return;
+        }
         bool wait = false;
         enterState(job, state, wait);
         if (wait) {
-            return;
-        }
-        if (old == State::PreStop && state == State::Running) {
             return;
         }
     }
