@@ -1050,6 +1050,19 @@ void Supervisor::onChildExit(pid_t pid, sys::ExitStatus status) {
     if (it == processes_.end()) {
         logger_->debug("reaped process {} ({}), which belonged to no job", pid,
                        describeExit(status));
+        // It may have been the last member of a group that a stopping job waits to empty.
+        std::vector<Job*> killed;
+        for (auto& [name, entry] : classes_) {
+            for (auto& [instance, job] : entry->instances) {
+                if (job->state == State::Killed) {
+                    killed.push_back(job.get());
+                }
+            }
+        }
+        for (Job* job : killed) {
+            checkKilled(*job);
+        }
+        poll();
         return;
     }
     const ProcessRef ref = it->second;
@@ -1133,7 +1146,7 @@ void Supervisor::onMainExit(Job& job, pid_t pid, sys::ExitStatus status) {
     if (expect_forks && clean && job.goal != Goal::Stop &&
         (job.state == State::Spawned || job.state == State::PostStart ||
          job.state == State::Running) &&
-        followForkChain(job)) {
+        followForkChain(job, pid)) {
         if (job.state != State::Spawned) {
             logger_->info("{} main process ({}) forked again; now tracking process {}",
                           job.displayName(), pid, job.mainPid());
@@ -1185,8 +1198,10 @@ void Supervisor::onMainExit(Job& job, pid_t pid, sys::ExitStatus status) {
     changeGoal(job, Goal::Stop);
 }
 
-bool Supervisor::followForkChain(Job& job) {
-    std::vector<pid_t> pgids;
+bool Supervisor::followForkChain(Job& job, pid_t exited) {
+    // The child may have called setsid after tend last looked, so the process that just exited
+    // is also a session or group its children may carry.
+    std::vector<pid_t> pgids{exited};
     if (job.pgids[0]) {
         pgids.push_back(job.pgids[0]);
     }

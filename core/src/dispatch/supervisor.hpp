@@ -238,7 +238,7 @@ class Supervisor {
     sys::ProcessSetup processSetup(Job& job, model::ProcessType type, std::string& error);
     void onMainExit(Job& job, pid_t pid, sys::ExitStatus status);
     void onAuxExit(Job& job, model::ProcessType type, pid_t pid, sys::ExitStatus status);
-    bool followForkChain(Job& job);
+    bool followForkChain(Job& job, pid_t exited);
     void mainReady(Job& job);
     void onStartTimeout(Job& job);
     bool delayRespawn(Job& job);

@@ -53,6 +53,7 @@ struct ProcStat {
     char state = '?';
     pid_t ppid = 0;
     pid_t pgrp = 0;
+    pid_t session = 0;
 };
 
 std::optional<ProcStat> readStat(pid_t pid) {
@@ -63,7 +64,7 @@ std::optional<ProcStat> readStat(pid_t pid) {
     }
     std::istringstream in(text.substr(close_paren + 1));
     ProcStat stat;
-    in >> stat.state >> stat.ppid >> stat.pgrp;
+    in >> stat.state >> stat.ppid >> stat.pgrp >> stat.session;
     if (!in) {
         return std::nullopt;
     }
@@ -302,7 +303,10 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
         if (!stat || stat->state == 'Z') {
             continue;  // about to be reaped; its own children are already ours
         }
-        if (std::find(pgids.begin(), pgids.end(), stat->pgrp) != pgids.end() ||
+        const auto listed = [&](pid_t id) {
+            return std::find(pgids.begin(), pgids.end(), id) != pgids.end();
+        };
+        if (listed(stat->pgrp) || listed(stat->session) ||
             environHas(pid, job_entry, instance_entry)) {
             out.push_back(pid);
         }

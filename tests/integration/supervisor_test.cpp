@@ -1,0 +1,938 @@
+// SPDX-License-Identifier: MIT
+// The real tend supervising real processes, driven by the real tendctl: every assertion is on
+// something a user sees (tendctl's output and exit status, pids, job logs, tend's own log).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/daemon_fixture.hpp"
+
+namespace tend {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test::ProcessResult;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+
+using Clock = std::chrono::steady_clock;
+
+long long msSince(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+class TendSupervisor : public test::TendDaemonTest {
+  protected:
+    std::string at(const std::string& relative) const { return path(relative).string(); }
+
+    // A task started by every `stopped` event of `job`; it appends what the event said.
+    void writeStoppedWatcher(const std::string& job, const std::string& mark,
+                             const std::string& extra_match = "") {
+        writeJob(job + "-watch",
+                 "start on stopped " + job + extra_match +
+                     "\n"
+                     "task\n"
+                     "script\n"
+                     "  echo \"JOB=$JOB RESULT=$RESULT PROCESS=${PROCESS:-} "
+                     "EXIT_STATUS=${EXIT_STATUS:-} EXIT_SIGNAL=${EXIT_SIGNAL:-}\" >> " +
+                     at(mark) +
+                     "\n"
+                     "end script\n");
+    }
+
+    std::vector<std::string> lines(const std::string& text) {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        while (start < text.size()) {
+            std::size_t end = text.find('\n', start);
+            if (end == std::string::npos) {
+                end = text.size();
+            }
+            out.push_back(text.substr(start, end - start));
+            start = end + 1;
+        }
+        return out;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// The seed scenario: a mail filter that follows the bus and comes back when it dies.
+
+TEST_F(TendSupervisor, ImapfilterFollowsDbusAndComesBackAfterSigkill) {
+    writeJob("dbus", "exec sleep 1000\n");
+    writeJob("imapfilter",
+             "start on started dbus\n"
+             "respawn\n"
+             "script\n"
+             "  echo \"imapfilter polling (pid $$)\"\n"
+             "  exec sleep 1000\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+    EXPECT_EQ(statusOf("imapfilter"), "imapfilter stop/waiting\n");
+
+    const ProcessResult started = ctl("start", "dbus");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(started.out, MatchesRegex("dbus start/running, process [0-9]+\n"));
+    const pid_t dbus = pidIn(started.out);
+
+    std::string status = waitForStatus("imapfilter", "start/running", 5s);
+    EXPECT_THAT(status, MatchesRegex("imapfilter start/running, process [0-9]+\n"));
+    const pid_t first = pidIn(status);
+    ASSERT_GT(first, 0) << status;
+    ASSERT_TRUE(waitForFile(logPath("imapfilter"),
+                            "imapfilter polling (pid " + std::to_string(first) + ")\n"))
+        << readLog("imapfilter");
+
+    ASSERT_EQ(::kill(first, SIGKILL), 0);
+    pid_t second = 0;
+    ASSERT_TRUE(waitFor([&] {
+        status = statusOf("imapfilter");
+        second = pidIn(status);
+        return second > 0 && second != first && status.find("start/running") != std::string::npos;
+    })) << status;
+    EXPECT_THAT(status, MatchesRegex("imapfilter start/running, process [0-9]+\n"));
+    EXPECT_TRUE(processAlive(second));
+    EXPECT_FALSE(processAlive(first));
+    EXPECT_TRUE(waitForFile(logPath("imapfilter"),
+                            "imapfilter polling (pid " + std::to_string(second) + ")\n"))
+        << readLog("imapfilter");
+    EXPECT_EQ(countOf(readLog("imapfilter"), "imapfilter polling"), 2u) << readLog("imapfilter");
+
+    const std::string log = tendLog();
+    EXPECT_THAT(log, HasSubstr("imapfilter main process (" + std::to_string(first) +
+                               ") killed by KILL signal"));
+    EXPECT_THAT(log, HasSubstr("imapfilter main process ended, respawning"));
+    EXPECT_EQ(statusOf("dbus"), "dbus start/running, process " + std::to_string(dbus) + "\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crash and restart
+
+TEST_F(TendSupervisor, TooFastCrasherStopsAndSaysWhy) {
+    writeJob("crasher", "respawn\nrespawn limit 3 5\nexec false\n");
+    writeStoppedWatcher("crasher", "crash.mark", " RESULT=failed PROCESS=respawn");
+    ASSERT_TRUE(startTend());
+
+    ctl("start", "crasher");  // it may report running or already have failed: both are fine
+    const std::string status = waitForStatus("crasher", "stop/waiting", 4s);
+    EXPECT_EQ(status, "crasher stop/waiting\n");
+    EXPECT_TRUE(
+        waitForFile(path("crash.mark"),
+                    "JOB=crasher RESULT=failed PROCESS=respawn EXIT_STATUS= EXIT_SIGNAL=\n"))
+        << readFile(path("crash.mark"));
+    const std::string log = tendLog();
+    EXPECT_THAT(log, HasSubstr("crasher respawning too fast, stopped"));
+    EXPECT_EQ(countOf(log, "crasher main process ended, respawning"), 3u) << log;
+    EXPECT_TRUE(jobProcesses("crasher").empty());
+}
+
+TEST_F(TendSupervisor, RespawnDelayBacksOffInsteadOfSpinning) {
+    writeJob("flappy",
+             "respawn\n"
+             "respawn limit unlimited\n"
+             "respawn delay 200ms 1s\n"
+             "script\n"
+             "  echo run\n"
+             "  exit 1\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+    const auto begin = Clock::now();
+    ctl("start", "flappy");
+
+    const std::string waiting = waitForStatus("flappy", "respawn/post-stop", 3s);
+    EXPECT_THAT(waiting, HasSubstr("flappy respawn/post-stop")) << waiting;
+
+    // The measurement window itself: how many runs fit in 1.5 s of back-off.
+    std::this_thread::sleep_until(begin + 1500ms);
+    const std::string log = tendLog();
+    const std::size_t respawns = countOf(log, "flappy main process ended, respawning");
+    EXPECT_GE(respawns, 2u) << log;
+    EXPECT_LT(respawns, 10u) << log;
+    EXPECT_THAT(log, HasSubstr("flappy respawning in 200ms"));
+    EXPECT_THAT(log, HasSubstr("flappy respawning in 400ms"));
+    EXPECT_LT(countOf(readLog("flappy"), "run\n"), 10u);
+
+    const ProcessResult stopped = ctl("stop", "flappy");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "flappy stop/waiting\n");
+    EXPECT_EQ(statusOf("flappy"), "flappy stop/waiting\n");
+}
+
+TEST_F(TendSupervisor, ExitStatusThreeIsAFailureOfTheMainProcess) {
+    writeJob("svc", "script\n  sleep 0.1\n  exit 3\nend script\n");
+    writeStoppedWatcher("svc", "svc.mark");
+    ASSERT_TRUE(startTend());
+    ctl("start", "svc");
+    EXPECT_TRUE(waitForFile(path("svc.mark"),
+                            "JOB=svc RESULT=failed PROCESS=main EXIT_STATUS=3 EXIT_SIGNAL=\n"))
+        << readFile(path("svc.mark"));
+    EXPECT_EQ(waitForStatus("svc", "stop/waiting", 3s), "svc stop/waiting\n");
+    EXPECT_THAT(tendLog(), ContainsRegex("svc main process \\([0-9]+\\) terminated with status 3"));
+}
+
+TEST_F(TendSupervisor, DeathBySignalIsReportedAsExitSignal) {
+    writeJob("svc", "exec sleep 1000\n");
+    writeStoppedWatcher("svc", "svc.mark");
+    ASSERT_TRUE(startTend());
+
+    ProcessResult started = ctl("start", "svc");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    pid_t pid = pidIn(started.out);
+    ASSERT_GT(pid, 0) << started.out;
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    EXPECT_TRUE(waitForFile(path("svc.mark"),
+                            "JOB=svc RESULT=failed PROCESS=main EXIT_STATUS= EXIT_SIGNAL=TERM\n"))
+        << readFile(path("svc.mark"));
+    EXPECT_EQ(waitForStatus("svc", "stop/waiting", 3s), "svc stop/waiting\n");
+
+    started = ctl("start", "svc");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    pid = pidIn(started.out);
+    ASSERT_GT(pid, 0) << started.out;
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    EXPECT_TRUE(waitForFile(path("svc.mark"),
+                            "JOB=svc RESULT=failed PROCESS=main EXIT_STATUS= EXIT_SIGNAL=KILL\n"))
+        << readFile(path("svc.mark"));
+    EXPECT_EQ(waitForStatus("svc", "stop/waiting", 3s), "svc stop/waiting\n");
+    EXPECT_THAT(tendLog(),
+                HasSubstr("svc main process (" + std::to_string(pid) + ") killed by KILL signal"));
+}
+
+TEST_F(TendSupervisor, NormalExitStatusIsOkAndNotRespawned) {
+    writeJob("svc", "respawn\nnormal exit 3\nscript\n  sleep 0.1\n  exit 3\nend script\n");
+    writeStoppedWatcher("svc", "svc.mark");
+    ASSERT_TRUE(startTend());
+    ctl("start", "svc");
+    EXPECT_TRUE(
+        waitForFile(path("svc.mark"), "JOB=svc RESULT=ok PROCESS= EXIT_STATUS= EXIT_SIGNAL=\n"))
+        << readFile(path("svc.mark"));
+    EXPECT_EQ(waitForStatus("svc", "stop/waiting", 3s), "svc stop/waiting\n");
+    EXPECT_THAT(tendLog(), Not(HasSubstr("svc main process ended, respawning")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stop, kill and reaping
+
+TEST_F(TendSupervisor, JobIgnoringTermIsKilledAfterKillTimeout) {
+    writeJob("stubborn",
+             "kill timeout 1\n"
+             "script\n"
+             "  trap '' TERM\n"
+             "  echo ready\n"
+             "  while true; do sleep 0.1; done\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "stubborn");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    const pid_t main = pidIn(started.out);
+    ASSERT_TRUE(waitForFile(logPath("stubborn"), "ready\n"));
+
+    const auto begin = Clock::now();
+    const ProcessResult stopped = ctl("stop", "stubborn");
+    const auto took = msSince(begin);
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "stubborn stop/waiting\n");
+    EXPECT_GE(took, 900);
+    EXPECT_LE(took, 3000);
+    EXPECT_FALSE(processAlive(main));
+    EXPECT_TRUE(jobProcesses("stubborn").empty());
+    EXPECT_THAT(tendLog(), HasSubstr("stubborn did not stop within 1s of TERM; sending KILL"));
+}
+
+TEST_F(TendSupervisor, StopLeavesNoChildGrandchildOrSetsidEscapee) {
+    writeJob("escapee",
+             "script\n"
+             "  sleep 1000 &\n"
+             "  echo $! >> " +
+                 at("pids") +
+                 "\n"
+                 "  setsid sleep 1001 &\n"
+                 "  echo $! >> " +
+                 at("pids") +
+                 "\n"
+                 "  echo $$ >> " +
+                 at("pids") +
+                 "\n"
+                 "  exec sleep 1002\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "escapee");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    std::vector<pid_t> pids;
+    ASSERT_TRUE(waitFor([&] {
+        pids = readPids(path("pids"));
+        return pids.size() == 3 && commandLine(pids[1]).starts_with("sleep 1001") &&
+               commandLine(pids[2]).starts_with("sleep 1002");
+    })) << readFile(path("pids"));
+    EXPECT_EQ(pidIn(started.out), pids[2]);
+    EXPECT_NE(::getsid(pids[1]), ::getsid(pids[2])) << "the escapee has its own session";
+    for (pid_t pid : pids) {
+        ASSERT_TRUE(processAlive(pid)) << pid;
+    }
+
+    const auto begin = Clock::now();
+    const ProcessResult stopped = ctl("stop", "escapee");
+    const auto took = msSince(begin);
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    // Everything here dies of SIGTERM: nothing should need the 5 s kill timeout.
+    EXPECT_LT(took, 2000) << "tendctl stop took " << took << " ms";
+    EXPECT_EQ(stopped.out, "escapee stop/waiting\n");
+    for (pid_t pid : pids) {
+        EXPECT_FALSE(processAlive(pid)) << pid << " " << commandLine(pid);
+    }
+    EXPECT_TRUE(jobProcesses("escapee").empty());
+    const std::string log = tendLog();
+    EXPECT_THAT(log, HasSubstr("escapee: stopping process " + std::to_string(pids[1]) + ", "));
+    EXPECT_THAT(log, Not(HasSubstr("escapee did not stop within")));
+}
+
+// The same stop with a child that takes a moment to clean up after SIGTERM (the job's main
+// process dies first): the stop ends when that child does, not at the kill timeout.
+TEST_F(TendSupervisor, StopEndsWhenASlowChildHasCleanedUp) {
+    writeJob("slowchild",
+             "script\n"
+             "  sh -c 'trap \"sleep 0.3; exit 0\" TERM; echo $$ > " +
+                 at("child.pid") +
+                 "; while true; do sleep 0.05; done' &\n"
+                 "  echo $$ > " +
+                 at("main.pid") +
+                 "\n"
+                 "  exec sleep 1000\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "slowchild").exit_code, 0);
+    std::vector<pid_t> pids;
+    ASSERT_TRUE(waitFor([&] {
+        pids = readPids(path("child.pid"));
+        const auto main = readPids(path("main.pid"));
+        if (pids.size() != 1 || main.size() != 1) {
+            return false;
+        }
+        pids.push_back(main[0]);
+        return commandLine(main[0]).starts_with("sleep 1000");
+    }));
+
+    const auto begin = Clock::now();
+    const ProcessResult stopped = ctl("stop", "slowchild");
+    const auto took = msSince(begin);
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "slowchild stop/waiting\n");
+    EXPECT_GE(took, 250) << "the child's clean-up takes 0.3 s";
+    EXPECT_LT(took, 2000) << "tendctl stop took " << took << " ms; the kill timeout is 5 s";
+    for (pid_t pid : pids) {
+        EXPECT_FALSE(processAlive(pid)) << pid << " " << commandLine(pid);
+    }
+    EXPECT_THAT(tendLog(), Not(HasSubstr("slowchild did not stop within")));
+}
+
+TEST_F(TendSupervisor, ExpectForkTracksTheChildOfASingleFork) {
+    writeJob("forker",
+             "expect fork\n"
+             "start timeout 2s\n"
+             "script\n"
+             "  sleep 1000 &\n"
+             "  echo $! > " +
+                 at("forker.pid") +
+                 "\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "forker");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    const auto pids = readPids(path("forker.pid"));
+    ASSERT_EQ(pids.size(), 1u);
+    EXPECT_EQ(started.out, "forker start/running, process " + std::to_string(pids[0]) + "\n");
+    EXPECT_EQ(statusOf("forker"), started.out);
+    EXPECT_TRUE(processAlive(pids[0]));
+
+    const ProcessResult stopped = ctl("stop", "forker");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_FALSE(processAlive(pids[0]));
+    EXPECT_TRUE(jobProcesses("forker").empty());
+}
+
+TEST_F(TendSupervisor, ExpectDaemonTracksTheGrandchildOfADoubleFork) {
+    // Plain double fork: the script forks a shell, which forks the daemon and then exits.
+    writeJob("doubled",
+             "expect daemon\n"
+             "start timeout 2s\n"
+             "script\n"
+             "  sh -c 'sleep 1000 & echo $! > " +
+                 at("doubled.pid") +
+                 "; sleep 0.2' &\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "doubled");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    std::vector<pid_t> pids;
+    ASSERT_TRUE(waitFor([&] { return (pids = readPids(path("doubled.pid"))).size() == 1; }));
+    EXPECT_EQ(started.out, "doubled start/running, process " + std::to_string(pids[0]) + "\n");
+    EXPECT_EQ(statusOf("doubled"),
+              "doubled start/running, process " + std::to_string(pids[0]) + "\n");
+
+    const ProcessResult stopped = ctl("stop", "doubled");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_FALSE(processAlive(pids[0]));
+    EXPECT_TRUE(jobProcesses("doubled").empty());
+}
+
+TEST_F(TendSupervisor, ExpectDaemonTracksADaemonThatCallsSetsid) {
+    // daemon(3): fork, setsid in the child, fork again; the grandchild is the daemon.
+    writeJob("daemon",
+             "expect daemon\n"
+             "start timeout 2s\n"
+             "script\n"
+             "  setsid sh -c 'sleep 1000 & echo $! > " +
+                 at("daemon.pid") +
+                 "' &\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "daemon");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    std::vector<pid_t> pids;
+    ASSERT_TRUE(waitFor([&] { return (pids = readPids(path("daemon.pid"))).size() == 1; }));
+    const std::string expected = "daemon start/running, process " + std::to_string(pids[0]) + "\n";
+    EXPECT_EQ(started.out, expected) << "tendctl start named another process than the daemon";
+    std::string status;
+    EXPECT_TRUE(waitFor([&] { return (status = statusOf("daemon")) == expected; }, 3s)) << status;
+
+    const ProcessResult stopped = ctl("stop", "daemon");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_FALSE(processAlive(pids[0]));
+    EXPECT_TRUE(jobProcesses("daemon").empty());
+}
+
+TEST_F(TendSupervisor, WrongExpectForkGivesUpWaitingAndTracksTheOriginalProcess) {
+    writeJob("wrong", "expect fork\nstart timeout 1s\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    const auto begin = Clock::now();
+    const ProcessResult started = ctl("start", "wrong");
+    const auto took = msSince(begin);
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(started.out, MatchesRegex("wrong start/running, process [0-9]+\n"));
+    EXPECT_GE(took, 900);
+    EXPECT_LE(took, 3000);
+    const pid_t pid = pidIn(started.out);
+    EXPECT_EQ(commandLine(pid), "sleep 1000 ");
+    EXPECT_EQ(parentOf(pid), tendPid()) << "the process tend spawned, not some other one";
+    EXPECT_THAT(tendLog(), HasSubstr("wrong: 'expect fork' but the process forked 0 time(s) in "
+                                     "1s; tracking process " +
+                                     std::to_string(pid) + " as the main process"));
+
+    const ProcessResult stopped = ctl("stop", "wrong");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_FALSE(processAlive(pid));
+    EXPECT_TRUE(jobProcesses("wrong").empty());
+}
+
+TEST_F(TendSupervisor, ExpectStopRunsOnceTheProcessStopsItself) {
+    writeJob("stopper",
+             "expect stop\n"
+             "start timeout 3s\n"
+             "script\n"
+             "  echo before\n"
+             "  kill -STOP $$\n"
+             "  echo after\n"
+             "  exec sleep 1000\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+    const auto begin = Clock::now();
+    const ProcessResult started = ctl("start", "stopper");
+    EXPECT_LT(msSince(begin), 2000) << "it should not need the start timeout";
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(started.out, MatchesRegex("stopper start/running, process [0-9]+\n"));
+    const pid_t pid = pidIn(started.out);
+    EXPECT_TRUE(waitForFile(logPath("stopper"), "before\nafter\n")) << readLog("stopper");
+    EXPECT_TRUE(waitFor([&] { return commandLine(pid) == "sleep 1000 "; })) << commandLine(pid);
+    EXPECT_NE(processState(pid), 'T') << "tend continues the stopped process";
+    EXPECT_EQ(statusOf("stopper"), started.out);
+    EXPECT_EQ(ctl("stop", "stopper").exit_code, 0);
+    EXPECT_FALSE(processAlive(pid));
+}
+
+// A stand-in for a service using sd_notify: waits, optionally says READY=1, then idles.
+const char* const kNotifyScript =
+    "import os, socket, sys, time\n"
+    "time.sleep(float(sys.argv[1]))\n"
+    "if sys.argv[2] == 'ready':\n"
+    "    with open(sys.argv[3], 'w') as f:\n"
+    "        f.write('sent')\n"
+    "    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+    "    s.sendto(b'READY=1', os.environ['NOTIFY_SOCKET'])\n"
+    "time.sleep(1000)\n";
+
+TEST_F(TendSupervisor, ExpectNotifyRunsOnlyAfterReady) {
+    writeFile("notify.py", kNotifyScript);
+    writeJob("notifier", "expect notify\nstart timeout 5s\nexec /usr/bin/python3 " +
+                             at("notify.py") + " 0.7 ready " + at("ready.sent") + "\n");
+    ASSERT_TRUE(startTend());
+
+    ProcessResult started;
+    const auto begin = Clock::now();
+    std::thread starter([&] { started = ctl("start", "notifier"); });
+    const std::string waiting = waitForStatus("notifier", "start/spawned", 2s);
+    const bool sent_while_waiting = fs::exists(path("ready.sent"));
+    starter.join();
+    const auto took = msSince(begin);
+
+    EXPECT_THAT(waiting, MatchesRegex("notifier start/spawned, process [0-9]+\n"));
+    EXPECT_FALSE(sent_while_waiting) << "status said spawned after READY=1 was sent";
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(started.out, MatchesRegex("notifier start/running, process [0-9]+\n"));
+    EXPECT_TRUE(fs::exists(path("ready.sent"))) << "start returned before READY=1";
+    EXPECT_GE(took, 600);
+    EXPECT_EQ(pidIn(started.out), pidIn(waiting));
+    EXPECT_EQ(ctl("stop", "notifier").exit_code, 0);
+    EXPECT_TRUE(jobProcesses("notifier").empty());
+}
+
+TEST_F(TendSupervisor, ExpectNotifyWithoutReadyFailsAfterStartTimeout) {
+    writeFile("notify.py", kNotifyScript);
+    writeJob("silent", "expect notify\nstart timeout 1s\nexec /usr/bin/python3 " + at("notify.py") +
+                           " 0 silent -\n");
+    ASSERT_TRUE(startTend());
+    const auto begin = Clock::now();
+    const ProcessResult started = ctl("start", "silent");
+    const auto took = msSince(begin);
+    EXPECT_EQ(started.exit_code, 1);
+    EXPECT_THAT(started.err, HasSubstr("tendctl: Job failed to start"));
+    EXPECT_THAT(started.err, HasSubstr("READY=1"));
+    EXPECT_GE(took, 900);
+    EXPECT_LE(took, 3000);
+    EXPECT_EQ(waitForStatus("silent", "stop/waiting", 3s), "silent stop/waiting\n");
+    EXPECT_TRUE(waitFor([&] { return jobProcesses("silent").empty(); }, 3s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exec failures are start failures, and tend carries on.
+
+class TendSpawnFailure : public TendSupervisor {
+  protected:
+    void expectStartFails(const std::string& job, const std::string& reason) {
+        writeJob("bystander", "exec sleep 1000\n");
+        ASSERT_TRUE(startTend());
+        const ProcessResult started = ctl("start", job);
+        EXPECT_EQ(started.exit_code, 1);
+        EXPECT_EQ(started.out, "");
+        EXPECT_THAT(started.err, HasSubstr("tendctl: Job failed to start (main process could "
+                                           "not start: " +
+                                           reason + ")\n"));
+        EXPECT_EQ(waitForStatus(job, "stop/waiting", 3s), job + " stop/waiting\n");
+        EXPECT_THAT(tendLog(), HasSubstr(job + " main process could not start: " + reason));
+        const ProcessResult list = ctl("list");
+        EXPECT_EQ(list.exit_code, 0) << list.err;
+        EXPECT_THAT(list.out, HasSubstr(job + " stop/waiting\n"));
+        EXPECT_THAT(list.out, HasSubstr("bystander stop/waiting\n"));
+        const ProcessResult other = ctl("start", "bystander");
+        EXPECT_EQ(other.exit_code, 0) << other.err;
+        EXPECT_THAT(other.out, MatchesRegex("bystander start/running, process [0-9]+\n"));
+    }
+};
+
+TEST_F(TendSpawnFailure, MissingBinary) {
+    writeJob("ghost", "exec /nonexistent/imapfilter --daemon\n");
+    expectStartFails("ghost", "exec /nonexistent/imapfilter: No such file or directory");
+}
+
+TEST_F(TendSpawnFailure, FileThatIsNotExecutable) {
+    writeFile("bin/plain", "#!/bin/sh\necho hello\n", 0644);
+    writeJob("plain", "exec " + at("bin/plain") + "\n");
+    expectStartFails("plain", "exec " + at("bin/plain") + ": Permission denied");
+}
+
+TEST_F(TendSpawnFailure, DirectoryThatDoesNotExist) {
+    writeJob("lost", "chdir /nonexistent\nexec sleep 1000\n");
+    expectStartFails("lost", "chdir /nonexistent: No such file or directory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+TEST_F(TendSupervisor, StartOnAndOrParenthesesAndKeyGlob) {
+    writeJob("combo",
+             "start on (a or b) and c KEY=v*\n"
+             "script\n"
+             "  echo \"KEY=$KEY EVENTS=$UPSTART_EVENTS\"\n"
+             "  exec sleep 1000\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+
+    EXPECT_EQ(ctl("emit", "a").exit_code, 0);
+    EXPECT_EQ(statusOf("combo"), "combo stop/waiting\n");
+    EXPECT_EQ(ctl("emit", "c", "KEY=x").exit_code, 0);
+    EXPECT_EQ(statusOf("combo"), "combo stop/waiting\n");
+    const ProcessResult emitted = ctl("emit", "c", "KEY=val");
+    EXPECT_EQ(emitted.exit_code, 0) << emitted.err;
+    const std::string status = statusOf("combo");
+    EXPECT_THAT(status, MatchesRegex("combo start/running, process [0-9]+\n"));
+    const pid_t pid = pidIn(status);
+    EXPECT_TRUE(waitForFile(logPath("combo"), "KEY=val EVENTS=a c\n")) << readLog("combo");
+
+    // The whole condition again while it runs: nothing happens to it.
+    EXPECT_EQ(ctl("emit", "b").exit_code, 0);
+    EXPECT_EQ(ctl("emit", "c", "KEY=vv").exit_code, 0);
+    EXPECT_EQ(statusOf("combo"), status);
+    EXPECT_TRUE(processAlive(pid));
+    EXPECT_EQ(countOf(readLog("combo"), "KEY="), 1u) << readLog("combo");
+}
+
+TEST_F(TendSupervisor, SameEventTwiceQuicklyStartsOneInstance) {
+    writeJob("ticker", "start on tick\nscript\n  echo started\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTend());
+    ProcessResult first;
+    ProcessResult second;
+    std::thread a([&] { first = ctl("emit", "tick"); });
+    std::thread b([&] { second = ctl("emit", "tick"); });
+    a.join();
+    b.join();
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(second.exit_code, 0) << second.err;
+    const std::string status = waitForStatus("ticker", "start/running", 3s);
+    EXPECT_THAT(status, MatchesRegex("ticker start/running, process [0-9]+\n"));
+    EXPECT_TRUE(waitForFile(logPath("ticker"), "started\n"));
+    EXPECT_EQ(ctl("emit", "tick").exit_code, 0);
+    EXPECT_EQ(statusOf("ticker"), status);
+    EXPECT_EQ(countOf(readLog("ticker"), "started"), 1u);
+    EXPECT_EQ(jobProcesses("ticker").size(), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances
+
+TEST_F(TendSupervisor, InstancesAreSeparateJobsWithTheirOwnLogs) {
+    writeJob("inst",
+             "instance $N\nscript\n  echo \"instance $N\"\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult one = ctl("start", "inst", "N=1");
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_THAT(one.out, MatchesRegex("inst \\(1\\) start/running, process [0-9]+\n"));
+    const ProcessResult two = ctl("start", "inst", "N=2");
+    ASSERT_EQ(two.exit_code, 0) << two.err;
+    EXPECT_THAT(two.out, MatchesRegex("inst \\(2\\) start/running, process [0-9]+\n"));
+    EXPECT_NE(pidIn(one.out), pidIn(two.out));
+
+    ProcessResult list = ctl("list");
+    EXPECT_EQ(list.exit_code, 0);
+    EXPECT_THAT(list.out, HasSubstr(one.out));
+    EXPECT_THAT(list.out, HasSubstr(two.out));
+
+    const ProcessResult again = ctl("start", "inst", "N=1");
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_EQ(again.err, "tendctl: Job is already running: inst\n");
+
+    const ProcessResult stopped = ctl("stop", "inst", "N=1");
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "inst (1) stop/waiting\n");
+    EXPECT_FALSE(processAlive(pidIn(one.out)));
+    list = ctl("list");
+    EXPECT_THAT(list.out, Not(HasSubstr("inst (1)")));
+    EXPECT_THAT(list.out, HasSubstr(two.out));
+    const ProcessResult unknown = ctl("stop", "inst", "N=1");
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_EQ(unknown.err, "tendctl: Unknown instance: 1\n");
+
+    EXPECT_TRUE(waitForFile(logPath("inst-2"), "instance 2\n")) << readLog("inst-2");
+    EXPECT_EQ(readLog("inst-1"), "instance 1\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hook processes
+
+TEST_F(TendSupervisor, FailingPreStartFailsTheStart) {
+    writeJob("pre", "pre-start exec false\nscript\n  touch " + at("main.ran") +
+                        "\n  exec sleep 1000\nend script\n");
+    writeStoppedWatcher("pre", "pre.mark");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "pre");
+    EXPECT_EQ(started.exit_code, 1);
+    EXPECT_THAT(started.err, HasSubstr("tendctl: Job failed to start"));
+    EXPECT_TRUE(waitForFile(path("pre.mark"),
+                            "JOB=pre RESULT=failed PROCESS=pre-start EXIT_STATUS=1 EXIT_SIGNAL=\n"))
+        << readFile(path("pre.mark"));
+    EXPECT_EQ(statusOf("pre"), "pre stop/waiting\n");
+    EXPECT_FALSE(fs::exists(path("main.ran")));
+}
+
+TEST_F(TendSupervisor, BareStopInPreStartCancelsTheStart) {
+    writeJob("cancel", "pre-start script\n  echo pre-start > " + at("pre.ran") + "\n  " +
+                           TENDCTL_BIN + " stop\nend script\nscript\n  touch " + at("main.ran") +
+                           "\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "cancel");
+    EXPECT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_EQ(started.out, "cancel stop/waiting\n");
+    EXPECT_EQ(statusOf("cancel"), "cancel stop/waiting\n");
+    EXPECT_TRUE(fs::exists(path("pre.ran")));
+    EXPECT_FALSE(fs::exists(path("main.ran")));
+    EXPECT_TRUE(jobProcesses("cancel").empty());
+}
+
+TEST_F(TendSupervisor, StatusShowsTheWaitingPostStartProcess) {
+    writeJob("waiter", "post-start exec sleep 1\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    EXPECT_EQ(ctl("start", "-n", "waiter").exit_code, 0);
+    const std::string during = waitForStatus("waiter", "start/post-start", 2s);
+    EXPECT_THAT(during, MatchesRegex("waiter start/post-start, process [0-9]+\n"
+                                     "\tpost-start process [0-9]+\n"));
+    const pid_t main = pidIn(during);
+    const auto tab = during.find("\tpost-start process ");
+    ASSERT_NE(tab, std::string::npos) << during;
+    const pid_t post = std::atoi(during.c_str() + tab + 20);
+    EXPECT_EQ(commandLine(post), "sleep 1 ");
+
+    const std::string after = waitForStatus("waiter", "start/running", 3s);
+    EXPECT_EQ(after, "waiter start/running, process " + std::to_string(main) + "\n");
+    EXPECT_FALSE(processAlive(post));
+}
+
+TEST_F(TendSupervisor, StopWhileStartingCancelsAfterPreStart) {
+    writeJob("slow", "pre-start exec sleep 1\nscript\n  touch " + at("main.ran") +
+                         "\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTend());
+    EXPECT_EQ(ctl("start", "-n", "slow").exit_code, 0);
+    const std::string starting = waitForStatus("slow", "start/pre-start", 2s);
+    EXPECT_THAT(starting, MatchesRegex("slow start/pre-start, process [0-9]+\n"));
+    const pid_t pre = pidIn(starting);
+
+    const ProcessResult stop = ctl("stop", "-n", "slow");
+    EXPECT_EQ(stop.exit_code, 0) << stop.err;
+    EXPECT_THAT(statusOf("slow"), HasSubstr("stop/"));
+    EXPECT_EQ(waitForStatus("slow", "stop/waiting", 3s), "slow stop/waiting\n");
+    EXPECT_FALSE(fs::exists(path("main.ran")));
+    EXPECT_FALSE(processAlive(pre));
+    EXPECT_TRUE(jobProcesses("slow").empty());
+}
+
+TEST_F(TendSupervisor, StartWhileStoppingEndsRunning) {
+    writeJob("lazy", "post-stop exec sleep 1\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult first = ctl("start", "lazy");
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    const pid_t old_main = pidIn(first.out);
+    EXPECT_EQ(ctl("stop", "-n", "lazy").exit_code, 0);
+    const std::string stopping = waitForStatus("lazy", "stop/post-stop", 2s);
+    EXPECT_THAT(stopping, MatchesRegex("lazy stop/post-stop, process [0-9]+\n"));
+
+    const ProcessResult again = ctl("start", "lazy");
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_THAT(again.out, MatchesRegex("lazy start/running, process [0-9]+\n"));
+    const pid_t new_main = pidIn(again.out);
+    EXPECT_NE(new_main, old_main);
+    EXPECT_TRUE(processAlive(new_main));
+    EXPECT_FALSE(processAlive(old_main));
+    EXPECT_EQ(statusOf("lazy"), again.out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaping
+
+TEST_F(TendSupervisor, OrphansAreReapedAndLeaveNoZombies) {
+    // Ten grandchildren orphaned at once, exiting together while the job runs.
+    writeJob("spawner",
+             "script\n"
+             "  for i in 1 2 3 4 5 6 7 8 9 10; do\n"
+             "    ( sh -c 'echo $$ >> " +
+                 at("orphans") +
+                 "; sleep 0.3' & )\n"
+                 "  done\n"
+                 "  exec sleep 1000\n"
+                 "end script\n");
+    // A job that exits and leaves behind a child that hides from tend (its own session, no
+    // UPSTART_JOB), which exits later on its own: an unknown pid for tend to reap.
+    writeJob("leaver", "script\n  setsid env -u UPSTART_JOB sh -c 'echo $$ > " + at("leaver.pid") +
+                           "; sleep 0.5' &\n  while [ ! -s " + at("leaver.pid") +
+                           " ]; do sleep 0.01; done\n  exit 0\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "spawner").exit_code, 0);
+    ASSERT_EQ(ctl("start", "leaver").exit_code, 0);
+
+    std::vector<pid_t> orphans;
+    ASSERT_TRUE(waitFor([&] { return (orphans = readPids(path("orphans"))).size() == 10; }));
+    std::vector<pid_t> leaver;
+    ASSERT_TRUE(waitFor([&] { return (leaver = readPids(path("leaver.pid"))).size() == 1; }));
+    EXPECT_EQ(waitForStatus("leaver", "stop/waiting", 2s), "leaver stop/waiting\n");
+    EXPECT_TRUE(processAlive(leaver[0])) << "the hidden child outlives its job";
+    orphans.push_back(leaver[0]);
+
+    // Reaped means gone from /proc altogether, not a zombie.
+    const bool reaped = waitFor(
+        [&] {
+            return std::none_of(orphans.begin(), orphans.end(), [](pid_t pid) {
+                return fs::exists("/proc/" + std::to_string(pid));
+            });
+        },
+        4s);
+    std::string left;
+    for (pid_t pid : orphans) {
+        if (fs::exists("/proc/" + std::to_string(pid))) {
+            left += " " + std::to_string(pid) + "(" +
+                    std::string(1, processState(pid).value_or('?')) + ", parent " +
+                    std::to_string(parentOf(pid)) + ")";
+        }
+    }
+    EXPECT_TRUE(reaped) << "still in /proc:" << left;
+    EXPECT_TRUE(zombieChildrenOf(tendPid()).empty());
+    const std::string log = tendLog();
+    for (pid_t pid : orphans) {
+        EXPECT_THAT(log, HasSubstr("reaped process " + std::to_string(pid) + " "));
+    }
+    EXPECT_THAT(statusOf("spawner"), MatchesRegex("spawner start/running, process [0-9]+\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session end
+
+TEST_F(TendSupervisor, SigtermEndsTheSessionStopsEveryJobAndExitsZero) {
+    writeJob("plain", "exec sleep 1000\n");
+    writeJob("bound",
+             "stop on session-end\n"
+             "exec sleep 1000\n"
+             "post-stop script\n"
+             "  echo \"stopped by '$UPSTART_STOP_EVENTS' TYPE=$TYPE\" > " +
+                 at("bound.mark") +
+                 "\n"
+                 "end script\n");
+    writeJob("stubborn",
+             "kill timeout 1\n"
+             "script\n"
+             "  trap '' TERM\n"
+             "  echo ready\n"
+             "  while true; do sleep 0.1; done\n"
+             "end script\n");
+    ASSERT_TRUE(startTendForeground());
+    std::vector<pid_t> pids;
+    for (const char* job : {"plain", "bound", "stubborn"}) {
+        const ProcessResult started = ctl("start", job);
+        ASSERT_EQ(started.exit_code, 0) << job << ": " << started.err;
+        pids.push_back(pidIn(started.out));
+    }
+    ASSERT_TRUE(waitForFile(logPath("stubborn"), "ready\n"));
+    const auto session = processesWithEnv({"TEND_SESSION=" + socketPath()});
+    EXPECT_GE(session.size(), 3u);
+
+    const auto begin = Clock::now();
+    const auto status = stopTend(6s);
+    EXPECT_LE(msSince(begin), 4000);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 0);
+    for (pid_t pid : session) {
+        EXPECT_FALSE(processAlive(pid)) << pid << " " << commandLine(pid);
+    }
+    EXPECT_EQ(readFile(path("bound.mark")), "stopped by 'session-end' TYPE=shutdown\n");
+    const std::string log = tendLog();
+    EXPECT_THAT(log, HasSubstr("SIGTERM: ending the session"));
+    EXPECT_THAT(log, HasSubstr("stubborn did not stop within 1s of TERM; sending KILL"));
+    EXPECT_THAT(log, HasSubstr("session ended"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job logs
+
+TEST_F(TendSupervisor, FastWriterLosesNoLines) {
+    writeJob("counter", "task\nexec seq 1 100000\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "counter");
+    EXPECT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_EQ(started.out, "counter stop/waiting\n");
+
+    std::string expected;
+    for (int i = 1; i <= 100000; ++i) {
+        expected += std::to_string(i) + "\n";
+    }
+    std::string log;
+    waitFor([&] { return (log = readLog("counter")).size() >= expected.size(); }, 4s);
+    EXPECT_EQ(countOf(log, "\n"), 100000u);
+    if (log != expected) {
+        const auto diff = std::mismatch(log.begin(), log.end(), expected.begin(), expected.end());
+        const auto at_byte = static_cast<std::size_t>(diff.first - log.begin());
+        ADD_FAILURE() << "the log differs from seq 1 100000 at byte " << at_byte << " of "
+                      << log.size() << ": '" << log.substr(at_byte >= 20 ? at_byte - 20 : 0, 60)
+                      << "'";
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(logPath("counter").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(TendSupervisor, DeletedLogIsCreatedAgainWithLaterLines) {
+    writeJob("chatty",
+             "script\n"
+             "  i=0\n"
+             "  while true; do i=$((i+1)); echo \"line $i\"; sleep 0.02; done\n"
+             "end script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "chatty").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("chatty"), "line 5\n"));
+    const auto before = lines(readLog("chatty"));
+    ASSERT_FALSE(before.empty());
+    const int last_before = std::atoi(before.back().c_str() + 5);
+    ASSERT_TRUE(fs::remove(logPath("chatty")));
+
+    std::vector<std::string> after;
+    EXPECT_TRUE(waitFor([&] { return (after = lines(readLog("chatty"))).size() >= 5; }, 3s));
+    ASSERT_FALSE(after.empty());
+    int previous = 0;
+    for (const auto& line : after) {
+        ASSERT_THAT(line, MatchesRegex("line [0-9]+")) << "a torn line";
+        const int n = std::atoi(line.c_str() + 5);
+        EXPECT_GT(n, last_before);
+        if (previous) {
+            EXPECT_EQ(n, previous + 1) << "lines missing or out of order";
+        }
+        previous = n;
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(logPath("chatty").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(TendSupervisor, LogTimestampPrefixesEveryLine) {
+    writeJob("stamped",
+             "log timestamp\nscript\n  echo hello\n  echo world\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "stamped").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("stamped"), "world\n"));
+    const auto got = lines(readLog("stamped"));
+    ASSERT_EQ(got.size(), 2u) << readLog("stamped");
+    const char* stamp = "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} ";
+    EXPECT_THAT(got[0], MatchesRegex(std::string(stamp) + "hello"));
+    EXPECT_THAT(got[1], MatchesRegex(std::string(stamp) + "world"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+TEST_F(TendSupervisor, BadJobFileDoesNotTakeTheGoodOnesDown) {
+    writeJob("good-one", "exec sleep 1000\n");
+    writeJob("broken", "exec sleep 1000\nfrobnicate now\n");
+    writeJob("good-two", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+
+    const ProcessResult list = ctl("list");
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    EXPECT_THAT(list.out, HasSubstr("good-one stop/waiting\n"));
+    EXPECT_THAT(list.out, HasSubstr("good-two stop/waiting\n"));
+    EXPECT_THAT(list.out, Not(HasSubstr("broken")));
+
+    const ProcessResult started = ctl("start", "good-two");
+    EXPECT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(started.out, MatchesRegex("good-two start/running, process [0-9]+\n"));
+    const ProcessResult broken = ctl("start", "broken");
+    EXPECT_EQ(broken.exit_code, 1);
+    EXPECT_EQ(broken.err, "tendctl: Unknown job: broken\n");
+    const std::string log = tendLog();
+    EXPECT_THAT(log, HasSubstr("broken.conf:2:1"));
+    EXPECT_THAT(log, HasSubstr("frobnicate"));
+}
+
+}  // namespace
+}  // namespace tend
