@@ -863,6 +863,50 @@ TEST_F(TendSupervisor, FastWriterLosesNoLines) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// The log sits on a full disk (/dev/full answers every write with ENOSPC): tend says so once,
+// the job keeps running, and once the log can be written again the output flows again.
+TEST_F(TendSupervisor, FullDiskIsReportedOnceAndTheJobKeepsRunning) {
+    writeJob("chatty",
+             "script\n"
+             "  i=0\n"
+             "  while true; do i=$((i+1)); echo \"line $i\"; sleep 0.01; done\n"
+             "end script\n");
+    std::filesystem::create_directories(logPath("chatty").parent_path());
+    std::filesystem::create_symlink("/dev/full", logPath("chatty"));
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "chatty").exit_code, 0);
+    const pid_t pid = mainPidOf("chatty");
+    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), "No space left on device") > 0; }, 3s))
+        << tendLog();
+    std::this_thread::sleep_for(300ms);  // thirty more lines hit the full disk
+    EXPECT_EQ(countOf(tendLog(), "cannot write job log"), 1u) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("the job keeps running and its output is discarded"));
+    EXPECT_EQ(statusOf("chatty"), "chatty start/running, process " + std::to_string(pid) + "\n");
+
+    std::filesystem::remove(logPath("chatty"));  // space again: a real file at the path
+    ASSERT_TRUE(waitFor([&] { return countOf(readLog("chatty"), "line ") >= 3; }, 3s));
+    EXPECT_THAT(tendLog(), HasSubstr("is writable again"));
+    EXPECT_EQ(mainPidOf("chatty"), pid);
+}
+
+// A log path that cannot be opened at all (here a directory stands in its place; as a normal
+// user a read-only log directory does the same): one clear line, and the job runs on.
+TEST_F(TendSupervisor, UnopenableLogIsReportedOnceAndTheJobKeepsRunning) {
+    writeJob("chatty",
+             "script\n"
+             "  while true; do echo tick; sleep 0.01; done\n"
+             "end script\n");
+    std::filesystem::create_directories(logPath("chatty"));
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "chatty").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), "cannot open job log") > 0; }, 3s))
+        << tendLog();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(countOf(tendLog(), "cannot open job log"), 1u) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("Is a directory"));
+    EXPECT_THAT(statusOf("chatty"), HasSubstr("chatty start/running, process "));
+}
+
 TEST_F(TendSupervisor, DeletedLogIsCreatedAgainWithLaterLines) {
     writeJob("chatty",
              "script\n"
