@@ -3,6 +3,7 @@
 // something a user sees (tendctl's output and exit status, pids, job logs, tend's own log).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -861,6 +862,26 @@ TEST_F(TendSupervisor, FastWriterLosesNoLines) {
     struct stat st {};
     ASSERT_EQ(::stat(logPath("counter").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// As root, setuid/setgid switch the job's user; as anyone else, naming another user is a start
+// failure that says why.
+TEST_F(TendSupervisor, SetuidSwitchesUserAsRootAndIsRefusedOtherwise) {
+    writeJob("who", "task\nsetuid nobody\nconsole log\nexec id -u\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "who");
+    if (::geteuid() == 0) {
+        ASSERT_EQ(started.exit_code, 0) << started.err;
+        const passwd* nobody = ::getpwnam("nobody");
+        ASSERT_NE(nobody, nullptr);
+        ASSERT_TRUE(waitFor([&] { return !readLog("who").empty(); }, 2s));
+        EXPECT_EQ(readLog("who"), std::to_string(nobody->pw_uid) + "\n");
+    } else {
+        EXPECT_EQ(started.exit_code, 1);
+        EXPECT_THAT(started.err,
+                    HasSubstr("setuid nobody: tend runs as uid " + std::to_string(::geteuid()) +
+                              " and only root can run a job as another user"));
+    }
 }
 
 // The log sits on a full disk (/dev/full answers every write with ENOSPC): tend says so once,

@@ -3,6 +3,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -102,6 +103,64 @@ std::string formatMillis(std::uint32_t ms) {
 bool validEntry(const std::string& entry) {
     const auto eq = entry.find('=');
     return eq != std::string::npos && eq > 0;
+}
+
+// `setuid`/`setgid`: applied when tend runs as root; otherwise a job may only name tend's own
+// user and group. Returns an error text, empty when the job may run.
+std::string resolveIdentity(const model::JobClass& cls, sys::ProcessSetup& setup) {
+    const bool root = ::geteuid() == 0;
+    const auto refuse = [](const char* stanza, const std::string& name, const char* kind,
+                           unsigned own, const char* whom) {
+        return std::string(stanza) + " " + name + ": tend runs as " + kind + " " +
+               std::to_string(own) + " and only root can run a job as another " + whom;
+    };
+    if (cls.setuid) {
+        const passwd* pw = ::getpwnam(cls.setuid->c_str());
+        if (!pw) {
+            return "setuid " + *cls.setuid + ": no such user";
+        }
+        if (!root && pw->pw_uid != ::geteuid()) {
+            return refuse("setuid", *cls.setuid, "uid", ::geteuid(), "user");
+        }
+        if (root) {
+            setup.uid = pw->pw_uid;
+            setup.gid = pw->pw_gid;
+            int count = 64;
+            std::vector<gid_t> groups(static_cast<std::size_t>(count));
+            if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count) < 0) {
+                groups.resize(static_cast<std::size_t>(count));
+                ::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count);
+            }
+            groups.resize(static_cast<std::size_t>(std::max(count, 0)));
+            setup.groups = std::move(groups);
+            // The session user's home and names mean nothing to the other user.
+            if (!cls.chdir) {
+                struct stat st {};
+                const bool has_home = ::stat(pw->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+                setup.cwd = has_home ? pw->pw_dir : "/";
+            }
+            for (auto& entry : setup.env) {
+                if (entry.starts_with("HOME=")) {
+                    entry = std::string("HOME=") + pw->pw_dir;
+                } else if (entry.starts_with("USER=") || entry.starts_with("LOGNAME=")) {
+                    entry = entry.substr(0, entry.find('=') + 1) + pw->pw_name;
+                }
+            }
+        }
+    }
+    if (cls.setgid) {
+        const group* gr = ::getgrnam(cls.setgid->c_str());
+        if (!gr) {
+            return "setgid " + *cls.setgid + ": no such group";
+        }
+        if (!root && gr->gr_gid != ::getegid()) {
+            return refuse("setgid", *cls.setgid, "gid", ::getegid(), "group");
+        }
+        if (root) {
+            setup.gid = gr->gr_gid;
+        }
+    }
+    return {};
 }
 
 }  // namespace
@@ -973,48 +1032,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     }
 
     if (cls.setuid || cls.setgid) {
-        const bool root = ::geteuid() == 0;
-        if (cls.setuid) {
-            const passwd* pw = ::getpwnam(cls.setuid->c_str());
-            if (!pw) {
-                error = "setuid " + *cls.setuid + ": no such user";
-                return setup;
-            }
-            if (!root && pw->pw_uid != ::geteuid()) {
-                error = "setuid " + *cls.setuid + ": tend runs as uid " +
-                        std::to_string(::geteuid()) +
-                        " and only root can run a job as another user";
-                return setup;
-            }
-            if (root) {
-                setup.uid = pw->pw_uid;
-                setup.gid = pw->pw_gid;
-                int count = 64;
-                std::vector<gid_t> groups(static_cast<std::size_t>(count));
-                if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count) < 0) {
-                    groups.resize(static_cast<std::size_t>(count));
-                    ::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count);
-                }
-                groups.resize(static_cast<std::size_t>(std::max(count, 0)));
-                setup.groups = std::move(groups);
-            }
-        }
-        if (cls.setgid) {
-            const group* gr = ::getgrnam(cls.setgid->c_str());
-            if (!gr) {
-                error = "setgid " + *cls.setgid + ": no such group";
-                return setup;
-            }
-            if (!root && gr->gr_gid != ::getegid()) {
-                error = "setgid " + *cls.setgid + ": tend runs as gid " +
-                        std::to_string(::getegid()) +
-                        " and only root can run a job as another group";
-                return setup;
-            }
-            if (root) {
-                setup.gid = gr->gr_gid;
-            }
-        }
+        error = resolveIdentity(cls, setup);
     }
     return setup;
 }
