@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -26,7 +27,6 @@
 #include <functional>
 #include <iostream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -267,11 +267,14 @@ class TendDaemonTest : public ::testing::Test {
     // The main process in a status text ("job start/running, process N"), 0 without one.
     static pid_t pidIn(const std::string& status) {
         const std::string first = status.substr(0, status.find('\n'));
-        static const std::regex kMain(R"((?:^|, )process ([0-9]+))");
-        std::smatch m;
         // ", (post-start) process N" names another process: only ", process N" is the main one.
-        if (std::regex_search(first, m, kMain) && first.find(") process") == std::string::npos) {
-            return static_cast<pid_t>(std::stol(m[1].str()));
+        const std::string marker = ", process ";
+        const auto at = first.find(marker);
+        if (at != std::string::npos) {
+            const std::string digits = first.substr(at + marker.size());
+            if (!digits.empty() && std::isdigit(static_cast<unsigned char>(digits[0]))) {
+                return static_cast<pid_t>(std::stol(digits));
+            }
         }
         return 0;
     }
