@@ -1,0 +1,33 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scenario.sh (set -euo pipefail); ADAPTER_NOTE is read there
+# The floor: bcmp-floor (floor.c) posix_spawns the N services itself and confirms each exec
+# through a CLOEXEC pipe. One process, no configuration, no logger: what no manager can beat.
+ADAPTER_NOTE="bcmp-floor: posix_spawn, CLOEXEC-pipe exec check; respawns at once; SIGTERM, then SIGKILL after the kill timeout; log = the file itself as the service's stdout"
+
+setup() {
+    local dir=$1 n=$2 cmd=$3
+    local -a argv=(--kill-timeout "$BENCH_KILL_TIMEOUT")
+    [ -n "$BENCH_RESPAWN" ] && argv+=(--respawn)
+    if [ "$BENCH_LOG" = 1 ]; then
+        mkdir -p "$dir/logs"
+        argv+=(--stdout "$dir/logs/$(svc_name 1).log")
+    fi
+    # shellcheck disable=SC2206  # SERVICE_CMD is plain words by contract
+    argv+=("$n" $cmd)
+    printf '%s\n' "${argv[@]}" >"$dir/floor.argv"
+}
+
+start() {
+    local dir=$1
+    local -a argv
+    mapfile -t argv <"$dir/floor.argv"
+    "$BENCH_BIN/bcmp-floor" "${argv[@]}" >"$dir/manager.out" 2>&1 &
+    echo $! >"$dir/manager.pid"
+}
+
+wait_running() { wait_marker "$1" "$2"; }
+
+stop() { kill -TERM "$(cat "$1/manager.pid")"; }
+
+manager_pids() { cat "$1/manager.pid"; }
+
+log_dir() { echo "$1/logs"; }

@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Shared by bench/compare/scenario.sh and the adapters in bench/compare/adapters/. Sourced,
+# never run, so it and the adapters run under scenario.sh's set -euo pipefail.
+# scripts/bench-compare exports:
+#   BENCH_BIN          bcmp-service, bcmp-floor and bcmp-tool
+#   BENCH_TEND, BENCH_TENDCTL
+#   BENCH_SESSION      a unique word in every command line the harness causes (paths, service
+#                      names), so that pgrep -f finds everything it started and nothing else
+#   BENCH_TAG          prefix of this run's service names; contains BENCH_SESSION
+# and, per run, the knobs an adapter's setup reads besides its arguments:
+#   BENCH_RESPAWN      ""        services are not expected to exit
+#                      default   the manager's own respawn policy, as shipped
+#                      fast      the fastest respawn its configuration allows
+#   BENCH_LOG          1: capture the service's stdout with the manager's own logger
+#   BENCH_KILL_TIMEOUT seconds between SIGTERM and SIGKILL on stop, where the manager has one
+#   BENCH_START_ON     tend only: the event its jobs start on (default: startup)
+#
+# An adapter defines: setup DIR N SERVICE_CMD, start DIR, wait_running DIR N, stop DIR,
+# manager_pids DIR (manager first), log_dir DIR (where BENCH_LOG output lands), and sets
+# ADAPTER_NOTE (one line for the report: how it is configured, how it stops).
+# Log directories are created empty by setup and must end up holding only log files, named
+# "current", "@*" or "*.log*" (see tool.c).
+
+# Service I's name: the run's tag keeps even "runsv NAME" and "supervise NAME" findable.
+svc_name() {
+    printf '%s-%d' "$BENCH_TAG" "$1"
+}
+
+# Until N start records are in DIR/started (every adapter's wait_running).
+wait_marker() {
+    "$BENCH_BIN/bcmp-tool" wait-lines "$1/started" "$2" "${BENCH_START_TIMEOUT_MS:-60000}"
+}
+
+# A run script for the daemontools family, which can only exec ./run with no arguments: the
+# usual "#!/bin/sh" + exec, so each start costs one dash as it does in real deployments.
+write_run_script() {
+    local file=$1
+    shift
+    printf '#!/bin/sh\nexec %s\n' "$*" >"$file"
+    chmod +x "$file"
+}
+
+# Prints the pid of each direct child of PPID whose name is COMM (the per-service supervisors).
+children_named() {
+    pgrep -P "$1" -x "$2" || true
+}
