@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -882,6 +884,80 @@ TEST_F(TendSupervisor, SetuidSwitchesUserAsRootAndIsRefusedOtherwise) {
                     HasSubstr("setuid nobody: tend runs as uid " + std::to_string(::geteuid()) +
                               " and only root can run a job as another user"));
     }
+}
+
+// Out of file descriptors (a hard limit of 64 for 40 logged jobs): the jobs that cannot get a
+// pipe or /dev/null fail to start with the reason, the rest run, and tend keeps answering.
+TEST_F(TendSupervisor, RunningOutOfDescriptorsFailsStartsClearlyAndTendCarriesOn) {
+    for (int i = 0; i < 40; ++i) {
+        writeJob("j" + std::to_string(i), "start on startup\nexec sleep 1000\n");
+    }
+    ASSERT_TRUE(startTend({"/usr/bin/prlimit", "--nofile=64:64", "--"}));
+    std::string list;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            list = ctl("list").out;
+            return countOf(list, "start/running") + countOf(list, "stop/waiting") == 40 &&
+                   countOf(tendLog(), "Too many open files") > 0;
+        },
+        5s))
+        << list << tendLog();
+    EXPECT_GT(countOf(list, "start/running"), 5u) << list;
+    EXPECT_GT(countOf(list, "stop/waiting"), 0u) << list;
+    EXPECT_THAT(tendLog(), HasSubstr("Too many open files"));
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
+// A restart storm: 30 jobs crash-looping at once with a short back-off. tend keeps answering
+// promptly and its CPU use stays bounded.
+TEST_F(TendSupervisor, RestartStormLeavesTendResponsive) {
+    for (int i = 0; i < 30; ++i) {
+        writeJob("crash" + std::to_string(i),
+                 "start on startup\nrespawn\nrespawn limit unlimited\nrespawn delay 20ms 200ms\n"
+                 "console none\nexec false\n");
+    }
+    writeJob("steady", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    const auto cpuTicks = [&] {
+        std::istringstream in(readFile("/proc/" + std::to_string(tendPid()) + "/stat"));
+        std::string field;
+        long long ticks = 0;
+        for (int i = 1; i <= 15 && in >> field; ++i) {
+            if (i == 14 || i == 15) {
+                ticks += std::stoll(field);
+            }
+        }
+        return ticks;
+    };
+    const long long before = cpuTicks();
+    for (int i = 0; i < 10; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        const ProcessResult status = ctl("status", "steady");
+        EXPECT_EQ(status.out, "steady stop/waiting\n");
+        EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(ctl("start", "steady").exit_code, 0);
+    const long long used = cpuTicks() - before;
+    // About 1.2 s passed; a spinning supervisor would use about all of it (120 ticks).
+    EXPECT_LT(used, 60) << "tend used " << used << " ticks during the storm";
+    EXPECT_THAT(tendLog(), HasSubstr("respawning in"));
+}
+
+// SIGINT ends the session like SIGTERM; SIGHUP does not end it.
+TEST_F(TendSupervisor, SigintEndsTheSessionAndSighupDoesNot) {
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    const pid_t pid = mainPidOf("svc");
+    ::kill(tendPid(), SIGHUP);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(mainPidOf("svc"), pid);
+    EXPECT_THAT(tendLog(), HasSubstr("SIGHUP"));
+    ::kill(tendPid(), SIGINT);
+    ASSERT_TRUE(waitFor([&] { return !processAlive(tendPid()); }, 10s));
+    EXPECT_FALSE(processAlive(pid));
+    EXPECT_THAT(tendLog(), HasSubstr("SIGINT: ending the session"));
 }
 
 // The log sits on a full disk (/dev/full answers every write with ENOSPC): tend says so once,

@@ -146,8 +146,12 @@ class TendDaemonTest : public ::testing::Test {
     }
 
     // Starts tend the way a session does: the launcher returns once the socket answers.
-    ::testing::AssertionResult startTend() {
-        const pid_t launcher = spawnTend(tendArgs(false));
+    // `wrapper` runs tend through another program first (`prlimit --nofile=64:64`, say).
+    ::testing::AssertionResult startTend(std::vector<std::string> wrapper = {}) {
+        for (auto& arg : tendArgs(false)) {
+            wrapper.push_back(std::move(arg));
+        }
+        const pid_t launcher = spawnTend(wrapper);
         if (launcher <= 0) {
             return ::testing::AssertionFailure() << "cannot spawn " << TEND_BIN;
         }

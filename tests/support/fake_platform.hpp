@@ -59,6 +59,7 @@ class FakePlatform final : public sys::Platform {
         const auto it = groups_.find(pid);
         return it == groups_.end() ? -1 : it->second;
     }
+    pid_t sessionOf(pid_t pid) override { return processGroupOf(pid); }
     std::vector<pid_t> adoptedProcesses(std::string_view, std::string_view,
                                         const std::vector<pid_t>&) override {
         return adopted;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "control/control_server.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,7 +35,16 @@ json errorReply(std::string error) {
 class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
   public:
     Connection(ControlServer& server, asio::local::stream_protocol::socket socket)
-        : server_(server), socket_(std::move(socket)), buffer_(kMaxRequestBytes) {}
+        : server_(server),
+          server_alive_(server.alive_),
+          socket_(std::move(socket)),
+          buffer_(kMaxRequestBytes) {}
+    // Connections can outlive the server at shutdown (the io_context frees their handlers).
+    ~Connection() {
+        if (*server_alive_) {
+            server_.restoreReserve();
+        }
+    }
 
     void start() { read(); }
 
@@ -103,6 +113,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     }
 
     ControlServer& server_;
+    std::shared_ptr<bool> server_alive_;
     asio::local::stream_protocol::socket socket_;
     asio::streambuf buffer_;
     std::deque<std::string> outbox_;
@@ -112,9 +123,17 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
 
 ControlServer::ControlServer(asio::io_context& io, dispatch::Supervisor& supervisor,
                              std::shared_ptr<spdlog::logger> logger, std::string version)
-    : io_(io), supervisor_(supervisor), logger_(std::move(logger)), version_(std::move(version)) {}
+    : io_(io),
+      supervisor_(supervisor),
+      logger_(std::move(logger)),
+      version_(std::move(version)),
+      retry_(io) {}
 
 ControlServer::~ControlServer() {
+    *alive_ = false;
+    if (reserve_fd_ >= 0) {
+        ::close(reserve_fd_);
+    }
     if (acceptor_) {
         boost::system::error_code ignored;
         acceptor_->close(ignored);
@@ -132,8 +151,15 @@ std::string ControlServer::listen(const std::string& path) {
     } catch (const boost::system::system_error& e) {
         return "cannot listen on " + path + ": " + e.code().message();
     }
+    restoreReserve();
     accept();
     return {};
+}
+
+void ControlServer::restoreReserve() {
+    if (reserve_fd_ < 0) {
+        reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
 }
 
 void ControlServer::accept() {
@@ -162,6 +188,34 @@ void ControlServer::accept() {
             } else {
                 std::make_shared<Connection>(*this, std::move(socket))->start();
             }
+        } else if ((ec == asio::error::no_descriptors ||
+                    ec == boost::system::errc::too_many_files_open_in_system) &&
+                   reserve_fd_ >= 0) {
+            // Out of descriptors: spend the one kept in reserve so that tend stays
+            // controllable; it comes back when that client has gone.
+            logger_->warn("out of file descriptors; serving a control client from the reserve");
+            ::close(reserve_fd_);
+            reserve_fd_ = -1;
+            accept();
+            return;
+        } else {
+            // The pending client stays queued, so retrying at once would spin. Say so once
+            // and try again shortly.
+            if (!accept_failing_) {
+                logger_->error("cannot accept control connections: {}; retrying", ec.message());
+            }
+            accept_failing_ = true;
+            retry_.expires_after(std::chrono::milliseconds(100));
+            retry_.async_wait([this](const boost::system::error_code& wait_error) {
+                if (!wait_error) {
+                    accept();
+                }
+            });
+            return;
+        }
+        if (accept_failing_) {
+            accept_failing_ = false;
+            logger_->info("accepting control connections again");
         }
         accept();
     });

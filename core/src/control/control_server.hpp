@@ -45,6 +45,13 @@ class ControlServer {
     std::string version_;
     std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
     std::string path_;
+    boost::asio::steady_timer retry_;
+    bool accept_failing_ = false;
+    int reserve_fd_ = -1;  // released to accept a client when descriptors run out
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  public:
+    void restoreReserve();
 };
 
 }  // namespace tend::control

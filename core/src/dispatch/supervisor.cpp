@@ -670,17 +670,6 @@ void Supervisor::enterState(Job& job, State& state, bool& wait) {
         job.failed_process = FailedProcess::None;
         job.exit_status.reset();
         job.failure_detail.clear();
-        if (cls.console == model::Console::Log && job.output_fd < 0 && output_ &&
-            options_.console_log_available) {
-            std::string error;
-            job.output_fd = output_->openOutput(
-                logFileName(job), cls.log_timestamps || options_.log_timestamps, error);
-            if (job.output_fd < 0 && !job.output_failed) {
-                job.output_failed = true;
-                logger_->warn("{}: cannot capture output: {}; its output is discarded",
-                              job.displayName(), error);
-            }
-        }
         emitLifecycle(job, "starting", true);
         wait = true;
         return;
@@ -1010,6 +999,18 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     setup.cwd = cls.chdir ? *cls.chdir : options_.default_cwd;
     switch (cls.console) {
     case model::Console::Log:
+        // Opened at the first spawn rather than at `starting`, so that many jobs starting at
+        // once do not all hold a pipe before any of them runs.
+        if (job.output_fd < 0 && output_ && options_.console_log_available) {
+            std::string output_error;
+            job.output_fd = output_->openOutput(
+                logFileName(job), cls.log_timestamps || options_.log_timestamps, output_error);
+            if (job.output_fd < 0 && !job.output_failed) {
+                job.output_failed = true;
+                logger_->warn("{}: cannot capture output: {}; its output is discarded",
+                              job.displayName(), output_error);
+            }
+        }
         if (job.output_fd >= 0) {
             setup.output = sys::OutputMode::Fd;
             setup.output_fd = job.output_fd;
@@ -1243,7 +1244,10 @@ bool Supervisor::followForkChain(Job& job, pid_t exited) {
     ++job.forks_followed;
     logger_->debug("{} followed the fork chain to process {}", job.displayName(), next);
     if (job.state == State::Spawned) {
-        const bool daemonized = job.pgids[0] != spawned_group;  // it called setsid
+        // A daemon that called setsid and is not the session's leader is the grandchild of a
+        // double fork even when tend missed the middle process (it had already exited). The
+        // session leader itself (daemon(3)'s first child) is about to fork again.
+        const bool daemonized = job.pgids[0] != spawned_group && platform_.sessionOf(next) != next;
         const int wanted = job.cls->expect == model::Expect::Daemon ? 2 : 1;
         if (job.forks_followed >= wanted || daemonized) {
             mainReady(job);

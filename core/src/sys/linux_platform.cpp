@@ -269,6 +269,10 @@ pid_t LinuxPlatform::processGroupOf(pid_t pid) {
     return ::getpgid(pid);
 }
 
+pid_t LinuxPlatform::sessionOf(pid_t pid) {
+    return ::getsid(pid);
+}
+
 std::vector<pid_t> LinuxPlatform::children() const {
     std::vector<pid_t> out;
     DIR* tasks = ::opendir("/proc/self/task");

@@ -37,6 +37,7 @@ class LinuxPlatform final : public Platform {
     void signalGroup(pid_t pgid, int signal) override;
     bool groupAlive(pid_t pgid) override;
     pid_t processGroupOf(pid_t pid) override;
+    pid_t sessionOf(pid_t pid) override;
     std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
                                         const std::vector<pid_t>& pgids) override;
 

@@ -79,6 +79,7 @@ class Platform {
     // Whether any process, zombies included, is still in the group.
     virtual bool groupAlive(pid_t pgid) = 0;
     virtual pid_t processGroupOf(pid_t pid) = 0;
+    virtual pid_t sessionOf(pid_t pid) = 0;
     // Processes re-parented to tend (it is a child subreaper) that belong to a job: whose process
     // group or session is one of `pgids`, or carrying the job's UPSTART_JOB/UPSTART_INSTANCE in
     // their environment.
