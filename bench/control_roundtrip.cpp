@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
             got += static_cast<std::size_t>(r);
         }
         if (std::strstr(buffer, "\"ok\":true") == nullptr) {
-            std::fprintf(stderr, "control_roundtrip: error reply: %.*s", static_cast<int>(got), buffer);
+            std::fprintf(stderr, "control_roundtrip: error reply: %.*s", static_cast<int>(got),
+                         buffer);
             return 1;
         }
         samples.push_back(static_cast<double>(nowNs() - t0) / 1e6);

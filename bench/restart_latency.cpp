@@ -123,11 +123,12 @@ int main(int argc, char** argv) {
         std::ofstream(dir + "/jobs/crasher.conf")
             << "respawn\nrespawn limit unlimited\nrespawn delay 0\nconsole none\nexec " << self()
             << " --service " << fifo << "\n";
-        const pid_t daemon = spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run",
-                                    "--log-dir", dir + "/log", "--log-file", dir + "/tend.log",
-                                    "--log-level", "warn"});
+        const pid_t daemon =
+            spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run", "--log-dir",
+                   dir + "/log", "--log-file", dir + "/tend.log", "--log-level", "warn"});
         waitpid(daemon, nullptr, 0);  // returns once tend is ready
-        const pid_t ctl = spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
+        const pid_t ctl =
+            spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
         waitpid(ctl, nullptr, 0);
         Report current = readReport(in);
         for (int i = 0; i < n; ++i) {
