@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The real tend supervising real processes, driven by the real tendctl: every assertion is on
 // something a user sees (tendctl's output and exit status, pids, job logs, tend's own log).
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
@@ -864,6 +865,42 @@ TEST_F(TendSupervisor, FastWriterLosesNoLines) {
     struct stat st {};
     ASSERT_EQ(::stat(logPath("counter").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// A job starts with stdin, stdout and stderr only: neither tend's own descriptors (its log, the
+// control socket) nor one the session's startup script left open reach it, in exec jobs and in
+// script jobs alike.
+TEST_F(TendSupervisor, JobsInheritOnlyTheirStandardDescriptors) {
+    writeJob("plain", "exec sleep 1000\n");
+    writeJob("scripted", "script\n  sleep 1000\nend script\n");
+    const int stray = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC: tend inherits it
+    ASSERT_GE(stray, 3);
+    const bool started = startTend();
+    ::close(stray);
+    ASSERT_TRUE(started);
+    const auto descriptorsOf = [](pid_t pid) {
+        std::vector<std::string> fds;
+        for (const auto& entry :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+            fds.push_back(entry.path().filename().string());
+        }
+        std::sort(fds.begin(), fds.end());
+        return fds;
+    };
+    ASSERT_EQ(ctl("start", "plain").exit_code, 0);
+    ASSERT_EQ(ctl("start", "scripted").exit_code, 0);
+    const std::vector<std::string> standard{"0", "1", "2"};
+    EXPECT_EQ(descriptorsOf(mainPidOf("plain")), standard);
+    // The shell reads its script from a descriptor of its own; sleep, its child, has only
+    // the standard three.
+    std::size_t sleeps = 0;
+    for (pid_t pid : jobProcesses("scripted")) {
+        if (commandLine(pid).starts_with("sleep")) {
+            ++sleeps;
+            EXPECT_EQ(descriptorsOf(pid), standard) << commandLine(pid);
+        }
+    }
+    EXPECT_EQ(sleeps, 1u);
 }
 
 // As root, setuid/setgid switch the job's user; as anyone else, naming another user is a start

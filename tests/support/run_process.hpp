@@ -3,11 +3,14 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,24 +63,51 @@ inline ProcessResult runProcess(const std::vector<std::string>& argv,
         throw std::runtime_error("cannot spawn " + argv[0]);
     }
     ProcessResult result;
-    // Drain both pipes; the outputs here are small enough that sequential reads cannot deadlock
-    // once stdout is closed, and stderr is read after it.
-    auto drain = [](int fd, std::string& into) {
-        char buffer[65536];
-        for (;;) {
-            const ssize_t n = read(fd, buffer, sizeof buffer);
+    // Read both pipes together, and never for longer than the deadline: a wedged program must
+    // fail the test that ran it, not hang the whole suite.
+    constexpr auto kDeadline = std::chrono::seconds(60);
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    std::string* into[2] = {&result.out, &result.err};
+    bool timed_out = false;
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            timed_out = true;
+            break;
+        }
+        const int ready = poll(fds, 2, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || fds[i].revents == 0) {
+                continue;
+            }
+            char buffer[65536];
+            const ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
             if (n < 0 && errno == EINTR) {
                 continue;
             }
             if (n <= 0) {
-                break;
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                continue;
             }
-            into.append(buffer, static_cast<std::size_t>(n));
+            into[i]->append(buffer, static_cast<std::size_t>(n));
         }
-        close(fd);
-    };
-    drain(out_pipe[0], result.out);
-    drain(err_pipe[0], result.err);
+    }
+    for (const pollfd& fd : fds) {
+        if (fd.fd >= 0) {
+            close(fd.fd);
+        }
+    }
+    if (timed_out) {
+        kill(pid, SIGKILL);
+        result.err += "\n[" + argv[0] + " killed: no end of output after " +
+                      std::to_string(kDeadline.count()) + " s]";
+    }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

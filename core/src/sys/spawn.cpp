@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +70,25 @@ struct ChildPlan {
     _exit(127);
 }
 
+constexpr int kScriptFd = 9;
+
+// Closes [first, last]; close_range where the kernel has it, one by one up to the descriptor
+// limit where it does not.
+void closeRange(unsigned first, unsigned last) {
+    if (first > last || syscall(SYS_close_range, first, last, 0) == 0) {
+        return;
+    }
+    rlimit files{};
+    unsigned top = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < top) {
+        top = static_cast<unsigned>(files.rlim_cur);
+    }
+    for (unsigned fd = first; fd <= last && fd < top; ++fd) {
+        close(static_cast<int>(fd));
+    }
+}
+
 // Runs in the vfork child: system calls only, no allocation, no locks.
 [[noreturn]] __attribute__((noinline)) void runChild(const ChildPlan& plan) {
     struct sigaction dfl {};
@@ -91,8 +111,21 @@ struct ChildPlan {
     if (plan.stdout_fd >= 0 && (dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stdout_fd, 2) < 0)) {
         childFail(plan, Stage::Stdio);
     }
-    if (plan.script_fd >= 0 && dup2(plan.script_fd, 9) < 0) {
-        childFail(plan, Stage::Script);
+    if (plan.script_fd >= 0) {
+        // dup2 onto itself would keep close-on-exec.
+        const int moved = plan.script_fd == kScriptFd ? fcntl(kScriptFd, F_SETFD, 0)
+                                                      : dup2(plan.script_fd, kScriptFd);
+        if (moved < 0) {
+            childFail(plan, Stage::Script);
+        }
+    }
+    // A job gets stdin, stdout, stderr (and its script) and nothing else: not tend's log or
+    // control socket, and not whatever the session's startup script left open for tend.
+    if (plan.script_fd >= 0) {
+        closeRange(3, kScriptFd - 1);
+        closeRange(kScriptFd + 1, ~0u);
+    } else {
+        closeRange(3, ~0u);
     }
     for (std::size_t i = 0; i < plan.limit_count; ++i) {
         const auto& [resource, limit] = plan.limits[i];
