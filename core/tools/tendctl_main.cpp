@@ -16,9 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "conf/check.hpp"
-#include "conf/search_path.hpp"
 #include "control/protocol.hpp"
+#include "tendctl_check.hpp"
 
 namespace {
 
@@ -36,34 +35,6 @@ constexpr const char* kUsage =
     "  check-config [--json] [PATH...]  check job files; default: the job search path\n"
     "\n"
     "  -n, --no-wait                    return as soon as the request is accepted\n";
-
-int checkConfig(int argc, char** argv) {
-    bool json = false;
-    std::vector<std::filesystem::path> paths;
-    for (int i = 0; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--json") {
-            json = true;
-        } else if (arg.starts_with("-")) {
-            std::fprintf(stderr, "tendctl: check-config: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else {
-            paths.emplace_back(arg);
-        }
-    }
-    if (paths.empty()) {
-        for (const auto& dir : tend::conf::defaultJobDirectories()) {
-            std::error_code ec;
-            if (std::filesystem::is_directory(dir, ec)) {
-                paths.push_back(dir);
-            }
-        }
-    }
-    const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
-    const auto report = tend::conf::checkPaths(paths, registry);
-    std::fputs(json ? report.json().c_str() : report.text().c_str(), json ? stdout : stderr);
-    return report.errorCount() == 0 ? 0 : 1;
-}
 
 // Sends one request and returns the reply, or exits with a message saying how to reach tend.
 nlohmann::json request(const std::string& socket_path, const nlohmann::json& message,
@@ -202,7 +173,7 @@ int main(int argc, char** argv) {
         for (auto& arg : args) {
             rest.push_back(arg.data());
         }
-        return checkConfig(static_cast<int>(rest.size()), rest.data());
+        return tend::ctl::checkConfig(static_cast<int>(rest.size()), rest.data());
     }
     if (command == "--version") {
         std::printf("tendctl %s\n", TEND_VERSION);

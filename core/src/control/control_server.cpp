@@ -22,14 +22,6 @@ namespace {
 
 constexpr std::size_t kOutputHighWater = 8u << 20;
 
-json okReply(std::string output) {
-    return json{{"protocol", kProtocolVersion}, {"ok", true}, {"output", std::move(output)}};
-}
-
-json errorReply(std::string error) {
-    return json{{"protocol", kProtocolVersion}, {"ok", false}, {"error", std::move(error)}};
-}
-
 }  // namespace
 
 class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
@@ -55,8 +47,9 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
             socket_, buffer_, '\n',
             [this, self](const boost::system::error_code& ec, std::size_t n) {
                 if (ec == asio::error::not_found) {
-                    send(errorReply("request too long: the limit is " +
-                                    std::to_string(kMaxRequestBytes) + " bytes per line"));
+                    send(errorReply("request-too-long", "request too long: the limit is " +
+                                                            std::to_string(kMaxRequestBytes) +
+                                                            " bytes per line"));
                     closing_ = true;
                     return;
                 }
@@ -178,8 +171,9 @@ void ControlServer::accept() {
                     "control this tend",
                     cred.uid, cred.pid, ::geteuid());
                 std::string refusal =
-                    errorReply("permission denied: this tend belongs to uid " +
-                               std::to_string(::geteuid()) + " and accepts only that user")
+                    errorReply("permission-denied", "permission denied: this tend belongs to uid " +
+                                                        std::to_string(::geteuid()) +
+                                                        " and accepts only that user")
                         .dump() +
                     "\n";
                 boost::system::error_code ignored;
@@ -222,60 +216,19 @@ void ControlServer::accept() {
 }
 
 void ControlServer::handle(const std::string& line, ReplyFn reply) {
-    json request;
-    try {
-        request = json::parse(line);
-    } catch (const json::exception& e) {
-        reply(errorReply(std::string("request is not valid JSON: ") + e.what()));
+    auto decoded = decodeRequest(line);
+    if (const auto* bad = std::get_if<RequestError>(&decoded)) {
+        reply(errorReply(bad->code, bad->message));
         return;
     }
-    if (!request.is_object()) {
-        reply(errorReply("request must be a JSON object"));
-        return;
-    }
-    const auto protocol = request.find("protocol");
-    if (protocol == request.end() || !protocol->is_number_integer()) {
-        reply(errorReply("request has no \"protocol\" version; tend speaks protocol " +
-                         std::to_string(kProtocolVersion)));
-        return;
-    }
-    if (protocol->get<long long>() != kProtocolVersion) {
-        reply(errorReply("protocol " + std::to_string(protocol->get<long long>()) +
-                         " not supported; tend speaks " + std::to_string(kProtocolVersion)));
-        return;
-    }
-    const auto command_it = request.find("command");
-    if (command_it == request.end() || !command_it->is_string()) {
-        reply(errorReply("request has no \"command\" string"));
-        return;
-    }
-    std::vector<std::string> args;
-    if (const auto it = request.find("args"); it != request.end()) {
-        if (!it->is_array()) {
-            reply(errorReply("\"args\" must be an array of strings"));
-            return;
-        }
-        for (const auto& arg : *it) {
-            if (!arg.is_string()) {
-                reply(errorReply("\"args\" must be an array of strings"));
-                return;
-            }
-            args.push_back(arg.get<std::string>());
-        }
-    }
-    bool wait = true;
-    if (const auto it = request.find("wait"); it != request.end()) {
-        if (!it->is_boolean()) {
-            reply(errorReply("\"wait\" must be true or false"));
-            return;
-        }
-        wait = it->get<bool>();
-    }
-    const std::string command = command_it->get<std::string>();
+    Request& request = std::get<Request>(decoded);
+    const std::vector<std::string>& args = request.args;
+    const bool wait = request.wait;
+    const std::string command = request.command;
 
     const auto jobCommand = [&](auto method, const char* failure) {
         if (args.empty()) {
-            reply(errorReply("missing job name"));
+            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
             return;
         }
         const std::string name = args.front();
@@ -289,7 +242,7 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
                     if (!detail.empty()) {
                         error += " (" + detail + ")";
                     }
-                    reply(errorReply(error));
+                    reply(errorReply(errorCodeFor(error), error));
                     return;
                 }
                 std::string ignored;
@@ -320,7 +273,7 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
         }
         const dispatch::Supervisor::Reply result = (supervisor_.*method)(name, env, done);
         if (!result.ok) {
-            reply(errorReply(result.error));
+            reply(errorReply(errorCodeFor(result.error), result.error));
         } else if (!wait) {
             reply(okReply(""));
         }
@@ -334,19 +287,19 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
         jobCommand(&dispatch::Supervisor::restart, "Job failed to restart");
     } else if (command == "reload") {
         if (args.empty()) {
-            reply(errorReply("missing job name"));
+            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
             return;
         }
         const auto result = supervisor_.reload(args.front(), {args.begin() + 1, args.end()});
-        reply(result.ok ? okReply("") : errorReply(result.error));
+        reply(result.ok ? okReply("") : errorReply(errorCodeFor(result.error), result.error));
     } else if (command == "status") {
         if (args.empty()) {
-            reply(errorReply("missing job name"));
+            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
             return;
         }
         const dispatch::ClassEntry* entry = supervisor_.findClass(args.front());
         if (!entry) {
-            reply(errorReply("Unknown job: " + args.front()));
+            reply(errorReply("unknown-job", "Unknown job: " + args.front()));
             return;
         }
         if (args.size() == 1) {
@@ -356,7 +309,7 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
         std::string error;
         const dispatch::Job* job =
             supervisor_.findInstance(args.front(), {args.begin() + 1, args.end()}, error);
-        reply(job ? okReply(supervisor_.statusText(*job)) : errorReply(error));
+        reply(job ? okReply(supervisor_.statusText(*job)) : errorReply(errorCodeFor(error), error));
     } else if (command == "list") {
         std::string out;
         for (const dispatch::ClassEntry* entry : supervisor_.classes()) {
@@ -369,13 +322,14 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
         reply(okReply(out));
     } else if (command == "emit") {
         if (args.empty() || args.front().empty()) {
-            reply(errorReply("missing event name"));
+            reply(errorReply(errorCodeFor("missing event name"), "missing event name"));
             return;
         }
         model::Environment env;
         for (std::size_t i = 1; i < args.size(); ++i) {
             if (args[i].find('=') == std::string::npos || args[i].front() == '=') {
-                reply(errorReply("Env must be KEY=VALUE pairs"));
+                reply(errorReply(errorCodeFor("Env must be KEY=VALUE pairs"),
+                                 "Env must be KEY=VALUE pairs"));
                 return;
             }
             env.setEntry(args[i]);
@@ -384,7 +338,8 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
         if (wait) {
             done = [reply](bool failed, const std::string& detail) {
                 if (failed) {
-                    reply(errorReply("Event failed" + (detail.empty() ? "" : " (" + detail + ")")));
+                    reply(errorReply("event-failed",
+                                     "Event failed" + (detail.empty() ? "" : " (" + detail + ")")));
                 } else {
                     reply(okReply(""));
                 }
@@ -398,7 +353,7 @@ void ControlServer::handle(const std::string& line, ReplyFn reply) {
     } else if (command == "version") {
         reply(okReply("tend " + version_));
     } else {
-        reply(errorReply("unknown command '" + command + "'"));
+        reply(errorReply("unknown-command", "unknown command '" + command + "'"));
     }
 }
 

@@ -5,6 +5,8 @@
 
 namespace tend::control {
 
+using json = nlohmann::json;
+
 std::string defaultSocketPath() {
     if (const char* session = std::getenv("TEND_SESSION"); session && *session) {
         return session;
@@ -13,6 +15,113 @@ std::string defaultSocketPath() {
         return std::string(runtime) + "/tend/control";
     }
     return {};
+}
+
+std::variant<Request, RequestError> decodeRequest(std::string_view line) {
+    if (line.size() > kMaxRequestBytes) {
+        return RequestError{"request-too-long", "request too long: the limit is " +
+                                                    std::to_string(kMaxRequestBytes) +
+                                                    " bytes per line"};
+    }
+    json message = json::parse(line, nullptr, false);
+    if (message.is_discarded()) {
+        // Parse again for the position of the mistake; the first pass never throws.
+        std::string detail = "not valid JSON";
+        try {
+            [[maybe_unused]] const json again = json::parse(line);
+        } catch (const json::parse_error& e) {
+            detail = "not valid JSON at byte " + std::to_string(e.byte);
+        } catch (const json::exception&) {
+        }
+        return RequestError{"bad-request", "request is " + detail};
+    }
+    if (!message.is_object()) {
+        return RequestError{"bad-request", "request must be a JSON object"};
+    }
+    const auto protocol = message.find("protocol");
+    if (protocol == message.end() || !protocol->is_number_integer()) {
+        return RequestError{"protocol",
+                            "request has no \"protocol\" version; tend speaks protocol " +
+                                std::to_string(kProtocolVersion)};
+    }
+    if (protocol->get<long long>() != kProtocolVersion) {
+        return RequestError{"protocol", "protocol " + std::to_string(protocol->get<long long>()) +
+                                            " not supported; tend speaks " +
+                                            std::to_string(kProtocolVersion)};
+    }
+    Request request;
+    const auto command = message.find("command");
+    if (command == message.end() || !command->is_string() ||
+        command->get_ref<const std::string&>().empty()) {
+        return RequestError{"bad-request", "request has no \"command\" string"};
+    }
+    request.command = command->get<std::string>();
+    if (const auto args = message.find("args"); args != message.end()) {
+        if (!args->is_array()) {
+            return RequestError{"bad-request", "\"args\" must be an array of strings"};
+        }
+        for (const auto& arg : *args) {
+            if (!arg.is_string()) {
+                return RequestError{"bad-request", "\"args\" must be an array of strings"};
+            }
+            request.args.push_back(arg.get<std::string>());
+        }
+    }
+    if (const auto wait = message.find("wait"); wait != message.end()) {
+        if (!wait->is_boolean()) {
+            return RequestError{"bad-request", "\"wait\" must be true or false"};
+        }
+        request.wait = wait->get<bool>();
+    }
+    if (const auto options = message.find("options"); options != message.end()) {
+        if (!options->is_object()) {
+            return RequestError{"bad-request", "\"options\" must be an object"};
+        }
+        request.options = *options;
+    }
+    return request;
+}
+
+json okReply(std::string output, json data) {
+    json reply{{"protocol", kProtocolVersion}, {"ok", true}, {"output", std::move(output)}};
+    if (!data.is_null()) {
+        reply["data"] = std::move(data);
+    }
+    return reply;
+}
+
+json errorReply(std::string code, std::string message) {
+    return json{{"protocol", kProtocolVersion},
+                {"ok", false},
+                {"code", std::move(code)},
+                {"error", std::move(message)}};
+}
+
+std::string errorCodeFor(std::string_view message) {
+    static constexpr std::pair<std::string_view, std::string_view> kCodes[] = {
+        {"Unknown job: ", "unknown-job"},
+        {"Unknown instance: ", "unknown-instance"},
+        {"Unknown parameter: ", "unknown-parameter"},
+        {"Job is already running: ", "already-running"},
+        {"Job has already been stopped: ", "already-stopped"},
+        {"Job failed", "job-failed"},
+        {"Event failed", "event-failed"},
+        {"Not running", "not-running"},
+        {"Env must be KEY=VALUE pairs", "bad-environment"},
+        {"missing ", "missing-argument"},
+    };
+    for (const auto& [prefix, code] : kCodes) {
+        if (message.starts_with(prefix)) {
+            return std::string(code);
+        }
+    }
+    return "failed";
+}
+
+std::string encodeLine(const json& message) {
+    std::string text = message.dump(-1, ' ', false, json::error_handler_t::replace);
+    text.push_back('\n');
+    return text;
 }
 
 }  // namespace tend::control
