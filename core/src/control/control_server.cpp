@@ -10,7 +10,9 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "control/commands.hpp"
 #include "control/protocol.hpp"
+#include "daemon/job_config.hpp"
 #include "dispatch/supervisor.hpp"
 
 namespace tend::control {
@@ -24,7 +26,7 @@ constexpr std::size_t kOutputHighWater = 8u << 20;
 
 }  // namespace
 
-class ControlServer::Connection : public std::enable_shared_from_this<Connection> {
+class ControlServer::Connection : public Client, public std::enable_shared_from_this<Connection> {
   public:
     Connection(ControlServer& server, asio::local::stream_protocol::socket socket)
         : server_(server),
@@ -59,20 +61,17 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
                 std::string line(asio::buffers_begin(buffer_.data()),
                                  asio::buffers_begin(buffer_.data()) + static_cast<long>(n) - 1);
                 buffer_.consume(n);
-                std::weak_ptr<Connection> weak = self;
-                server_.handle(line, [weak](const json& reply) {
-                    if (auto connection = weak.lock()) {
-                        connection->send(reply);
-                    }
-                });
+                server_.handle(line, self);
                 read();
             });
     }
 
   public:
-    void send(const json& reply) {
-        std::string text = reply.dump(-1, ' ', false, json::error_handler_t::replace);
-        text.push_back('\n');
+    void send(const json& reply) override {
+        if (!socket_.is_open()) {
+            return;
+        }
+        std::string text = encodeLine(reply);
         queued_bytes_ += text.size();
         if (queued_bytes_ > kOutputHighWater) {
             server_.logger_->warn("dropping a control client that does not read its replies");
@@ -114,16 +113,29 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     bool closing_ = false;
 };
 
-ControlServer::ControlServer(asio::io_context& io, dispatch::Supervisor& supervisor,
-                             std::shared_ptr<spdlog::logger> logger, std::string version)
+ControlServer::ControlServer(asio::io_context& io, ControlContext context)
     : io_(io),
-      supervisor_(supervisor),
-      logger_(std::move(logger)),
-      version_(std::move(version)),
-      retry_(io) {}
+      context_(std::move(context)),
+      supervisor_(*context_.supervisor),
+      logger_(context_.logger),
+      retry_(io) {
+    // Monitors see every event and transition; with none connected this costs one check.
+    supervisor_.setEventObserver([this](const model::Event& event) {
+        if (!monitors_.empty()) {
+            broadcast(monitorEventMessage(event));
+        }
+    });
+    supervisor_.setTransitionObserver([this](const dispatch::Supervisor::Transition& change) {
+        if (!monitors_.empty()) {
+            broadcast(monitorTransitionMessage(change));
+        }
+    });
+}
 
 ControlServer::~ControlServer() {
     *alive_ = false;
+    supervisor_.setEventObserver({});
+    supervisor_.setTransitionObserver({});
     if (reserve_fd_ >= 0) {
         ::close(reserve_fd_);
     }
@@ -215,146 +227,31 @@ void ControlServer::accept() {
     });
 }
 
-void ControlServer::handle(const std::string& line, ReplyFn reply) {
+void ControlServer::handle(const std::string& line, const std::shared_ptr<Client>& client) {
     auto decoded = decodeRequest(line);
     if (const auto* bad = std::get_if<RequestError>(&decoded)) {
-        reply(errorReply(bad->code, bad->message));
+        client->send(errorReply(bad->code, bad->message));
         return;
     }
-    Request& request = std::get<Request>(decoded);
-    const std::vector<std::string>& args = request.args;
-    const bool wait = request.wait;
-    const std::string command = request.command;
-
-    const auto jobCommand = [&](auto method, const char* failure) {
-        if (args.empty()) {
-            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
-            return;
-        }
-        const std::string name = args.front();
-        const std::vector<std::string> env(args.begin() + 1, args.end());
-        dispatch::Completion done;
-        if (wait) {
-            done = [this, reply, name, env, failure, command](bool failed,
-                                                              const std::string& detail) {
-                if (failed) {
-                    std::string error = failure;
-                    if (!detail.empty()) {
-                        error += " (" + detail + ")";
-                    }
-                    reply(errorReply(errorCodeFor(error), error));
-                    return;
-                }
-                std::string ignored;
-                const dispatch::Job* job = supervisor_.findInstance(name, env, ignored);
-                if (job && command != "stop") {
-                    reply(okReply(supervisor_.statusText(*job)));
-                } else if (job && job->state == dispatch::State::Waiting) {
-                    reply(okReply(job->displayName() + " stop/waiting"));
-                } else if (job) {
-                    reply(okReply(supervisor_.statusText(*job)));
-                } else {
-                    // The instance has gone (a finished task, a stopped job).
-                    std::string display = name;
-                    const dispatch::ClassEntry* entry = supervisor_.findClass(name);
-                    if (entry && !entry->cls->instance.empty()) {
-                        model::Environment expanded;
-                        for (const auto& item : env) {
-                            expanded.setEntry(item);
-                        }
-                        if (auto instance =
-                                model::expandVariables(entry->cls->instance, expanded)) {
-                            display += " (" + *instance + ")";
-                        }
-                    }
-                    reply(okReply(display + " stop/waiting"));
-                }
-            };
-        }
-        const dispatch::Supervisor::Reply result = (supervisor_.*method)(name, env, done);
-        if (!result.ok) {
-            reply(errorReply(errorCodeFor(result.error), result.error));
-        } else if (!wait) {
-            reply(okReply(""));
-        }
-    };
-
-    if (command == "start") {
-        jobCommand(&dispatch::Supervisor::start, "Job failed to start");
-    } else if (command == "stop") {
-        jobCommand(&dispatch::Supervisor::stop, "Job failed while stopping");
-    } else if (command == "restart") {
-        jobCommand(&dispatch::Supervisor::restart, "Job failed to restart");
-    } else if (command == "reload") {
-        if (args.empty()) {
-            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
-            return;
-        }
-        const auto result = supervisor_.reload(args.front(), {args.begin() + 1, args.end()});
-        reply(result.ok ? okReply("") : errorReply(errorCodeFor(result.error), result.error));
-    } else if (command == "status") {
-        if (args.empty()) {
-            reply(errorReply(errorCodeFor("missing job name"), "missing job name"));
-            return;
-        }
-        const dispatch::ClassEntry* entry = supervisor_.findClass(args.front());
-        if (!entry) {
-            reply(errorReply("unknown-job", "Unknown job: " + args.front()));
-            return;
-        }
-        if (args.size() == 1) {
-            reply(okReply(supervisor_.statusOfClass(*entry)));
-            return;
-        }
-        std::string error;
-        const dispatch::Job* job =
-            supervisor_.findInstance(args.front(), {args.begin() + 1, args.end()}, error);
-        reply(job ? okReply(supervisor_.statusText(*job)) : errorReply(errorCodeFor(error), error));
-    } else if (command == "list") {
-        std::string out;
-        for (const dispatch::ClassEntry* entry : supervisor_.classes()) {
-            out += supervisor_.statusOfClass(*entry);
-            out += '\n';
-        }
-        if (!out.empty()) {
-            out.pop_back();
-        }
-        reply(okReply(out));
-    } else if (command == "emit") {
-        if (args.empty() || args.front().empty()) {
-            reply(errorReply(errorCodeFor("missing event name"), "missing event name"));
-            return;
-        }
-        model::Environment env;
-        for (std::size_t i = 1; i < args.size(); ++i) {
-            if (args[i].find('=') == std::string::npos || args[i].front() == '=') {
-                reply(errorReply(errorCodeFor("Env must be KEY=VALUE pairs"),
-                                 "Env must be KEY=VALUE pairs"));
-                return;
-            }
-            env.setEntry(args[i]);
-        }
-        dispatch::Completion done;
-        if (wait) {
-            done = [reply](bool failed, const std::string& detail) {
-                if (failed) {
-                    reply(errorReply("event-failed",
-                                     "Event failed" + (detail.empty() ? "" : " (" + detail + ")")));
-                } else {
-                    reply(okReply(""));
-                }
-            };
-        }
-        supervisor_.emit(args.front(), std::move(env), done);
-        supervisor_.poll();
-        if (!wait) {
-            reply(okReply(""));
-        }
-    } else if (command == "version") {
-        reply(okReply("tend " + version_));
-    } else {
-        reply(errorReply("unknown-command", "unknown command '" + command + "'"));
+    try {
+        dispatchRequest(std::get<Request>(decoded), client);
+    } catch (const std::exception& e) {
+        // A command's bug must cost one reply, never the session.
+        logger_->error("control request '{}' failed: {}", std::get<Request>(decoded).command,
+                       e.what());
+        client->send(errorReply("internal", std::string("tend could not answer: ") + e.what()));
     }
+}
+
+void ControlServer::broadcast(const json& message) {
+    std::erase_if(monitors_, [&](const std::weak_ptr<Client>& weak) {
+        const auto client = weak.lock();
+        if (!client) {
+            return true;
+        }
+        client->send(message);
+        return false;
+    });
 }
 
 }  // namespace tend::control

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/job_config.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -105,50 +106,6 @@ model::Environment sessionEnvironment() {
         env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
     }
     return env;
-}
-
-std::size_t loadJobs(dispatch::Supervisor& supervisor, const std::vector<fs::path>& dirs,
-                     spdlog::logger& logger) {
-    const auto registry = conf::StanzaRegistry::withCoreStanzas();
-    std::set<std::string> owned;
-    std::size_t loaded = 0;
-    std::size_t broken = 0;
-    for (const auto& dir : dirs) {
-        std::error_code ec;
-        if (!fs::is_directory(dir, ec)) {
-            continue;
-        }
-        std::vector<grammar::Diagnostic> problems;
-        for (const auto& file : conf::findJobFiles(dir, problems)) {
-            if (!owned.insert(file.name).second) {
-                logger.debug("{}: ignored; job {} is defined earlier on the search path",
-                             file.path.string(), file.name);
-                continue;
-            }
-            auto result = conf::loadJobFile(file.name, file.path, registry);
-            for (const auto& diagnostic : result.diagnostics) {
-                if (diagnostic.severity == grammar::Severity::Error) {
-                    logger.error("{}", diagnostic.format());
-                } else {
-                    logger.warn("{}", diagnostic.format());
-                }
-            }
-            if (result.job) {
-                supervisor.setClass(
-                    std::make_shared<const model::JobClass>(std::move(*result.job)));
-                ++loaded;
-            } else {
-                ++broken;
-            }
-        }
-        for (const auto& problem : problems) {
-            logger.error("{}", problem.format());
-        }
-    }
-    logger.info("loaded {} job(s) from {} director{}{}", loaded, dirs.size(),
-                dirs.size() == 1 ? "y" : "ies",
-                broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
-    return loaded;
 }
 
 }  // namespace
@@ -262,9 +219,22 @@ int runDaemon(DaemonOptions options) {
         logger->warn("plugins are not loaded by this build yet; ignoring --plugins-dir");
     }
 
-    loadJobs(supervisor, options.job_dirs, *logger);
+    JobConfig config(supervisor, options.job_dirs, logger);
+    {
+        const ReloadReport loaded = config.reload();
+        const std::size_t broken = loaded.files - loaded.added.size();
+        logger->info("loaded {} job(s) from {} director{}{}", loaded.added.size(),
+                     options.job_dirs.size(), options.job_dirs.size() == 1 ? "y" : "ies",
+                     broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
+    }
 
-    control::ControlServer server(io, supervisor, logger, options.version);
+    control::ControlContext control_context;
+    control_context.supervisor = &supervisor;
+    control_context.config = &config;
+    control_context.logger = logger;
+    control_context.version = options.version;
+    control_context.log_dir = options.log_dir.string();
+    control::ControlServer server(io, std::move(control_context));
     if (const std::string listen_error = server.listen(socket_path); !listen_error.empty()) {
         logger->critical("{}", listen_error);
         return 1;
@@ -320,7 +290,9 @@ int runDaemon(DaemonOptions options) {
                 return;
             }
             if (signal == SIGHUP) {
-                logger->info("SIGHUP: configuration reload is not available in this build yet");
+                // As Upstart did: SIGHUP re-reads the job files (reload-configuration).
+                logger->info("SIGHUP: reloading the configuration: {}", config.reload().summary());
+                supervisor.poll();
             } else {
                 endSession(signal);
             }

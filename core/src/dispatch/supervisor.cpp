@@ -66,40 +66,6 @@ FailedProcess failedProcessOf(ProcessType type) {
     return FailedProcess::Main;
 }
 
-std::string_view failedProcessName(FailedProcess process) {
-    switch (process) {
-    case FailedProcess::None:
-        return "";
-    case FailedProcess::Main:
-        return "main";
-    case FailedProcess::PreStart:
-        return "pre-start";
-    case FailedProcess::PostStart:
-        return "post-start";
-    case FailedProcess::PreStop:
-        return "pre-stop";
-    case FailedProcess::PostStop:
-        return "post-stop";
-    case FailedProcess::Respawn:
-        return "respawn";
-    }
-    return "";
-}
-
-std::string describeExit(sys::ExitStatus status) {
-    if (status.signaled) {
-        return "killed by " + model::signalName(status.value) + " signal";
-    }
-    return "terminated with status " + std::to_string(status.value);
-}
-
-std::string formatMillis(std::uint32_t ms) {
-    if (ms % 1000 == 0) {
-        return std::to_string(ms / 1000) + "s";
-    }
-    return std::to_string(ms) + "ms";
-}
-
 bool validEntry(const std::string& entry) {
     const auto eq = entry.find('=');
     return eq != std::string::npos && eq > 0;
@@ -164,6 +130,40 @@ std::string resolveIdentity(const model::JobClass& cls, sys::ProcessSetup& setup
 }
 
 }  // namespace
+
+std::string_view failedProcessName(FailedProcess process) {
+    switch (process) {
+    case FailedProcess::None:
+        return "";
+    case FailedProcess::Main:
+        return "main";
+    case FailedProcess::PreStart:
+        return "pre-start";
+    case FailedProcess::PostStart:
+        return "post-start";
+    case FailedProcess::PreStop:
+        return "pre-stop";
+    case FailedProcess::PostStop:
+        return "post-stop";
+    case FailedProcess::Respawn:
+        return "respawn";
+    }
+    return "";
+}
+
+std::string describeExit(sys::ExitStatus status) {
+    if (status.signaled) {
+        return "killed by " + model::signalName(status.value) + " signal";
+    }
+    return "terminated with status " + std::to_string(status.value);
+}
+
+std::string formatMillis(std::uint32_t ms) {
+    if (ms % 1000 == 0) {
+        return std::to_string(ms / 1000) + "s";
+    }
+    return std::to_string(ms) + "ms";
+}
 
 std::string_view goalName(Goal goal) {
     switch (goal) {
@@ -256,6 +256,7 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
         logger_->info("{}: not applied in a user session: {}", cls->name, list);
     }
     entry.cls = std::move(cls);
+    entry.deleted = false;
     entry.start_on.reset();
     if (entry.cls->start_on) {
         entry.start_on.emplace(*entry.cls->start_on);
@@ -304,7 +305,9 @@ void Supervisor::indexClass(ClassEntry& entry, bool add) {
             }
         }
     };
-    visit(entry.cls->start_on, start_index_);
+    if (!add || !entry.deleted) {
+        visit(entry.cls->start_on, start_index_);
+    }
     visit(entry.cls->stop_on, stop_index_);
     // A running instance may still hold an older stop on; keep it reachable.
     for (auto& [name, job] : entry.instances) {
@@ -343,6 +346,24 @@ void Supervisor::candidates(const EventIndex& index, const model::Event& event,
         key.append(entry);
         take(key);
     }
+}
+
+void Supervisor::removeClass(std::string_view name) {
+    const auto it = classes_.find(name);
+    if (it == classes_.end()) {
+        return;
+    }
+    ClassEntry& entry = *it->second;
+    if (entry.instances.empty()) {
+        indexClass(entry, false);
+        classes_.erase(it);
+        return;
+    }
+    // Unindexed and re-indexed so that only the running instances' `stop on` stays live.
+    indexClass(entry, false);
+    entry.deleted = true;
+    entry.start_on.reset();
+    indexClass(entry, true);
 }
 
 const ClassEntry* Supervisor::findClass(std::string_view name) const {
@@ -556,6 +577,15 @@ void Supervisor::changeGoal(Job& job, Goal goal) {
     const Goal old = job.goal;
     job.goal = goal;
     logger_->debug("{} goal {} -> {}", job.displayName(), goalName(old), goalName(goal));
+    if (transition_observer_) {
+        Transition change;
+        change.job = &job;
+        change.goal = true;
+        change.old_goal = old;
+        change.new_goal = goal;
+        change.old_state = change.new_state = job.state;
+        transition_observer_(change);
+    }
     if (goal == Goal::Start) {
         if (job.state == State::Waiting) {
             changeState(job, nextState(job));
@@ -638,6 +668,14 @@ void Supervisor::changeState(Job& job, State state) {
         const State old = job.state;
         job.state = state;
         logger_->debug("{} state {} -> {}", job.displayName(), stateName(old), stateName(state));
+        if (transition_observer_) {
+            Transition change;
+            change.job = &job;
+            change.old_goal = change.new_goal = job.goal;
+            change.old_state = old;
+            change.new_state = state;
+            transition_observer_(change);
+        }
         if (old == State::PreStop && state == State::Running) {
             // The stop was cancelled (`start` from pre-stop): no second `started`, but whoever
             // waits for this job has their answer.
@@ -932,8 +970,22 @@ void Supervisor::destroyInstance(Job& job) {
         processes_.erase(pid);
     }
     ClassEntry* entry = job.entry;
+    LastRun last;
+    last.instance = job.instance;
+    last.failed = job.failed;
+    last.failed_process = job.failed_process;
+    last.failure_detail = job.failure_detail;
+    last.last_exit = job.last_exit;
+    last.ended = platform_.now();
+    last.respawns = job.respawns;
+    entry->last_run = std::move(last);
     const bool stale_class = job.cls != entry->cls;
     entry->instances.erase(job.instance);
+    if (entry->deleted && entry->instances.empty()) {
+        indexClass(*entry, false);
+        classes_.erase(entry->cls->name);
+        return;
+    }
     if (stale_class) {
         indexClass(*entry, false);
         indexClass(*entry, true);
@@ -943,10 +995,10 @@ void Supervisor::destroyInstance(Job& job) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-std::string Supervisor::logFileName(const Job& job) const {
-    std::string name = job.cls->name;
-    if (!job.instance.empty()) {
-        name += "-" + job.instance;
+std::string Supervisor::logFileName(std::string_view job, std::string_view instance) {
+    std::string name(job);
+    if (!instance.empty()) {
+        name += "-" + std::string(instance);
     }
     std::replace(name.begin(), name.end(), '/', '_');
     return name + ".log";
@@ -1530,7 +1582,7 @@ Supervisor::Reply Supervisor::start(std::string_view name, const std::vector<std
         }
     }
     const auto it = classes_.find(name);
-    if (it == classes_.end()) {
+    if (it == classes_.end() || it->second->deleted) {
         return {false, "Unknown job: " + std::string(name)};
     }
     ClassEntry& entry = *it->second;
@@ -1588,11 +1640,18 @@ Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std:
     for (const auto& item : env) {
         job->stop_env.setEntry(item);
     }
-    job->stop_events.clear();
-    if (done) {
-        job->waiters.push_back(std::move(done));
+    return stopInstance(*job, std::move(done));
+}
+
+Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
+    if (job.goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + job.cls->name};
     }
-    changeGoal(*job, Goal::Stop);
+    job.stop_events.clear();
+    if (done) {
+        job.waiters.push_back(std::move(done));
+    }
+    changeGoal(job, Goal::Stop);
     poll();
     return {};
 }

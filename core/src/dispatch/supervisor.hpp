@@ -51,6 +51,8 @@ enum class State : std::uint8_t {
 };
 std::string_view goalName(Goal goal);
 std::string_view stateName(State state);
+std::string describeExit(sys::ExitStatus status);  // "terminated with status 1"
+std::string formatMillis(std::uint32_t ms);        // "250ms", "2s"
 
 // Called once when what a control request waits for is settled. `failed` tells whether the job
 // (or a job the event started) failed; `detail` says why, for the error message.
@@ -69,6 +71,8 @@ enum class FailedProcess : std::uint8_t {
     PostStop,
     Respawn
 };
+
+std::string_view failedProcessName(FailedProcess process);
 
 struct Job {
     ClassEntry* entry = nullptr;
@@ -121,6 +125,17 @@ struct Job {
     std::string displayName() const;  // "name" or "name (instance)"
 };
 
+// How an instance that has gone ended, kept on its class for `tendctl explain`.
+struct LastRun {
+    std::string instance;
+    bool failed = false;
+    FailedProcess failed_process = FailedProcess::None;
+    std::string failure_detail;
+    std::optional<sys::ExitStatus> last_exit;
+    sys::TimePoint ended{};
+    unsigned respawns = 0;
+};
+
 // The live side of a JobClass: its current definition, the start condition's match state, and
 // its instances.
 struct ClassEntry {
@@ -128,6 +143,9 @@ struct ClassEntry {
     std::optional<model::EventOperator> start_on;
     std::map<std::string, std::unique_ptr<Job>> instances;  // by instance name
     std::uint64_t visit_epoch = 0;  // dedupes the class while one event is dispatched
+    // Its file is gone: nothing starts it any more, and it goes once its last instance stops.
+    bool deleted = false;
+    std::optional<LastRun> last_run;
 };
 
 struct QueuedEvent {
@@ -163,6 +181,9 @@ class Supervisor {
 
     // Adds or replaces a class. Running instances keep the definition they started with.
     void setClass(std::shared_ptr<const model::JobClass> cls);
+    // Forgets a class whose file is gone. Running instances run on until they stop; until then
+    // the class still lists them, but nothing can start it.
+    void removeClass(std::string_view name);
     const ClassEntry* findClass(std::string_view name) const;
     std::vector<const ClassEntry*> classes() const;
 
@@ -181,6 +202,8 @@ class Supervisor {
     Reply stop(std::string_view name, const std::vector<std::string>& env, Completion done);
     Reply restart(std::string_view name, const std::vector<std::string>& env, Completion done);
     Reply reload(std::string_view name, const std::vector<std::string>& env);
+    // Stops one instance by pointer (`stop --all`); same rules as stop().
+    Reply stopInstance(Job& job, Completion done);
     // The instance a request names: its instance template expanded with `env`.
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);
@@ -188,6 +211,11 @@ class Supervisor {
     // initctl's status lines for one instance, or `NAME stop/waiting` for a class without one.
     std::string statusText(const Job& job) const;
     std::string statusOfClass(const ClassEntry& entry) const;
+    // The job log's file name below the log directory: `name.log`, `name-instance.log`.
+    static std::string logFileName(std::string_view job, std::string_view instance);
+    std::string logFileName(const Job& job) const {
+        return logFileName(job.cls->name, job.instance);
+    }
 
     // Session end: stop every instance; `onIdle` runs once nothing is left running.
     void stopEverything(std::function<void()> on_idle);
@@ -204,6 +232,20 @@ class Supervisor {
     void setEventObserver(std::function<void(const model::Event&)> observer) {
         event_observer_ = std::move(observer);
     }
+    // Sees every goal and state change (for `tendctl monitor`).
+    struct Transition {
+        const Job* job = nullptr;
+        bool goal = false;  // a goal change, else a state change
+        Goal old_goal = Goal::Stop;
+        Goal new_goal = Goal::Stop;
+        State old_state = State::Waiting;
+        State new_state = State::Waiting;
+    };
+    void setTransitionObserver(std::function<void(const Transition&)> observer) {
+        transition_observer_ = std::move(observer);
+    }
+    const SupervisorOptions& options() const { return options_; }
+    sys::TimePoint now() const { return platform_.now(); }
 
     std::size_t pendingEvents() const { return queue_.size(); }
     std::uint64_t eventsHandled() const { return events_handled_; }
@@ -252,7 +294,6 @@ class Supervisor {
     void cancelTimer(sys::TimerId& id);
 
     model::Environment classEnvironment(const model::JobClass& cls) const;
-    std::string logFileName(const Job& job) const;
 
     sys::Platform& platform_;
     log::OutputRouter* output_;
@@ -280,6 +321,7 @@ class Supervisor {
     std::vector<Job*> doomed_;  // instances that reached waiting, freed by sweep()
 
     std::function<void(const model::Event&)> event_observer_;
+    std::function<void(const Transition&)> transition_observer_;
     std::function<void()> on_idle_;
     bool ending_ = false;
 };
