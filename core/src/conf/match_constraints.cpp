@@ -130,9 +130,9 @@ std::optional<Contradiction> contradictionInDomain(std::string_view event, const
     }
     const KeyOperand& first = constraint.must_match.empty() ? constraint.must_not_match.front()
                                                             : constraint.must_match.front();
-    return Contradiction{"a " + std::string(event) + " event's " + key + " is only ever " +
-                             valueList(domain),
-                         first.offset};
+    return Contradiction{
+        "a " + std::string(event) + " event's " + key + " is only ever " + valueList(domain),
+        first.offset};
 }
 
 }  // namespace
