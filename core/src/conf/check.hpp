@@ -1,33 +1,54 @@
 // SPDX-License-Identifier: MIT
 // The offline checker behind `tend --check` and `tendctl check-config`: loads job files or
-// directories without a daemon and reports every diagnostic.
+// directories without a daemon and reports every diagnostic. With `CheckOptions::lint` it also
+// judges the loaded jobs as one session (conf/job_lint.hpp): unknown events and jobs, conditions
+// that can never be true, stanzas a user session ignores.
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "conf/job_lint.hpp"
 #include "conf/job_loader.hpp"
 
 namespace tend::conf {
 
+struct CheckFinding {
+    FindingKind kind = FindingKind::Syntax;
+    grammar::Diagnostic diagnostic;
+};
+
 struct CheckedFile {
     std::string job;  // the job name, empty for a path that is not a job file
     std::string path;
-    std::vector<grammar::Diagnostic> diagnostics;
+    // What loading the file said, in file order, then what the lint rules say about the job.
+    std::vector<CheckFinding> findings;
     std::optional<model::JobClass> job_class;
+};
+
+struct CheckOptions {
+    bool lint = false;
+    // Events to take as given (`--ignore-events`), as fnmatch globs.
+    std::vector<std::string> assumed_events;
+    // Job directories that are part of the session but not reported on: their jobs exist and
+    // their `emits` count. `tendctl check-config FILE` passes the search path here.
+    std::vector<std::filesystem::path> context;
 };
 
 struct CheckReport {
     std::vector<CheckedFile> files;
     std::size_t errorCount() const;
+    std::size_t warningCount() const;
     std::size_t filesWithErrors() const;
+    // Whether the check fails: on any error, and with `warnings_fail` on any warning too.
+    bool failed(bool warnings_fail = false) const;
     // Human form: every diagnostic, then one summary line.
     std::string text() const;
-    std::string json() const;
+    std::string json(bool warnings_fail = false) const;
 };
 
 CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,
-                       const StanzaRegistry& registry);
+                       const StanzaRegistry& registry, const CheckOptions& options = {});
 
 }  // namespace tend::conf
