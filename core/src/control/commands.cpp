@@ -434,14 +434,12 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
 
 namespace {
 
-// Replies through a weak reference: a client that has gone simply gets nothing.
+// Holds the client until the answer is out: a client that half-closes its side after a
+// request that waits (`start`) still gets the reply, and one that has truly gone costs a
+// failed write.
 struct Replier {
-    std::weak_ptr<Client> client;
-    void operator()(const json& message) const {
-        if (auto live = client.lock()) {
-            live->send(message);
-        }
-    }
+    std::shared_ptr<Client> client;
+    void operator()(const json& message) const { client->send(message); }
 };
 
 std::string upstartPriorityName(spdlog::level::level_enum level) {
@@ -538,7 +536,14 @@ void ControlServer::jobCommand(Request& request, const std::shared_ptr<Client>& 
         };
     }
     dispatch::Supervisor::Reply result;
-    if (command == "start") {
+    if (const auto it = request.options.find("instance"); it != request.options.end()) {
+        // A bare `start`/`stop` inside a job names its own instance directly.
+        if (!it->is_string()) {
+            reply(errorReply("bad-request", "\"instance\" must be a string"));
+            return;
+        }
+        result = supervisor_.changeInstance(name, it->get<std::string>(), command, done);
+    } else if (command == "start") {
         result = supervisor_.start(name, env, done);
     } else if (command == "stop") {
         result = supervisor_.stop(name, env, done);

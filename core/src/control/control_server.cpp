@@ -32,7 +32,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
         : server_(server),
           server_alive_(server.alive_),
           socket_(std::move(socket)),
-          buffer_(kMaxRequestBytes) {}
+          buffer_(kMaxRequestBytes + 1) {}  // the newline is not part of the limit
     // Connections can outlive the server at shutdown (the io_context frees their handlers).
     ~Connection() {
         if (*server_alive_) {
@@ -55,8 +55,8 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
                     closing_ = true;
                     return;
                 }
-                if (ec) {
-                    return;  // the client went away
+                if (ec || !socket_.is_open()) {
+                    return;  // the client went away, or was dropped for not reading
                 }
                 std::string line(asio::buffers_begin(buffer_.data()),
                                  asio::buffers_begin(buffer_.data()) + static_cast<long>(n) - 1);

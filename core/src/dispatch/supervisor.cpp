@@ -1643,6 +1643,37 @@ Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std:
     return stopInstance(*job, std::move(done));
 }
 
+Supervisor::Reply Supervisor::changeInstance(std::string_view name, const std::string& instance,
+                                             const std::string& command, Completion done) {
+    const auto it = classes_.find(name);
+    if (it == classes_.end()) {
+        return {false, "Unknown job: " + std::string(name)};
+    }
+    const auto found = it->second->instances.find(instance);
+    if (found == it->second->instances.end()) {
+        return {false, "Unknown instance: " + instance};
+    }
+    Job& job = *found->second;
+    if (command == "stop") {
+        return stopInstance(job, std::move(done));
+    }
+    if (command == "start" && job.goal == Goal::Start) {
+        return {false, "Job is already running: " + std::string(name)};
+    }
+    if (command == "restart" && job.goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + std::string(name)};
+    }
+    if (done) {
+        job.waiters.push_back(std::move(done));
+    }
+    if (command == "restart") {
+        changeGoal(job, Goal::Stop);
+    }
+    changeGoal(job, Goal::Start);
+    poll();
+    return {};
+}
+
 Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
     if (job.goal == Goal::Stop) {
         return {false, "Job has already been stopped: " + job.cls->name};

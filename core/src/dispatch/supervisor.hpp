@@ -204,6 +204,10 @@ class Supervisor {
     Reply reload(std::string_view name, const std::vector<std::string>& env);
     // Stops one instance by pointer (`stop --all`); same rules as stop().
     Reply stopInstance(Job& job, Completion done);
+    // start, stop or restart of one named instance of a job (a bare `start`/`stop` run inside
+    // that instance), instead of the instance the job's template expands to.
+    Reply changeInstance(std::string_view name, const std::string& instance,
+                         const std::string& command, Completion done);
     // The instance a request names: its instance template expanded with `env`.
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);
