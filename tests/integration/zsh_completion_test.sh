@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# scripts/completion/_tendctl in a real interactive zsh (zsh_completion_driver.zsh) against a
+# real tend with a few jobs (completion_fixture.sh): commands, options per command, job names,
+# event names, --socket and the shortcuts. zsh is in scripts/install-deps, so a missing zsh
+# fails the test.
+#   zsh_completion_test.sh TEND TENDCTL COMPLETION_DIR
+set -euo pipefail
+tend=$(realpath "$1") tendctl=$(realpath "$2") completion_dir=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+
+if ! command -v zsh >/dev/null; then
+    echo "FAIL: zsh is not installed; scripts/install-deps installs it" >&2
+    exit 1
+fi
+zsh -n "$completion_dir/_tendctl" || { echo "FAIL: zsh cannot parse _tendctl" >&2; exit 1; }
+
+# shellcheck source=tests/integration/completion_fixture.sh
+source "$here/completion_fixture.sh"
+start_completion_fixture "$tend" "$tendctl"
+tmp=${tmp:?} # set by the fixture
+socket=$XDG_RUNTIME_DIR/tend/control
+
+jobs="alpha beta net/web worker"
+builtin_events="session-end started starting startup stopped stopping"
+commands="check-config emit explain graph list log log-priority monitor reload
+reload-configuration restart show-config start status stop usage version"
+commands=${commands//$'\n'/ }
+# LINE|WHAT IT MUST OFFER, exactly (sorted); lines starting with '!' change the environment.
+cases=(
+    "tendctl st|start status stop"
+    "tendctl |$commands"
+    "tendctl -|--help --json --socket --version"
+    "tendctl start |$jobs"
+    "tendctl status |$jobs"
+    "tendctl explain |$jobs"
+    "tendctl log |$jobs"
+    "tendctl show-config |$jobs"
+    "tendctl start -|--json --no-wait -n"
+    "tendctl stop -|--all --json --no-wait -n"
+    "tendctl log -|--follow --json --lines -f -n"
+    "tendctl log -n |"
+    "tendctl start alpha |"
+    "tendctl emit |beta-done $builtin_events worker-ready"
+    "tendctl log-priority |debug error fatal info message warn"
+    "tendctl check-config -|--ignore-events --json --warn -i -w"
+    "tendctl check-config |web.conf"
+    "tendctl check-config -i |beta-done $builtin_events worker-ready"
+    "tendctl graph -|--json"
+    "tendctl status -|--json"
+    "$tendctl status |$jobs"
+    "start |$jobs"
+    "status w|worker"
+    "stop al|" # stop is no link to tendctl here: left to its own completion, not given jobs
+    "!unset XDG_RUNTIME_DIR"
+    "tendctl --socket $socket status |$jobs"
+    "tendctl --socket=$socket status |$jobs"
+    "tendctl status |"
+    "!export TEND_SESSION=$tmp/no-such-socket"
+    "tendctl emit |$builtin_events"
+)
+lines=()
+for case in "${cases[@]}"; do
+    lines+=("${case%%|*}")
+done
+
+output=$(cd "$tmp/files" && timeout 60 zsh -f "$here/zsh_completion_driver.zsh" "$completion_dir" \
+    "${lines[@]}")
+expected=$(for case in "${cases[@]}"; do
+    line=${case%%|*} want=${case#*|}
+    [[ $line == '!'* ]] && continue
+    printf '== %s\n-> %s\n' "$line" "$want"
+done)
+if ! diff -u <(printf '%s\n' "$expected") <(printf '%s\n' "$output") >"$tmp/diff"; then
+    echo "FAIL: what zsh offers (+) differs from what it must offer (-):" >&2
+    cat "$tmp/diff" >&2
+    exit 1
+fi
+echo "zsh completion: ${#cases[@]} cases passed"
