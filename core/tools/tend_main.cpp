@@ -28,6 +28,9 @@ constexpr const char* kUsage =
     "  --log-level LEVEL debug, info, warn or error (default info)\n"
     "  --log-timestamps  prefix every captured job output line with the time\n"
     "  --foreground      stay attached; without it tend returns once it is ready\n"
+    "  --watch on|off    notice job file changes with inotify (default on); off for\n"
+    "                    filesystems without it: reload with tendctl reload-configuration\n"
+    "  --rescan-interval SECONDS  also re-read the job files this often (default: never)\n"
     "\n"
     "  --check PATH...  check job files (or directories of them) without running anything;\n"
     "                   exit 0 when clean, 1 when any file has an error\n"
@@ -77,6 +80,22 @@ int main(int argc, char** argv) {
             daemon.log_timestamps = true;
         } else if (arg == "--foreground") {
             daemon.foreground = true;
+        } else if (arg == "--watch") {
+            const std::string_view mode = value();
+            if (mode != "on" && mode != "off") {
+                std::fprintf(stderr, "tend: --watch takes on or off, not '%s'\n", argv[i]);
+                return 2;
+            }
+            daemon.watch = mode == "on";
+        } else if (arg == "--rescan-interval") {
+            const char* text = value();
+            char* end = nullptr;
+            const double seconds = std::strtod(text, &end);
+            if (!end || *end || !(seconds >= 0) || seconds > 86400) {
+                std::fprintf(stderr, "tend: --rescan-interval needs seconds, not '%s'\n", text);
+                return 2;
+            }
+            daemon.rescan_interval_ms = static_cast<unsigned>(seconds * 1000);
         } else if (arg == "--check") {
             check = true;
         } else if (arg == "--json") {

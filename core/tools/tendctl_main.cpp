@@ -37,7 +37,9 @@ constexpr const char* kUsage =
     "  start [-n] JOB [KEY=VALUE...]    start a job; wait until it runs (or, a task, ends)\n"
     "  stop [-n] JOB [KEY=VALUE...]     stop a job instance and wait until it has stopped\n"
     "  stop --all [-n]                  stop every job (with progress on a terminal)\n"
-    "  restart [-n] JOB [KEY=VALUE...]  stop and start a running instance\n"
+    "  restart [-n] [--reload] JOB [KEY=VALUE...]\n"
+    "                                   stop and start a running instance (--reload: on\n"
+    "                                   the job file's current definition)\n"
     "  reload JOB [KEY=VALUE...]        send the job's reload signal to its main process\n"
     "  status JOB [KEY=VALUE...]        print a job's goal, state and processes\n"
     "  list                             print the status of every job\n"
@@ -50,7 +52,8 @@ constexpr const char* kUsage =
     "  monitor                          print events and job changes as they happen\n"
     "\n"
     "Configuration and tend itself\n"
-    "  reload-configuration             re-read every job file\n"
+    "  reload-configuration [--dry-run] re-read the job files; print the plan (--dry-run:\n"
+    "                                   print it and change nothing)\n"
     "  show-config [-e] [JOB]           print jobs' emits, start on and stop on\n"
     "  check-config [-i LIST] [-w] [PATH...]  check job files (offline)\n"
     "  graph                            the job/event graph in dot (--json: as JSON)\n"
@@ -401,6 +404,10 @@ Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std:
             parsed.wait = false;
         } else if (command == "stop" && arg == "--all") {
             parsed.options["all"] = true;
+        } else if (command == "restart" && arg == "--reload") {
+            parsed.options["reload"] = true;
+        } else if (command == "reload-configuration" && (arg == "--dry-run" || arg == "-d")) {
+            parsed.options["dry_run"] = true;
         } else if (command == "show-config" && (arg == "-e" || arg == "--enumerate")) {
             parsed.options["enumerate"] = true;
         } else {

@@ -12,6 +12,7 @@
 #include "control/control_server.hpp"
 #include "control/protocol.hpp"
 #include "daemon/job_config.hpp"
+#include "daemon/job_watcher.hpp"
 #include "model/signals.hpp"
 
 namespace tend::control {
@@ -108,6 +109,14 @@ json jobJson(const Job& job) {
     if (job.goal == Goal::Respawn && job.delay_timer) {
         out["respawn_delay_ms"] = job.backoff_ms;
     }
+    if (dispatch::Supervisor::definitionChanged(job)) {
+        out["definition_changed"] = true;
+        out["note"] =
+            "definition changed; restart to apply: tendctl restart --reload " + job.cls->name;
+    }
+    if (job.entry->deleted) {
+        out["file_removed"] = true;
+    }
     return out;
 }
 
@@ -116,7 +125,12 @@ json classJson(const ClassEntry& entry) {
     for (const auto& [name, job] : entry.instances) {
         instances.push_back(jobJson(*job));
     }
-    return json{{"job", entry.cls->name}, {"instances", std::move(instances)}};
+    json out{{"job", entry.cls->name}, {"instances", std::move(instances)}};
+    if (!entry.file_error.empty()) {
+        out["file_error"] = entry.file_error;
+        out["note"] = "job file has errors; the last good definition is in force";
+    }
+    return out;
 }
 
 json monitorEventMessage(const model::Event& event) {
@@ -548,7 +562,7 @@ void ControlServer::jobCommand(Request& request, const std::shared_ptr<Client>& 
     } else if (command == "stop") {
         result = supervisor_.stop(name, env, done);
     } else {
-        result = supervisor_.restart(name, env, done);
+        result = supervisor_.restart(name, env, done, flag(request, "reload"));
     }
     if (!result.ok) {
         reply(errorReply(errorCodeFor(result.error), result.error));
@@ -780,7 +794,9 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
         }
         const bool progress = flag(request, "progress");
         std::size_t last_percent = 0;
-        const auto report = context_.config->reload([&](std::size_t done, std::size_t total) {
+        daemon::ReloadOptions options;
+        options.dry_run = flag(request, "dry_run");
+        options.progress = [&](std::size_t done, std::size_t total) {
             const std::size_t percent = total ? done * 100 / total : 100;
             if (progress && (percent != last_percent || done == total)) {
                 last_percent = percent;
@@ -788,16 +804,31 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
                            {"progress",
                             {{"what", "reading job files"}, {"done", done}, {"total", total}}}});
             }
-        });
-        logger_->info("reload-configuration: {}", report.summary());
-        supervisor_.poll();
-        reply(okReply(report.summary(), json{{"files", report.files},
-                                             {"added", report.added},
-                                             {"changed", report.changed},
-                                             {"removed", report.removed},
-                                             {"kept_last_good", report.kept},
-                                             {"unchanged", report.unchanged},
-                                             {"errors", report.errors}}));
+        };
+        const daemon::ReloadReport report = context_.config->reload(options);
+        if (!options.dry_run) {
+            daemon::logReload(*logger_, "reload-configuration", report);
+            supervisor_.poll();
+        }
+        json plan = json::array();
+        for (const auto& step : report.plan) {
+            static constexpr const char* kKinds[] = {"added", "changed", "removed",
+                                                     "kept_last_good", "pending_removal"};
+            plan.push_back({{"kind", kKinds[static_cast<int>(step.kind)]},
+                            {"job", step.job},
+                            {"detail", step.detail}});
+        }
+        reply(okReply(report.planText() + "\n" + report.summary(),
+                      json{{"dry_run", report.dry_run},
+                           {"files", report.files},
+                           {"parsed", report.parsed},
+                           {"added", report.added},
+                           {"changed", report.changed},
+                           {"removed", report.removed},
+                           {"kept_last_good", report.kept},
+                           {"unchanged", report.unchanged},
+                           {"errors", report.errors},
+                           {"plan", std::move(plan)}}));
     } else if (command == "log") {
         const ClassEntry* entry = needJob();
         if (!entry) {

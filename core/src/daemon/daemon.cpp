@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
 #include "daemon/job_config.hpp"
+#include "daemon/job_watcher.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -222,11 +223,19 @@ int runDaemon(DaemonOptions options) {
     JobConfig config(supervisor, options.job_dirs, logger);
     {
         const ReloadReport loaded = config.reload();
+        for (const auto& error : loaded.errors) {
+            logger->error("{}", error);
+        }
         const std::size_t broken = loaded.files - loaded.added.size();
         logger->info("loaded {} job(s) from {} director{}{}", loaded.added.size(),
                      options.job_dirs.size(), options.job_dirs.size() == 1 ? "y" : "ies",
                      broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
     }
+    WatchOptions watch_options;
+    watch_options.inotify = options.watch;
+    watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);
+    JobWatcher watcher(io, config, supervisor, logger, watch_options);
+    watcher.start();
 
     control::ControlContext control_context;
     control_context.supervisor = &supervisor;
@@ -291,7 +300,8 @@ int runDaemon(DaemonOptions options) {
             }
             if (signal == SIGHUP) {
                 // As Upstart did: SIGHUP re-reads the job files (reload-configuration).
-                logger->info("SIGHUP: reloading the configuration: {}", config.reload().summary());
+                logger->info("SIGHUP: reloading the configuration");
+                logReload(*logger, "SIGHUP", config.reload());
                 supervisor.poll();
             } else {
                 endSession(signal);

@@ -19,6 +19,8 @@ struct DaemonOptions {
     std::string log_level = "info";
     bool foreground = false;
     bool log_timestamps = false;
+    bool watch = true;                // hot reload through inotify
+    unsigned rescan_interval_ms = 0;  // periodic rescan of the job files; 0: none
     std::string version;
 };
 

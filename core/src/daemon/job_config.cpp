@@ -2,6 +2,7 @@
 #include "daemon/job_config.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <set>
 
 #include "conf/job_loader.hpp"
@@ -10,6 +11,99 @@
 namespace tend::daemon {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+FileStamp stampOf(const fs::path& path) {
+    struct stat st {};
+    FileStamp stamp;
+    if (::stat(path.c_str(), &st) != 0) {
+        return stamp;
+    }
+    stamp.exists = true;
+    stamp.dev = st.st_dev;
+    stamp.ino = st.st_ino;
+    stamp.size = st.st_size;
+    stamp.mtime_ns =
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    stamp.ctime_ns =
+        static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+    return stamp;
+}
+
+namespace {
+
+fs::path overridePath(const fs::path& conf) {
+    fs::path path = conf;
+    path.replace_extension(".override");
+    return path;
+}
+
+// The parts of a definition that differ, in the words of the job file.
+std::vector<std::string> differences(const model::JobClass& before, const model::JobClass& after) {
+    std::vector<std::string> out;
+    if (before.start_on != after.start_on) {
+        out.emplace_back("start on");
+    }
+    if (before.stop_on != after.stop_on) {
+        out.emplace_back("stop on");
+    }
+    for (model::ProcessType type : model::kProcessTypes) {
+        if (before.process(type) != after.process(type)) {
+            out.emplace_back(type == model::ProcessType::Main ? "exec/script"
+                                                              : model::processTypeName(type));
+        }
+    }
+    if (before.env != after.env || before.exports != after.exports) {
+        out.emplace_back("env");
+    }
+    model::JobClass rest_before = before;
+    model::JobClass rest_after = after;
+    rest_before.start_on = rest_after.start_on;
+    rest_before.stop_on = rest_after.stop_on;
+    rest_before.processes = rest_after.processes;
+    rest_before.env = rest_after.env;
+    rest_before.exports = rest_after.exports;
+    if (rest_before != rest_after) {
+        out.emplace_back("other stanzas");
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+// What a reload means for the instances that run now.
+std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool conditions_only) {
+    if (!entry || entry->instances.empty()) {
+        return removed ? "" : "; applies at its next start";
+    }
+    std::string pids;
+    for (const auto& [name, job] : entry->instances) {
+        if (job->mainPid()) {
+            pids += (pids.empty() ? "" : ", ") + std::to_string(job->mainPid());
+        }
+    }
+    const std::string which =
+        entry->instances.size() == 1
+            ? "its running instance" + (pids.empty() ? "" : " (process " + pids + ")")
+            : std::to_string(entry->instances.size()) + " running instances" +
+                  (pids.empty() ? "" : " (processes " + pids + ")");
+    if (removed) {
+        return "; " + which + " keeps running until it stops";
+    }
+    if (conditions_only) {
+        return "; start on/stop on take effect now";
+    }
+    return "; " + which + " keeps its old definition until it stops (tendctl restart --reload " +
+           entry->cls->name + " applies it now)";
+}
+
+}  // namespace
 
 std::string ReloadReport::summary() const {
     std::string out = std::to_string(files) + (files == 1 ? " job file: " : " job files: ") +
@@ -24,6 +118,36 @@ std::string ReloadReport::summary() const {
     return out;
 }
 
+std::string ReloadReport::planText() const {
+    if (plan.empty()) {
+        return dry_run ? "nothing would change" : "nothing changed";
+    }
+    std::string out;
+    for (const auto& step : plan) {
+        const char* verb = "";
+        switch (step.kind) {
+        case PlanStep::Kind::Added:
+            verb = dry_run ? "would add" : "add";
+            break;
+        case PlanStep::Kind::Changed:
+            verb = dry_run ? "would change" : "change";
+            break;
+        case PlanStep::Kind::Removed:
+            verb = dry_run ? "would remove" : "remove";
+            break;
+        case PlanStep::Kind::KeptLastGood:
+            verb = "keep";
+            break;
+        case PlanStep::Kind::PendingRemoval:
+            verb = "gone";
+            break;
+        }
+        out += std::string(verb) + " " + step.job + ": " + step.detail + "\n";
+    }
+    out.pop_back();
+    return out;
+}
+
 JobConfig::JobConfig(dispatch::Supervisor& supervisor, std::vector<fs::path> dirs,
                      std::shared_ptr<spdlog::logger> logger)
     : supervisor_(supervisor),
@@ -31,8 +155,12 @@ JobConfig::JobConfig(dispatch::Supervisor& supervisor, std::vector<fs::path> dir
       logger_(std::move(logger)),
       registry_(conf::StanzaRegistry::withCoreStanzas()) {}
 
-ReloadReport JobConfig::reload(const Progress& progress) {
+ReloadReport JobConfig::reload(const ReloadOptions& options) {
     ReloadReport report;
+    report.dry_run = options.dry_run;
+    const auto now = Clock::now();
+
+    // Which file owns each name: the first directory on the search path that has it.
     std::vector<conf::JobFile> found;
     std::set<std::string, std::less<>> owned;
     std::vector<grammar::Diagnostic> problems;
@@ -42,61 +170,176 @@ ReloadReport JobConfig::reload(const Progress& progress) {
             continue;
         }
         for (auto& file : conf::findJobFiles(dir, problems)) {
-            if (!owned.insert(file.name).second) {
-                logger_->debug("{}: ignored; job {} is defined earlier on the search path",
-                               file.path.string(), file.name);
-                continue;
+            if (owned.insert(file.name).second) {
+                found.push_back(std::move(file));
             }
-            found.push_back(std::move(file));
         }
     }
     for (const auto& problem : problems) {
-        logger_->error("{}", problem.format());
         report.errors.push_back(problem.format());
     }
     report.files = found.size();
 
-    std::map<std::string, fs::path, std::less<>> files;
     std::size_t done = 0;
     for (const auto& file : found) {
-        auto result = conf::loadJobFile(file.name, file.path, registry_);
-        for (const auto& diagnostic : result.diagnostics) {
-            if (diagnostic.severity == grammar::Severity::Error) {
-                logger_->error("{}", diagnostic.format());
-            } else {
-                logger_->warn("{}", diagnostic.format());
-            }
-            report.errors.push_back(diagnostic.format());
+        if (options.progress) {
+            options.progress(++done, found.size());
         }
-        const dispatch::ClassEntry* current = supervisor_.findClass(file.name);
-        const bool known = current && !current->deleted && files_.contains(file.name);
-        if (!result.job) {
-            if (known) {
-                logger_->warn("{}: keeping the last good definition of {} until the file is fixed",
-                              file.path.string(), file.name);
+        const FileStamp conf_stamp = stampOf(file.path);
+        const FileStamp override_stamp = stampOf(overridePath(file.path));
+        const auto known_it = known_.find(file.name);
+        Known* known = known_it == known_.end() ? nullptr : &known_it->second;
+        if (known && known->path == file.path && known->conf == conf_stamp &&
+            known->override_file == override_stamp) {
+            if (!options.dry_run) {
+                known->missing_since.reset();
+            }
+            if (!known->error.empty() && known->good) {
                 report.kept.push_back(file.name);
-                files.emplace(file.name, file.path);
+            } else if (known->good) {
+                ++report.unchanged;
             }
-        } else if (known && *current->cls == *result.job) {
+            continue;  // not re-read: the file is the one already read
+        }
+        ++report.parsed;
+        auto result = conf::loadJobFile(file.name, file.path, registry_);
+        std::string first_error;
+        for (const auto& diagnostic : result.diagnostics) {
+            report.errors.push_back(diagnostic.format());
+            if (first_error.empty() && diagnostic.severity == grammar::Severity::Error) {
+                first_error = diagnostic.format();
+            }
+        }
+        const bool moved = known && known->path != file.path;
+        const dispatch::ClassEntry* entry = supervisor_.findClass(file.name);
+        if (!result.job) {
+            const auto newline = first_error.find('\n');
+            const std::string headline = first_error.substr(0, newline);
+            if (known && known->good) {
+                report.kept.push_back(file.name);
+                report.plan.push_back({PlanStep::Kind::KeptLastGood, file.name,
+                                       headline + "; the last good definition stays in force"});
+            }
+            if (!options.dry_run) {
+                Known& slot = known_[file.name];
+                slot.path = file.path;
+                slot.conf = conf_stamp;
+                slot.override_file = override_stamp;
+                slot.error = headline;
+                slot.missing_since.reset();
+                if (slot.good) {
+                    supervisor_.setFileError(file.name, headline);
+                }
+            }
+            continue;
+        }
+        auto definition = std::make_shared<const model::JobClass>(std::move(*result.job));
+        if (known && known->good && *known->good == *definition) {
             ++report.unchanged;
-            files.emplace(file.name, file.path);
+            if (!known->error.empty()) {
+                report.plan.push_back({PlanStep::Kind::Changed, file.name,
+                                       "the job file parses again; its definition is the one "
+                                       "in force"});
+            } else if (moved) {
+                report.plan.push_back(
+                    {PlanStep::Kind::Changed, file.name,
+                     "now defined by " + file.path.string() + " (same definition)"});
+            }
+        } else if (known && known->good) {
+            const auto changed = differences(*known->good, *definition);
+            const bool conditions_only = std::all_of(
+                changed.begin(), changed.end(),
+                [](const std::string& part) { return part == "start on" || part == "stop on"; });
+            report.changed.push_back(file.name);
+            report.plan.push_back({PlanStep::Kind::Changed, file.name,
+                                   joined(changed) +
+                                       (moved ? " (now from " + file.path.string() + ")" : "") +
+                                       runningEffect(entry, false, conditions_only)});
         } else {
-            (known ? report.changed : report.added).push_back(file.name);
-            supervisor_.setClass(std::make_shared<const model::JobClass>(std::move(*result.job)));
-            files.emplace(file.name, file.path);
+            report.added.push_back(file.name);
+            report.plan.push_back({PlanStep::Kind::Added, file.name, file.path.string()});
         }
-        if (progress) {
-            progress(++done, found.size());
+        if (options.dry_run) {
+            continue;
         }
+        Known& slot = known_[file.name];
+        slot.path = file.path;
+        slot.conf = conf_stamp;
+        slot.override_file = override_stamp;
+        slot.error.clear();
+        slot.missing_since.reset();
+        if (!slot.good || *slot.good != *definition || (entry && entry->deleted)) {
+            slot.good = definition;
+            supervisor_.setClass(definition);
+        }
+        supervisor_.setFileError(file.name, {});
     }
-    for (const auto& [name, path] : files_) {
-        if (!files.contains(name)) {
-            report.removed.push_back(name);
-            supervisor_.removeClass(name);
+
+    for (auto it = known_.begin(); it != known_.end();) {
+        Known& known = it->second;
+        if (owned.contains(it->first)) {
+            ++it;
+            continue;
         }
+        if (!known.good) {
+            // A broken file that never loaded: nothing to remove but our note of it.
+            if (!options.dry_run) {
+                it = known_.erase(it);
+            } else {
+                ++it;
+            }
+            continue;
+        }
+        if (!options.dry_run && !known.missing_since) {
+            known.missing_since = now;
+        }
+        const bool due = options.dry_run || options.removal_grace.count() == 0 ||
+                         now - *known.missing_since >= options.removal_grace;
+        const dispatch::ClassEntry* entry = supervisor_.findClass(it->first);
+        if (!due) {
+            report.plan.push_back({PlanStep::Kind::PendingRemoval, it->first,
+                                   known.path.string() + " is gone; removing unless it returns"});
+            ++it;
+            continue;
+        }
+        report.removed.push_back(it->first);
+        report.plan.push_back(
+            {PlanStep::Kind::Removed, it->first,
+             known.path.string() + " is gone" + runningEffect(entry, true, false)});
+        if (options.dry_run) {
+            ++it;
+            continue;
+        }
+        supervisor_.removeClass(it->first);
+        it = known_.erase(it);
     }
-    files_ = std::move(files);
     return report;
+}
+
+std::optional<Clock::time_point> JobConfig::oldestMissing() const {
+    std::optional<Clock::time_point> earliest;
+    for (const auto& [name, known] : known_) {
+        if (known.missing_since && (!earliest || *known.missing_since < *earliest)) {
+            earliest = known.missing_since;
+        }
+    }
+    return earliest;
+}
+
+std::vector<fs::path> JobConfig::symlinkTargets() const {
+    std::vector<fs::path> out;
+    for (const auto& [name, known] : known_) {
+        std::error_code ec;
+        for (const fs::path& path : {known.path, overridePath(known.path)}) {
+            if (fs::is_symlink(path, ec)) {
+                const fs::path target = fs::canonical(path, ec);
+                if (!ec) {
+                    out.push_back(target);
+                }
+            }
+        }
+    }
+    return out;
 }
 
 }  // namespace tend::daemon

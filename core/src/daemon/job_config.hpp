@@ -1,16 +1,25 @@
 // SPDX-License-Identifier: MIT
 // The job configuration a running tend holds: every job file on the search path, read at
-// start-up and again on `reload-configuration`. A reload changes only what changed. A file that
-// no longer parses keeps its last good definition in force, a file that is gone takes its job
-// with it once the job has stopped, and running instances finish on the definition they
-// started with.
+// start-up and again whenever the files change (job_watcher.hpp), on `reload-configuration`
+// and on SIGHUP.
+//
+// A reload re-parses only files whose identity (device, inode, size, modification time, of the
+// `.conf` and of its `.override`) changed, and applies only the differences: a file that no
+// longer parses keeps its last good definition in force, a file that is gone takes its job with
+// it once the job has stopped, and running instances finish on the definition they started
+// with (except `start on`/`stop on`, which take effect at once). Every reload produces a plan:
+// what was added, changed or removed, and what that means for running instances.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,17 +36,50 @@ class Supervisor;
 
 namespace tend::daemon {
 
+// What identifies one version of a file without reading it.
+struct FileStamp {
+    bool exists = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    std::int64_t ctime_ns = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+};
+FileStamp stampOf(const std::filesystem::path& path);  // follows symlinks
+
+struct PlanStep {
+    enum class Kind { Added, Changed, Removed, KeptLastGood, PendingRemoval };
+    Kind kind = Kind::Added;
+    std::string job;
+    std::string detail;  // what changed, and what happens to running instances
+};
+
 struct ReloadReport {
+    bool dry_run = false;
     std::vector<std::string> added;
     std::vector<std::string> changed;
     std::vector<std::string> removed;
     std::vector<std::string> kept;  // broken now; the last good definition stays in force
     std::size_t unchanged = 0;
     std::size_t files = 0;
+    std::size_t parsed = 0;  // files read and parsed by this reload; the rest were unchanged
     std::vector<std::string> errors;  // every diagnostic, formatted `file:line:col: ...`
+    std::vector<PlanStep> plan;
 
+    bool empty() const { return plan.empty(); }
     // "3 job files: 1 added, 1 changed, 0 removed, 1 unchanged; 1 kept its last good ..."
     std::string summary() const;
+    // The plan, one line per step ("nothing to do" when empty).
+    std::string planText() const;
+};
+
+struct ReloadOptions {
+    bool dry_run = false;
+    // A file missing for less than this is not yet a removal: editors and tools delete and
+    // re-create. Zero applies removals at once (explicit reloads).
+    std::chrono::milliseconds removal_grace{0};
+    std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
 class JobConfig {
@@ -45,23 +87,30 @@ class JobConfig {
     JobConfig(dispatch::Supervisor& supervisor, std::vector<std::filesystem::path> dirs,
               std::shared_ptr<spdlog::logger> logger);
 
-    // Reads every directory and applies the differences. `progress(done, total)` runs as files
-    // are read, for a client watching a large tree.
-    using Progress = std::function<void(std::size_t done, std::size_t total)>;
-    ReloadReport reload(const Progress& progress = {});
+    ReloadReport reload(const ReloadOptions& options = {});
 
     const std::vector<std::filesystem::path>& directories() const { return dirs_; }
-    // The file each loaded job came from.
-    const std::map<std::string, std::filesystem::path, std::less<>>& files() const {
-        return files_;
-    }
+    // Since when the longest-missing job file has been missing, if one is: its removal falls
+    // due a grace period later, and the watcher reloads again then.
+    std::optional<std::chrono::steady_clock::time_point> oldestMissing() const;
+    // Resolved targets of job files that are symlinks, to watch them too.
+    std::vector<std::filesystem::path> symlinkTargets() const;
 
   private:
+    struct Known {
+        std::filesystem::path path;
+        FileStamp conf;
+        FileStamp override_file;
+        std::shared_ptr<const model::JobClass> good;  // null: never parsed cleanly
+        std::string error;                            // set while the file does not parse
+        std::optional<std::chrono::steady_clock::time_point> missing_since;
+    };
+
     dispatch::Supervisor& supervisor_;
     std::vector<std::filesystem::path> dirs_;
     std::shared_ptr<spdlog::logger> logger_;
     conf::StanzaRegistry registry_;
-    std::map<std::string, std::filesystem::path, std::less<>> files_;
+    std::map<std::string, Known, std::less<>> known_;
 };
 
 }  // namespace tend::daemon

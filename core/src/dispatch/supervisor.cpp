@@ -255,11 +255,22 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
         }
         logger_->info("{}: not applied in a user session: {}", cls->name, list);
     }
+    const bool stop_on_changed = entry.cls && entry.cls->stop_on != cls->stop_on;
     entry.cls = std::move(cls);
     entry.deleted = false;
     entry.start_on.reset();
     if (entry.cls->start_on) {
         entry.start_on.emplace(*entry.cls->start_on);
+    }
+    // Running instances keep the definition they started with, except for `stop on`, which
+    // (as in Upstart) takes effect at once.
+    for (auto& [instance, job] : entry.instances) {
+        if (stop_on_changed) {
+            job->stop_on.reset();
+            if (entry.cls->stop_on) {
+                job->stop_on.emplace(*entry.cls->stop_on);
+            }
+        }
     }
     indexClass(entry, true);
 }
@@ -681,6 +692,17 @@ void Supervisor::changeState(Job& job, State state) {
             // waits for this job has their answer.
             jobFinished(job, false);
             return;
+        }
+        if (state == State::Starting && job.adopt_new_definition) {
+            // Between the stop and the start of `restart --reload`: nothing runs on the old
+            // definition any more.
+            job.adopt_new_definition = false;
+            job.cls = job.entry->cls;
+            job.stop_on.reset();
+            if (job.cls->stop_on) {
+                job.stop_on.emplace(*job.cls->stop_on);
+            }
+            logger_->info("{} restarts on its new definition", job.displayName());
         }
         bool wait = false;
         enterState(job, state, wait);
@@ -1674,6 +1696,12 @@ Supervisor::Reply Supervisor::changeInstance(std::string_view name, const std::s
     return {};
 }
 
+void Supervisor::setFileError(std::string_view name, std::string error) {
+    if (const auto it = classes_.find(name); it != classes_.end()) {
+        it->second->file_error = std::move(error);
+    }
+}
+
 Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
     if (job.goal == Goal::Stop) {
         return {false, "Job has already been stopped: " + job.cls->name};
@@ -1688,7 +1716,7 @@ Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
 }
 
 Supervisor::Reply Supervisor::restart(std::string_view name, const std::vector<std::string>& env,
-                                      Completion done) {
+                                      Completion done, bool reload_definition) {
     std::string error;
     Job* job = findInstance(name, env, error);
     if (!job) {
@@ -1696,6 +1724,12 @@ Supervisor::Reply Supervisor::restart(std::string_view name, const std::vector<s
     }
     if (job->goal == Goal::Stop) {
         return {false, "Job has already been stopped: " + std::string(name)};
+    }
+    if (reload_definition) {
+        if (job->entry->deleted) {
+            return {false, "Job file is gone, nothing to reload: " + std::string(name)};
+        }
+        job->adopt_new_definition = definitionChanged(*job);
     }
     if (done) {
         job->waiters.push_back(std::move(done));
@@ -1744,12 +1778,29 @@ std::string Supervisor::statusText(const Job& job) const {
     if (job.goal == Goal::Respawn && job.delay_timer) {
         out += ", respawn delay " + formatMillis(job.backoff_ms);
     }
+    // Beyond Upstart, after the process lines' first line so that parsers of initctl's format
+    // still find `, process PID` where they expect it.
+    const auto newline = out.find('\n');
+    std::string notes;
+    if (job.entry->deleted) {
+        notes += " [job file removed; runs until stopped]";
+    } else if (definitionChanged(job)) {
+        notes += " [definition changed; restart to apply: tendctl restart --reload " +
+                 job.cls->name + "]";
+    }
+    if (!job.entry->file_error.empty()) {
+        notes += " [job file has errors; the last good definition is in force]";
+    }
+    out.insert(newline == std::string::npos ? out.size() : newline, notes);
     return out;
 }
 
 std::string Supervisor::statusOfClass(const ClassEntry& entry) const {
     if (entry.instances.empty()) {
-        return entry.cls->name + " stop/waiting";
+        return entry.cls->name + " stop/waiting" +
+               (entry.file_error.empty()
+                    ? ""
+                    : " [job file has errors; the last good definition is in force]");
     }
     std::string out;
     for (const auto& [name, job] : entry.instances) {

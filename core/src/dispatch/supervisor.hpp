@@ -113,6 +113,8 @@ struct Job {
     int forks_followed = 0;  // expect fork/daemon: hops taken along the fork chain
     bool ready = false;      // expect notify: READY=1 seen
     bool killing_hard = false;
+    bool adopt_new_definition =
+        false;  // `restart --reload`: start again on the class's current one
 
     sys::TimerId kill_timer = 0;
     sys::TimerId delay_timer = 0;
@@ -146,6 +148,9 @@ struct ClassEntry {
     // Its file is gone: nothing starts it any more, and it goes once its last instance stops.
     bool deleted = false;
     std::optional<LastRun> last_run;
+    // Set while the job file on disk does not parse: the definition in force is the last good
+    // one. The first diagnostic, `file:line:col: error: ...`.
+    std::string file_error;
 };
 
 struct QueuedEvent {
@@ -200,7 +205,10 @@ class Supervisor {
     };
     Reply start(std::string_view name, const std::vector<std::string>& env, Completion done);
     Reply stop(std::string_view name, const std::vector<std::string>& env, Completion done);
-    Reply restart(std::string_view name, const std::vector<std::string>& env, Completion done);
+    // `reload_definition`: start again on the job file's current definition (tendctl restart
+    // --reload) rather than the one the instance started with.
+    Reply restart(std::string_view name, const std::vector<std::string>& env, Completion done,
+                  bool reload_definition = false);
     Reply reload(std::string_view name, const std::vector<std::string>& env);
     // Stops one instance by pointer (`stop --all`); same rules as stop().
     Reply stopInstance(Job& job, Completion done);
@@ -208,6 +216,9 @@ class Supervisor {
     // that instance), instead of the instance the job's template expands to.
     Reply changeInstance(std::string_view name, const std::string& instance,
                          const std::string& command, Completion done);
+    // The job file's error, and the running instance's definition being older than the file's.
+    void setFileError(std::string_view name, std::string error);
+    static bool definitionChanged(const Job& job) { return job.cls != job.entry->cls; }
     // The instance a request names: its instance template expanded with `env`.
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/job_watcher.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/job_config.hpp"
+#include "dispatch/supervisor.hpp"
+
+namespace tend::daemon {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::uint32_t kDirectoryEvents = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |
+                                           IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
+                                           IN_MOVE_SELF | IN_ONLYDIR;
+constexpr std::uint32_t kFileEvents =
+    IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+
+bool isJobFileName(std::string_view name) {
+    return name.ends_with(".conf") || name.ends_with(".override");
+}
+
+}  // namespace
+
+void logReload(spdlog::logger& logger, const std::string& why, const ReloadReport& report) {
+    if (report.empty()) {
+        logger.debug("{}: nothing changed ({} job files, {} read)", why, report.files,
+                     report.parsed);
+        return;
+    }
+    for (const auto& error : report.errors) {
+        const auto newline = error.find('\n');
+        logger.error("{}", newline == std::string::npos ? error : error.substr(0, newline));
+    }
+    for (const auto& step : report.plan) {
+        const char* verb = "";
+        switch (step.kind) {
+        case PlanStep::Kind::Added:
+            verb = "added";
+            break;
+        case PlanStep::Kind::Changed:
+            verb = "changed";
+            break;
+        case PlanStep::Kind::Removed:
+            verb = "removed";
+            break;
+        case PlanStep::Kind::KeptLastGood:
+            verb = "kept";
+            break;
+        case PlanStep::Kind::PendingRemoval:
+            verb = "missing";
+            break;
+        }
+        logger.info("{}: {} {}: {}", why, verb, step.job, step.detail);
+    }
+    logger.info("{}: {} ({} read)", why, report.summary(), report.parsed);
+}
+
+JobWatcher::JobWatcher(boost::asio::io_context& io, JobConfig& config,
+                       dispatch::Supervisor& supervisor, std::shared_ptr<spdlog::logger> logger,
+                       WatchOptions options)
+    : io_(io),
+      config_(config),
+      supervisor_(supervisor),
+      logger_(std::move(logger)),
+      options_(options),
+      timer_(io),
+      rescan_(io) {}
+
+JobWatcher::~JobWatcher() {
+    *alive_ = false;
+    stream_.reset();  // closes fd_
+}
+
+bool JobWatcher::start() {
+    scheduleRescan();
+    if (!options_.inotify) {
+        logger_->info(
+            "not watching job files (--watch=off): changes apply on "
+            "`tendctl reload-configuration` or SIGHUP{}",
+            options_.rescan_interval.count() ? " and the periodic rescan" : "");
+        return false;
+    }
+    fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd_ < 0) {
+        degrade(std::string("inotify is unavailable: ") + std::strerror(errno));
+        return false;
+    }
+    stream_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, fd_);
+    watchTree();
+    readEvents();
+    return !degraded_;
+}
+
+void JobWatcher::degrade(const std::string& why) {
+    if (degraded_) {
+        return;
+    }
+    degraded_ = true;
+    logger_->warn("{}; job file changes{} apply on `tendctl reload-configuration` or SIGHUP{}", why,
+                  fd_ >= 0 ? " there" : "",
+                  options_.rescan_interval.count()
+                      ? " and every " + std::to_string(options_.rescan_interval.count()) + " ms"
+                      : " (or start tend with --rescan-interval)");
+}
+
+void JobWatcher::addWatch(const fs::path& path, bool directory) {
+    const int wd =
+        ::inotify_add_watch(fd_, path.c_str(), directory ? kDirectoryEvents : kFileEvents);
+    if (wd < 0) {
+        if (errno == ENOSPC) {
+            degrade("the inotify watch limit is reached (fs.inotify.max_user_watches) at " +
+                    path.string());
+        } else if (errno != ENOENT) {
+            logger_->warn("cannot watch {}: {}", path.string(), std::strerror(errno));
+        }
+        return;
+    }
+    watches_[wd] = path;
+}
+
+void JobWatcher::watchTree() {
+    for (const auto& dir : config_.directories()) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            // Not there yet: watch the nearest ancestor that is, to notice it being created.
+            fs::path ancestor = dir.parent_path();
+            while (!ancestor.empty() && !fs::is_directory(ancestor, ec) &&
+                   ancestor != ancestor.root_path()) {
+                ancestor = ancestor.parent_path();
+            }
+            if (!ancestor.empty() && fs::is_directory(ancestor, ec)) {
+                addWatch(ancestor, true);
+            }
+            continue;
+        }
+        addWatch(dir, true);
+        for (fs::recursive_directory_iterator
+                 it(dir, fs::directory_options::skip_permission_denied, ec),
+             end;
+             !ec && it != end; it.increment(ec)) {
+            if (it->is_directory(ec) && !it->is_symlink(ec)) {
+                addWatch(it->path(), true);
+            }
+        }
+    }
+    for (const auto& target : config_.symlinkTargets()) {
+        addWatch(target, false);
+    }
+}
+
+void JobWatcher::readEvents() {
+    std::weak_ptr<bool> alive = alive_;
+    stream_->async_wait(
+        boost::asio::posix::stream_descriptor::wait_read,
+        [this, alive](const boost::system::error_code& ec) {
+            if (ec || alive.expired()) {
+                return;
+            }
+            bool relevant = false;
+            alignas(inotify_event) char buffer[16384];
+            for (;;) {
+                const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+                if (n <= 0) {
+                    break;
+                }
+                for (char* p = buffer; p < buffer + n;) {
+                    const auto* event = reinterpret_cast<const inotify_event*>(p);
+                    p += sizeof(inotify_event) + event->len;
+                    const std::string name = event->len ? event->name : "";
+                    if (event->mask & IN_Q_OVERFLOW) {
+                        relevant = true;  // events were lost: a full rescan finds everything
+                        rewatch_ = true;
+                        continue;
+                    }
+                    if (event->mask & IN_IGNORED) {
+                        watches_.erase(event->wd);
+                        rewatch_ = true;
+                        relevant = true;
+                        continue;
+                    }
+                    if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+                        rewatch_ = true;
+                        relevant = true;
+                        continue;
+                    }
+                    const bool is_dir = event->mask & IN_ISDIR;
+                    if (is_dir) {
+                        if (event->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+                            rewatch_ = true;
+                            relevant = true;
+                        }
+                        continue;
+                    }
+                    const auto watched = watches_.find(event->wd);
+                    const std::string key =
+                        (watched == watches_.end() ? std::string() : watched->second.string()) +
+                        "/" + name;
+                    if (!name.empty() && !isJobFileName(name)) {
+                        continue;  // editors' swap and backup files, and anything else
+                    }
+                    if (event->mask & IN_MODIFY) {
+                        if (being_written_.empty()) {
+                            writing_since_ = Clock::now();
+                        }
+                        being_written_.insert(key);
+                    }
+                    if (event->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) {
+                        being_written_.erase(key);
+                    }
+                    if (event->mask & (IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) {
+                        rewatch_ = rewatch_ || name.empty();  // a symlink target was replaced
+                    }
+                    relevant = true;
+                }
+            }
+            if (relevant) {
+                schedule(options_.debounce);
+            }
+            readEvents();
+        });
+}
+
+void JobWatcher::schedule(std::chrono::milliseconds delay) {
+    std::weak_ptr<bool> alive = alive_;
+    timer_.expires_after(delay);
+    timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (!ec && !alive.expired()) {
+            apply();
+        }
+    });
+}
+
+void JobWatcher::apply() {
+    const auto now = Clock::now();
+    if (!being_written_.empty()) {
+        // A file is still open for writing: its content is not final yet.
+        if (now - writing_since_ < options_.write_settle) {
+            schedule(std::chrono::milliseconds(20));
+            return;
+        }
+        logger_->warn("{} still being written after {} ms; reading it as it is",
+                      *being_written_.begin(), options_.write_settle.count());
+        being_written_.clear();
+    }
+    if (rewatch_ && fd_ >= 0) {
+        rewatch_ = false;
+        watchTree();
+    }
+    ReloadOptions reload;
+    reload.removal_grace = options_.removal_grace;
+    const ReloadReport report = config_.reload(reload);
+    logReload(*logger_, "job files changed", report);
+    supervisor_.poll();
+    if (fd_ >= 0) {
+        for (const auto& target : config_.symlinkTargets()) {
+            addWatch(target, false);  // a new symlink, or one pointed elsewhere
+        }
+    }
+    if (const auto missing = config_.oldestMissing()) {
+        const auto due = *missing + options_.removal_grace;
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now) +
+                          std::chrono::milliseconds(1);
+        schedule(std::max(wait, std::chrono::milliseconds(1)));
+    }
+}
+
+void JobWatcher::scheduleRescan() {
+    if (options_.rescan_interval.count() == 0) {
+        return;
+    }
+    std::weak_ptr<bool> alive = alive_;
+    rescan_.expires_after(options_.rescan_interval);
+    rescan_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) {
+            return;
+        }
+        ReloadOptions reload;
+        reload.removal_grace = options_.removal_grace;
+        logReload(*logger_, "periodic rescan", config_.reload(reload));
+        supervisor_.poll();
+        scheduleRescan();
+    });
+}
+
+}  // namespace tend::daemon
