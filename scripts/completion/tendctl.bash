@@ -124,7 +124,8 @@ _tendctl() {
     # The command's options (--json goes with every command), and which of them take a value.
     local options='--json' value_options='' positional=job
     case $command in
-    start | restart) options+=" -n --no-wait" ;;
+    start) options+=" -n --no-wait" ;;
+    restart) options+=" -n --no-wait --reload" ;;
     stop) options+=" -n --no-wait --all" ;;
     reload | status | explain | usage) ;;
     emit)
@@ -142,7 +143,11 @@ _tendctl() {
         positional=files
         ;;
     log-priority) positional=priority ;;
-    list | reload-configuration | version | graph | monitor) positional='' ;;
+    reload-configuration)
+        options+=" -d --dry-run"
+        positional=''
+        ;;
+    list | version | graph | monitor) positional='' ;;
     *)
         options=''
         positional=''

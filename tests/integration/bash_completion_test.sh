@@ -115,6 +115,10 @@ expect_exactly "tendctl check-config -i st" startup starting started stopping st
 expect_exactly "tendctl check-config --ignore-events beta-done,w" beta-done,worker-ready
 expect_exactly "tendctl graph -" --json
 expect_exactly "tendctl list " ""
+# Every option tendctl --help shows for a command.
+while read -r command option; do
+    expect_has "tendctl $command -" "$option"
+done <<<"$HELP_OPTIONS"
 expect_exactly "tendctl frobnicate -" ""
 
 # tendctl as the command line names it, and with the --socket it gives.
@@ -148,6 +152,8 @@ exit $((failures > 0))
 CHECKS
 )
 
+help_options=$(bash "$(dirname "$0")/tendctl_help_options.sh" "$tendctl")
+[ -n "$help_options" ] || { echo "FAIL: no options found in tendctl --help" >&2; exit 1; }
 status=0
 for mode in without with; do
     if [ "$mode" = with ] && [ ! -f "$bash_completion" ]; then
@@ -158,7 +164,7 @@ for mode in without with; do
     (
         cd "$tmp/files"
         env SCRIPT="$script" TENDCTL="$tendctl" BASH_COMPLETION="$bash_completion" \
-            bash --norc --noprofile -c "$checks" bash "$mode"
+            HELP_OPTIONS="$help_options" bash --norc --noprofile -c "$checks" bash "$mode"
     ) || status=1
 done
 [ "$status" -eq 0 ] && echo "bash completion: every check passed, with and without bash-completion"

@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # tend-jobs(5) documents every stanza: each keyword of docs/jobs.md's stanza tables (and of its
 # Documentation line) and each keyword core registers must have an entry in
-# docs/man/tend-jobs.5.scd: a term line with the keyword in bold. And tendctl(1) has an entry
-# for every command `tendctl --help` lists.
-#   man_pages_test.sh SOURCE_DIR TENDCTL
+# docs/man/tend-jobs.5.scd: a term line with the keyword in bold. tendctl(1) has an entry for
+# every command `tendctl --help` lists, naming each of its options, and tend(8) one for every
+# option of `tend --help`.
+#   man_pages_test.sh SOURCE_DIR TEND TENDCTL
 set -euo pipefail
-source_dir=$1 tendctl=$2
+source_dir=$1 tend=$2 tendctl=$3
 page=$source_dir/docs/man/tend-jobs.5.scd
 failures=0
 fail() {
@@ -55,16 +56,31 @@ for keyword in "${keywords[@]}" "${registered[@]}"; do
         fail "tend-jobs.5.scd has no entry for the stanza '$keyword' (*$keyword* on a term line)"
 done
 
-# Every command in tendctl --help has an entry in tendctl(1).
+# Every command in tendctl --help has an entry in tendctl(1), with the options its synopsis
+# shows.
+tendctl_page=$source_dir/docs/man/tendctl.1.scd
 mapfile -t commands < <("$tendctl" --help | awk '/^  [a-z]/ { print $1 }')
 [ "${#commands[@]}" -ge 8 ] || fail "tendctl --help lists only ${#commands[@]} commands"
 for command in "${commands[@]}"; do
-    grep -q "^\*$command\*" "$source_dir/docs/man/tendctl.1.scd" ||
+    grep -q "^\*$command\*" "$tendctl_page" ||
         fail "tendctl.1.scd has no entry for the command '$command'"
+done
+while read -r command option; do
+    grep "^\*${command}[* ]" "$tendctl_page" | grep -qF -e "$option*" -e "$option " ||
+        fail "tendctl.1.scd does not name $option in the entry for '$command'"
+done < <(bash "$(dirname "$0")/tendctl_help_options.sh" "$tendctl")
+
+# Every option of tend --help has an entry in tend(8).
+mapfile -t options < <("$tend" --help | grep -o '^  --[a-z-]*' | tr -d ' ')
+[ "${#options[@]}" -ge 10 ] || fail "tend --help lists only ${#options[@]} options"
+for option in "${options[@]}"; do
+    grep -q "^\*$option\*" "$source_dir/docs/man/tend.8.scd" ||
+        fail "tend.8.scd has no entry for the option '$option'"
 done
 
 if [ "$failures" -ne 0 ]; then
     exit 1
 fi
 echo "man pages: ${#keywords[@]} stanza forms from docs/jobs.md," \
-    "${#registered[@]} registered stanzas and ${#commands[@]} tendctl commands documented"
+    "${#registered[@]} registered stanzas, ${#commands[@]} tendctl commands and" \
+    "${#options[@]} tend options documented"

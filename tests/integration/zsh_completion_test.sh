@@ -76,4 +76,19 @@ if ! diff -u <(printf '%s\n' "$expected") <(printf '%s\n' "$output") >"$tmp/diff
     cat "$tmp/diff" >&2
     exit 1
 fi
-echo "zsh completion: ${#cases[@]} cases passed"
+# Every option tendctl --help shows for a command.
+help_options=$(bash "$here/tendctl_help_options.sh" "$tendctl")
+mapfile -t help_commands < <(cut -d' ' -f1 <<<"$help_options" | sort -u)
+[ "${#help_commands[@]}" -gt 0 ] || { echo "FAIL: no options found in tendctl --help" >&2; exit 1; }
+lines=()
+for command in "${help_commands[@]}"; do
+    lines+=("tendctl $command -")
+done
+output=$(cd "$tmp/files" && timeout 60 zsh -f "$here/zsh_completion_driver.zsh" "$completion_dir" \
+    "${lines[@]}")
+while read -r command option; do
+    offered=$(grep -A1 -xF "== tendctl $command -" <<<"$output" | sed -n 's/^-> //p')
+    [[ " $offered " == *" $option "* ]] ||
+        { echo "FAIL: 'tendctl $command -<TAB>' does not offer $option: $offered" >&2; exit 1; }
+done <<<"$help_options"
+echo "zsh completion: ${#cases[@]} cases passed, and the options of ${#help_commands[@]} commands"
