@@ -13,7 +13,7 @@ start_completion_fixture() {
     trap stop_completion_fixture EXIT
 
     local jobs=$tmp/config/tend/jobs.d
-    mkdir -p "$jobs/net" "$tmp/cache" "$tmp/runtime" "$tmp/bin" "$tmp/files"
+    mkdir -p "$jobs/net" "$tmp/cache" "$tmp/runtime" "$tmp/bin" "$tmp/files" "$tmp/home"
     chmod 700 "$tmp/runtime"
     printf '%s\n' 'start on startup' 'exec sleep 600' >"$jobs/alpha.conf"
     printf '%s\n' 'exec sleep 600' 'post-start exec sleep 600' >"$jobs/net/web.conf"
@@ -21,6 +21,7 @@ start_completion_fixture() {
     printf '%s\n' 'emits beta-done' >"$jobs/beta.conf"
     touch "$tmp/files/web.conf"
 
+    export HOME=$tmp/home # jobs start there
     export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache XDG_RUNTIME_DIR=$tmp/runtime
     export XDG_CONFIG_DIRS=$tmp/none XDG_DATA_DIRS=$tmp/none
     unset TEND_SESSION UPSTART_JOB
