@@ -1,11 +1,43 @@
 // SPDX-License-Identifier: MIT
 #include "control/protocol.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 
 namespace tend::control {
 
 using json = nlohmann::json;
+
+namespace {
+
+// The deepest nesting of arrays and objects in `text`, which must be valid JSON (brackets inside
+// strings do not count). A scan of the text rather than a walk of the parsed value, because the
+// walk is the recursion this guards against.
+std::size_t nestingDepth(std::string_view text) {
+    std::size_t depth = 0;
+    std::size_t deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+}  // namespace
 
 std::string defaultSocketPath() {
     if (const char* session = std::getenv("TEND_SESSION"); session && *session) {
@@ -35,6 +67,10 @@ std::variant<Request, RequestError> decodeRequest(std::string_view line) {
         }
         return RequestError{"bad-request", "request is " + detail};
     }
+    if (nestingDepth(line) > kMaxRequestDepth) {
+        return RequestError{"bad-request", "request nests too deeply: the limit is " +
+                                               std::to_string(kMaxRequestDepth) + " levels"};
+    }
     if (!message.is_object()) {
         return RequestError{"bad-request", "request must be a JSON object"};
     }
@@ -44,8 +80,9 @@ std::variant<Request, RequestError> decodeRequest(std::string_view line) {
                             "request has no \"protocol\" version; tend speaks protocol " +
                                 std::to_string(kProtocolVersion)};
     }
-    if (protocol->get<long long>() != kProtocolVersion) {
-        return RequestError{"protocol", "protocol " + std::to_string(protocol->get<long long>()) +
+    if (*protocol != kProtocolVersion) {
+        // dump(), not get<long long>(): a number above LLONG_MAX would be named as negative.
+        return RequestError{"protocol", "protocol " + protocol->dump() +
                                             " not supported; tend speaks " +
                                             std::to_string(kProtocolVersion)};
     }
@@ -77,7 +114,7 @@ std::variant<Request, RequestError> decodeRequest(std::string_view line) {
         if (!options->is_object()) {
             return RequestError{"bad-request", "\"options\" must be an object"};
         }
-        request.options = *options;
+        request.options = std::move(*options);
     }
     return request;
 }

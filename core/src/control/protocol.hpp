@@ -24,6 +24,9 @@ namespace tend::control {
 
 inline constexpr int kProtocolVersion = 1;
 inline constexpr std::size_t kMaxRequestBytes = 1 << 20;
+// Arrays and objects inside one another; tendctl sends two. Copying, comparing or printing
+// a JSON value recurses once per level, so a deeper one could take the daemon's stack.
+inline constexpr std::size_t kMaxRequestDepth = 32;
 
 // $TEND_SESSION, else $XDG_RUNTIME_DIR/tend/control. Empty when neither is set.
 std::string defaultSocketPath();
