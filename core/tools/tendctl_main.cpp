@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -58,6 +59,7 @@ constexpr const char* kUsage =
     "  check-config [-i LIST] [-w] [PATH...]  check job files (offline)\n"
     "  graph                            the job/event graph in dot (--json: as JSON)\n"
     "  log-priority [PRIORITY]          print or set tend's log level\n"
+    "  plugins                          list plugins, their state and why\n"
     "  version                          print the version of the running tend\n"
     "\n"
     "  -n, --no-wait                    return as soon as the request is accepted\n"
@@ -69,9 +71,10 @@ struct Cli {
     bool json = false;
 };
 
-[[noreturn]] void fail(const Cli& cli, const std::string& message, int status = 1) {
+[[noreturn]] void fail(const Cli& cli, const std::string& message, int status = 1,
+                       const std::string& code = "failed") {
     if (cli.json) {
-        std::printf("%s\n", json{{"ok", false}, {"error", message}}.dump().c_str());
+        std::printf("%s\n", json{{"ok", false}, {"code", code}, {"error", message}}.dump().c_str());
     }
     std::fprintf(stderr, "%s: %s\n", cli.program.c_str(), message.c_str());
     std::exit(status);
@@ -90,7 +93,8 @@ class Connection {
         if (cli.socket_path.empty()) {
             fail(cli,
                  "cannot find tend: neither TEND_SESSION nor XDG_RUNTIME_DIR is set; start "
-                 "tend, or pass --socket PATH");
+                 "tend, or pass --socket PATH",
+                 1, "unreachable");
         }
         fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
@@ -100,10 +104,12 @@ class Connection {
         }
         std::memcpy(addr.sun_path, cli.socket_path.c_str(), cli.socket_path.size() + 1);
         if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            fail(cli, "cannot reach tend at " + cli.socket_path + ": " + std::strerror(errno) +
-                          "\n" + cli.program +
-                          ": is tend running? Start it with 'tend', or point TEND_SESSION at "
-                          "its control socket");
+            fail(cli,
+                 "cannot reach tend at " + cli.socket_path + ": " + std::strerror(errno) + "\n" +
+                     cli.program +
+                     ": is tend running? Start it with 'tend', or point TEND_SESSION at "
+                     "its control socket",
+                 1, "unreachable");
         }
     }
     ~Connection() { ::close(fd_); }
@@ -223,6 +229,9 @@ int requestAndPrint(const Cli& cli, const std::string& command, std::vector<std:
             }
             std::printf("%s\n", out.dump().c_str());
         }
+        if (message->value("code", "") == "unknown-command") {
+            usageError(cli, error);
+        }
         std::fprintf(stderr, "%s: %s\n", cli.program.c_str(), error.c_str());
         return 1;
     }
@@ -240,7 +249,7 @@ json requestData(const Cli& cli, const std::string& command, std::vector<std::st
         fail(cli, "tend closed the connection without a reply");
     }
     if (!reply->value("ok", false)) {
-        fail(cli, reply->value("error", "request failed"));
+        fail(cli, reply->value("error", "request failed"), 1, reply->value("code", "failed"));
     }
     return reply->value("data", json::object());
 }
@@ -275,7 +284,7 @@ int monitor(const Cli& cli) {
         fail(cli, "tend closed the connection without a reply");
     }
     if (!first->value("ok", false)) {
-        fail(cli, first->value("error", "request failed"));
+        fail(cli, first->value("error", "request failed"), 1, first->value("code", "failed"));
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     while (const auto message = connection.next()) {
@@ -348,6 +357,15 @@ int showLog(const Cli& cli, const std::string& path, long lines, bool follow) {
         }
         if (fd < 0 || now.st_ino != seen.st_ino || now.st_dev != seen.st_dev ||
             now.st_size < offset) {
+            if (fd >= 0 && (now.st_ino != seen.st_ino || now.st_dev != seen.st_dev)) {
+                // Rotated: what was written to the old file before the switch comes first.
+                char rest[65536];
+                ssize_t got = 0;
+                while ((got = ::pread(fd, rest, sizeof rest, offset)) > 0) {
+                    std::fwrite(rest, 1, static_cast<std::size_t>(got), stdout);
+                    offset += got;
+                }
+            }
             reopen();
             if (fd < 0) {
                 continue;
@@ -375,6 +393,16 @@ struct Parsed {
 // `-n` means --no-wait for every command that waits, and --lines for `log`.
 Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std::string> args) {
     Parsed parsed;
+    static constexpr std::string_view kBuiltin[] = {
+        "start",   "stop",         "restart",     "reload",
+        "status",  "list",         "usage",       "emit",
+        "version", "log-priority", "show-config", "log",
+        "graph",   "monitor",      "explain",     "reload-configuration",
+        "plugins"};
+    if (std::find(std::begin(kBuiltin), std::end(kBuiltin), command) == std::end(kBuiltin)) {
+        parsed.positional = std::move(args);  // a plugin's command: its options are its own
+        return parsed;
+    }
     const bool waits =
         command == "start" || command == "stop" || command == "restart" || command == "emit";
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -386,6 +414,10 @@ Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std:
         if (!arg.starts_with("-") || arg.size() == 1) {
             parsed.positional.push_back(arg);
             continue;
+        }
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(kUsage, stdout);
+            std::exit(0);
         }
         if (command == "log" && (arg == "-n" || arg == "--lines")) {
             if (i + 1 >= args.size()) {
@@ -411,7 +443,8 @@ Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std:
         } else if (command == "show-config" && (arg == "-e" || arg == "--enumerate")) {
             parsed.options["enumerate"] = true;
         } else {
-            usageError(cli, command + ": unknown option '" + arg + "'");
+            usageError(cli, (cli.program == command ? "" : command + ": ") + "unknown option '" +
+                                arg + "'");
         }
     }
     return parsed;
@@ -452,8 +485,10 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     if (command == "log") {
         const json data = requestData(cli, "log", positional);
         if (!data.value("console_log", true)) {
-            fail(cli, positional.front() +
-                          " does not log to a file: its console is not `log` (see its job file)");
+            fail(cli,
+                 positional.front() +
+                     " does not log to a file: its console is not `log` (see its job file)",
+                 1, "not-logged");
         }
         const long lines = parsed.options.value("lines", -1L);
         return showLog(cli, data.value("path", ""), lines, parsed.options.value("follow", false));
@@ -534,5 +569,9 @@ int main(int argc, char** argv) {
             return run(cli, command, std::move(args));
         }
     }
-    usageError(cli, "unknown command '" + command + "'");
+    if (command.starts_with("-")) {
+        usageError(cli, "unknown option '" + command + "'");
+    }
+    // Anything else may be a plugin's command (list-env, ...): tend knows.
+    return run(cli, command, std::move(args));
 }

@@ -893,6 +893,15 @@ TEST_F(TendSupervisor, JobsInheritOnlyTheirStandardDescriptors) {
     EXPECT_EQ(descriptorsOf(mainPidOf("plain")), standard);
     // The shell reads its script from a descriptor of its own; sleep, its child, has only
     // the standard three.
+    // The shell may still be starting its child when `start` returns.
+    waitFor([&] {
+        for (pid_t pid : jobProcesses("scripted")) {
+            if (commandLine(pid).starts_with("sleep")) {
+                return true;
+            }
+        }
+        return false;
+    });
     std::size_t sleeps = 0;
     for (pid_t pid : jobProcesses("scripted")) {
         if (commandLine(pid).starts_with("sleep")) {

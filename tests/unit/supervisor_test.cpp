@@ -30,7 +30,7 @@ class SupervisorTest : public ::testing::Test {
         logger_->set_level(spdlog::level::info);
         supervisor_ = std::make_unique<Supervisor>(platform_, nullptr,
                                                    dispatch::SupervisorOptions{}, logger_);
-        supervisor_->setEventObserver([this](const model::Event& event) {
+        supervisor_->eventObservers().add([this](const model::Event& event) {
             std::string line = event.name;
             for (const auto& entry : event.env.entries()) {
                 line += " " + entry;

@@ -14,6 +14,7 @@
 #include "daemon/job_config.hpp"
 #include "daemon/job_watcher.hpp"
 #include "model/signals.hpp"
+#include "plugin/plugin_manager.hpp"
 
 namespace tend::control {
 
@@ -77,12 +78,27 @@ std::string enumeratedLeaf(const grammar::EventMatch& match) {
             job = arg.value;
             continue;
         }
-        if (!env.empty()) {
-            env += ' ';
-        }
+        env += ' ';
         env += arg.positional() ? arg.value : arg.key + (arg.negated ? "!=" : "=") + arg.value;
     }
-    return match.name + " (job: " + job + ", env: " + env + ")";
+    // initctl's "(job:%s%s, env:%s)": a space only before a value.
+    return match.name + " (job:" + (job.empty() ? "" : " " + job) + ", env:" + env + ")";
+}
+
+// initctl brackets every operator: `(starting a and (b or c var=2))`.
+void bracketed(const grammar::EventCondition& condition, std::uint32_t index, std::string& out) {
+    const grammar::EventNode& node = condition.node(index);
+    if (node.kind == grammar::EventNode::Kind::Match) {
+        grammar::EventCondition one;
+        one.setRoot(one.addMatch(node.match));
+        out += one.toString();
+        return;
+    }
+    out += '(';
+    bracketed(condition, node.lhs, out);
+    out += node.kind == grammar::EventNode::Kind::And ? " and " : " or ";
+    bracketed(condition, node.rhs, out);
+    out += ')';
 }
 
 }  // namespace
@@ -165,7 +181,9 @@ std::string showConfigText(const model::JobClass& cls, bool enumerate) {
             return;
         }
         if (!enumerate) {
-            out += std::string("  ") + label + " " + cond->toString() + "\n";
+            std::string text;
+            bracketed(*cond, cond->rootIndex(), text);
+            out += std::string("  ") + label + " " + text + "\n";
             return;
         }
         for (const auto* match : matchesOf(*cond)) {
@@ -288,7 +306,8 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
             waiting_for.push_back(matchText(*match));
         }
         json matched = json::array();
-        for (const auto* match : matchesOf(cls.start_on.value())) {
+        // The live operator's own nodes: unmatched() points into them.
+        for (const auto* match : matchesOf(entry.start_on->condition())) {
             if (std::find(unmatched.begin(), unmatched.end(), match) == unmatched.end()) {
                 matched.push_back(matchText(*match));
             }
@@ -421,7 +440,9 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
             }
             if (last.last_exit) {
                 last_json["last_exit"] = exitJson(*last.last_exit);
-                ended += "; main process " + dispatch::describeExit(*last.last_exit);
+                if (!last.failed) {  // a failure's detail already says how it ended
+                    ended += "; main process " + dispatch::describeExit(*last.last_exit);
+                }
             }
             data["last_run"] = std::move(last_json);
             text += "  " + cls.name + " stop/waiting\n  why: " + why + "\n" + ended + "\n";
@@ -761,10 +782,15 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
             }
             logger_->set_level(*level);
             logger_->info("log priority set to {}", args.front());
-            reply(okReply("", json{{"priority", upstartPriorityName(*level)}}));
+            // Upstart's `message` shares tend's info level but reads back by its own name.
+            priority_name_ = args.front() == "message" ? "message" : upstartPriorityName(*level);
+            reply(okReply("", json{{"priority", priority_name_}}));
             return;
         }
-        const std::string current = upstartPriorityName(logger_->level());
+        std::string current = upstartPriorityName(logger_->level());
+        if (priority_name_ == "message" && current == "info") {
+            current = priority_name_;
+        }
         reply(okReply(current, json{{"priority", current}}));
     } else if (command == "show-config") {
         const bool enumerate = flag(request, "enumerate");
@@ -887,7 +913,45 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
     } else if (command == "monitor") {
         monitors_.push_back(client);
         reply(okReply("", json{{"monitoring", true}}));
+    } else if (command == "plugins") {
+        std::string out;
+        json list = json::array();
+        if (context_.plugins) {
+            for (const auto& plugin : context_.plugins->status()) {
+                out += plugin.name + (plugin.version.empty() ? "" : " " + plugin.version) + " " +
+                       plugin.state;
+                if (!plugin.reason.empty()) {
+                    out += ": " + plugin.reason;
+                }
+                out += " (" + plugin.path + ")\n";
+                list.push_back({{"name", plugin.name},
+                                {"version", plugin.version},
+                                {"state", plugin.state},
+                                {"reason", plugin.reason},
+                                {"path", plugin.path},
+                                {"requires", plugin.requires_plugins},
+                                {"provides", plugin.provides},
+                                {"load_ms", plugin.load_ms}});
+            }
+        }
+        if (!out.empty()) {
+            out.pop_back();
+        }
+        reply(okReply(std::move(out), json{{"plugins", std::move(list)}}));
     } else {
+        plugin::CommandReply answer;
+        if (context_.plugins && context_.plugins->runCommand(command, args, answer)) {
+            json data = json::parse(answer.json, nullptr, false);
+            if (data.is_discarded()) {
+                data = json::object();
+            }
+            if (answer.ok) {
+                reply(okReply(answer.text, std::move(data)));
+            } else {
+                reply(errorReply("failed", answer.text));
+            }
+            return;
+        }
         reply(errorReply("unknown-command", "unknown command '" + command + "'"));
     }
 }

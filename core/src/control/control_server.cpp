@@ -120,22 +120,23 @@ ControlServer::ControlServer(asio::io_context& io, ControlContext context)
       logger_(context_.logger),
       retry_(io) {
     // Monitors see every event and transition; with none connected this costs one check.
-    supervisor_.setEventObserver([this](const model::Event& event) {
+    event_observer_ = supervisor_.eventObservers().add([this](const model::Event& event) {
         if (!monitors_.empty()) {
             broadcast(monitorEventMessage(event));
         }
     });
-    supervisor_.setTransitionObserver([this](const dispatch::Supervisor::Transition& change) {
-        if (!monitors_.empty()) {
-            broadcast(monitorTransitionMessage(change));
-        }
-    });
+    transition_observer_ = supervisor_.transitionObservers().add(
+        [this](const dispatch::Supervisor::Transition& change) {
+            if (!monitors_.empty()) {
+                broadcast(monitorTransitionMessage(change));
+            }
+        });
 }
 
 ControlServer::~ControlServer() {
     *alive_ = false;
-    supervisor_.setEventObserver({});
-    supervisor_.setTransitionObserver({});
+    supervisor_.eventObservers().remove(event_observer_);
+    supervisor_.transitionObservers().remove(transition_observer_);
     if (reserve_fd_ >= 0) {
         ::close(reserve_fd_);
     }

@@ -25,6 +25,10 @@ namespace tend::daemon {
 class JobConfig;
 }
 
+namespace tend::plugin {
+class PluginManager;
+}
+
 namespace tend::control {
 
 struct Request;
@@ -40,6 +44,7 @@ class Client {
 struct ControlContext {
     dispatch::Supervisor* supervisor = nullptr;
     daemon::JobConfig* config = nullptr;  // null: reload-configuration is refused
+    plugin::PluginManager* plugins = nullptr;
     std::shared_ptr<spdlog::logger> logger;
     std::string version;
     std::string log_dir;  // where job logs go, for `tendctl log`
@@ -79,6 +84,9 @@ class ControlServer {
     int reserve_fd_ = -1;  // released to accept a client when descriptors run out
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::vector<std::weak_ptr<Client>> monitors_;
+    std::string priority_name_;  // as last set by log-priority
+    std::uint64_t event_observer_ = 0;
+    std::uint64_t transition_observer_ = 0;
 };
 
 }  // namespace tend::control

@@ -25,6 +25,7 @@
 #include "control/control_server.hpp"
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
+#include "plugin/plugin_manager.hpp"
 #include "sys/linux_platform.hpp"
 
 extern char** environ;
@@ -216,9 +217,6 @@ int runDaemon(DaemonOptions options) {
         !notify_error.empty()) {
         logger->warn("expect notify jobs cannot report readiness: {}", notify_error);
     }
-    if (!options.plugin_dirs.empty()) {
-        logger->warn("plugins are not loaded by this build yet; ignoring --plugins-dir");
-    }
 
     JobConfig config(supervisor, options.job_dirs, logger);
     {
@@ -237,7 +235,22 @@ int runDaemon(DaemonOptions options) {
     JobWatcher watcher(io, config, supervisor, logger, watch_options);
     watcher.start();
 
+    // Plugins start after the jobs are known (so that bridges see every class) and before the
+    // control socket and `startup`, so that their events and commands are there from the start.
+    plugin::PluginManagerOptions plugin_options;
+    plugin_options.dirs = options.plugin_dirs;
+    if (plugin_options.dirs.empty()) {
+        fs::path config = envOr("XDG_CONFIG_HOME", "");
+        if (config.empty() || config.is_relative()) {
+            config = fs::path(home) / ".config";
+        }
+        plugin_options.dirs = {config / "tend" / "plugins.d", fs::path(TEND_PLUGIN_LIBDIR)};
+    }
+    plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
+    plugins.start();
+
     control::ControlContext control_context;
+    control_context.plugins = &plugins;
     control_context.supervisor = &supervisor;
     control_context.config = &config;
     control_context.logger = logger;

@@ -255,6 +255,7 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
         }
         logger_->info("{}: not applied in a user session: {}", cls->name, list);
     }
+    const bool existed = static_cast<bool>(entry.cls) && !entry.deleted;
     const bool stop_on_changed = entry.cls && entry.cls->stop_on != cls->stop_on;
     entry.cls = std::move(cls);
     entry.deleted = false;
@@ -273,6 +274,10 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
         }
     }
     indexClass(entry, true);
+    if (!class_observers_.empty()) {
+        const auto keep = entry.cls;  // an observer may replace the class again
+        class_observers_.notify(existed ? ClassChangeKind::Changed : ClassChangeKind::Added, *keep);
+    }
 }
 
 namespace {
@@ -365,6 +370,10 @@ void Supervisor::removeClass(std::string_view name) {
         return;
     }
     ClassEntry& entry = *it->second;
+    if (!class_observers_.empty()) {
+        const auto keep = entry.cls;
+        class_observers_.notify(ClassChangeKind::Removed, *keep);
+    }
     if (entry.instances.empty()) {
         indexClass(entry, false);
         classes_.erase(it);
@@ -451,8 +460,8 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
     ++events_handled_;
     const model::Event& event = queued.event;
     logger_->debug("handling event {}", event.name);
-    if (event_observer_) {
-        event_observer_(event);
+    if (!event_observers_.empty()) {
+        event_observers_.notify(event);
     }
 
     // Stop matching first, so that `stop on a` / `start on a` restarts rather than ignores.
@@ -588,14 +597,14 @@ void Supervisor::changeGoal(Job& job, Goal goal) {
     const Goal old = job.goal;
     job.goal = goal;
     logger_->debug("{} goal {} -> {}", job.displayName(), goalName(old), goalName(goal));
-    if (transition_observer_) {
+    if (!transition_observers_.empty()) {
         Transition change;
         change.job = &job;
         change.goal = true;
         change.old_goal = old;
         change.new_goal = goal;
         change.old_state = change.new_state = job.state;
-        transition_observer_(change);
+        transition_observers_.notify(change);
     }
     if (goal == Goal::Start) {
         if (job.state == State::Waiting) {
@@ -679,13 +688,13 @@ void Supervisor::changeState(Job& job, State state) {
         const State old = job.state;
         job.state = state;
         logger_->debug("{} state {} -> {}", job.displayName(), stateName(old), stateName(state));
-        if (transition_observer_) {
+        if (!transition_observers_.empty()) {
             Transition change;
             change.job = &job;
             change.old_goal = change.new_goal = job.goal;
             change.old_state = old;
             change.new_state = state;
-            transition_observer_(change);
+            transition_observers_.notify(change);
         }
         if (old == State::PreStop && state == State::Running) {
             // The stop was cancelled (`start` from pre-stop): no second `started`, but whoever
@@ -1694,6 +1703,22 @@ Supervisor::Reply Supervisor::changeInstance(std::string_view name, const std::s
     changeGoal(job, Goal::Start);
     poll();
     return {};
+}
+
+bool Supervisor::holdEvent(std::uint64_t event_id) {
+    const auto it = live_events_.find(event_id);
+    if (it == live_events_.end() || it->second->progress == QueuedEvent::Progress::Finished) {
+        return false;
+    }
+    ++it->second->blockers;
+    return true;
+}
+
+void Supervisor::releaseEvent(std::uint64_t event_id) {
+    if (const auto it = live_events_.find(event_id); it != live_events_.end()) {
+        --it->second->blockers;
+        poll();
+    }
 }
 
 void Supervisor::setFileError(std::string_view name, std::string error) {

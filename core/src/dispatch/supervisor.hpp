@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -60,6 +61,51 @@ using Completion = std::function<void(bool failed, const std::string& detail)>;
 
 struct QueuedEvent;
 struct ClassEntry;
+
+// Callbacks that may add or remove observers (themselves included) while being notified:
+// a deque keeps the running one in place, and removal only marks until the notification ends.
+template <typename... Args>
+class ObserverList {
+  public:
+    std::uint64_t add(std::function<void(Args...)> fn) {
+        entries_.push_back({++next_id_, false, std::move(fn)});
+        return next_id_;
+    }
+    void remove(std::uint64_t id) {
+        for (auto& entry : entries_) {
+            if (entry.id == id) {
+                entry.removed = true;
+            }
+        }
+        compact();
+    }
+    bool empty() const { return entries_.empty(); }
+    void notify(Args... args) {
+        ++depth_;
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (!entries_[i].removed) {
+                entries_[i].fn(args...);
+            }
+        }
+        --depth_;
+        compact();
+    }
+
+  private:
+    struct Entry {
+        std::uint64_t id;
+        bool removed;
+        std::function<void(Args...)> fn;
+    };
+    void compact() {
+        if (depth_ == 0) {
+            std::erase_if(entries_, [](const Entry& e) { return e.removed; });
+        }
+    }
+    std::deque<Entry> entries_;
+    std::uint64_t next_id_ = 0;
+    int depth_ = 0;
+};
 
 // Which process of a job failed: one of the five, or the respawn limit.
 enum class FailedProcess : std::uint8_t {
@@ -243,11 +289,9 @@ class Supervisor {
     void onChildStopped(pid_t pid);
     void onNotify(pid_t pid, std::string_view message);
 
-    // Sees every event as it is handled (for `tendctl monitor`, tests and plugins).
-    void setEventObserver(std::function<void(const model::Event&)> observer) {
-        event_observer_ = std::move(observer);
-    }
-    // Sees every goal and state change (for `tendctl monitor`).
+    // Observers of every event as it is handled, of every goal and state change, and of job
+    // classes added, changed or removed (for `tendctl monitor`, tests and plugins). Each add
+    // returns an id for remove.
     struct Transition {
         const Job* job = nullptr;
         bool goal = false;  // a goal change, else a state change
@@ -256,9 +300,16 @@ class Supervisor {
         State old_state = State::Waiting;
         State new_state = State::Waiting;
     };
-    void setTransitionObserver(std::function<void(const Transition&)> observer) {
-        transition_observer_ = std::move(observer);
+    enum class ClassChangeKind { Added, Changed, Removed };
+    ObserverList<const model::Event&>& eventObservers() { return event_observers_; }
+    ObserverList<const Transition&>& transitionObservers() { return transition_observers_; }
+    ObserverList<ClassChangeKind, const model::JobClass&>& classObservers() {
+        return class_observers_;
     }
+    // Keeps the event being handled from finishing until releaseEvent (a plugin waiting on
+    // something outside tend). False when no such event is live.
+    bool holdEvent(std::uint64_t event_id);
+    void releaseEvent(std::uint64_t event_id);
     const SupervisorOptions& options() const { return options_; }
     sys::TimePoint now() const { return platform_.now(); }
 
@@ -335,8 +386,9 @@ class Supervisor {
     std::unordered_map<pid_t, ProcessRef> processes_;
     std::vector<Job*> doomed_;  // instances that reached waiting, freed by sweep()
 
-    std::function<void(const model::Event&)> event_observer_;
-    std::function<void(const Transition&)> transition_observer_;
+    ObserverList<const model::Event&> event_observers_;
+    ObserverList<const Transition&> transition_observers_;
+    ObserverList<ClassChangeKind, const model::JobClass&> class_observers_;
     std::function<void()> on_idle_;
     bool ending_ = false;
 };

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+// The tend plugin SDK: the one header a plugin includes.
+//
+// A plugin is a shared library in a plugins.d directory. It declares itself with
+// TEND_PLUGIN(...): a descriptor that tend reads from the file *before* loading it (so a plugin
+// of the wrong API version, or one whose required plugins are missing, never runs any code),
+// and a factory that tend calls with a PluginHost. Everything the plugin does with tend goes
+// through the host, and every registration returns a Registration handle: dropping the handle,
+// or the plugin, undoes it. tend destroys the plugin before it unloads the library.
+//
+// The types here are plain C++ (std::string, std::function); no Asio, Spirit or Boost.DLL type
+// appears. Plugins must be built with the same compiler and standard library as tend (the
+// descriptor's API version guards the layout of this header, not the toolchain).
+//
+// Threads: every callback runs on tend's one event loop thread. A plugin that runs work on a
+// thread of its own hands results back with PluginHost::post(), the only thread-safe call.
+// A callback that throws disables its plugin; one that blocks the loop past the budget is
+// reported, and disabled after repeated overruns.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/dll/alias.hpp>  // for TEND_PLUGIN's BOOST_DLL_ALIAS only
+
+// The API version the descriptor records: a literal so that the preprocessor can put it in the
+// descriptor string. Bumped whenever this header changes incompatibly.
+#define TEND_PLUGIN_API_VERSION 1
+
+namespace tend::plugin {
+
+inline constexpr int kApiVersion = TEND_PLUGIN_API_VERSION;
+
+// An undo action: what a registration returns. Move-only; destroying it (or calling reset())
+// unregisters.
+class Registration {
+  public:
+    Registration() = default;
+    explicit Registration(std::function<void()> undo) : undo_(std::move(undo)) {}
+    Registration(Registration&& other) noexcept : undo_(std::move(other.undo_)) {
+        other.undo_ = nullptr;
+    }
+    Registration& operator=(Registration&& other) noexcept {
+        if (this != &other) {
+            reset();
+            undo_ = std::move(other.undo_);
+            other.undo_ = nullptr;
+        }
+        return *this;
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() { reset(); }
+    void reset() {
+        if (auto undo = std::move(undo_)) {
+            undo_ = nullptr;
+            undo();
+        }
+    }
+    explicit operator bool() const { return static_cast<bool>(undo_); }
+
+  private:
+    std::function<void()> undo_;
+};
+
+// An event as tend handles it: a name and an ordered KEY=VALUE environment.
+struct EventView {
+    std::uint64_t id = 0;
+    std::string_view name;
+    const std::vector<std::string>* env = nullptr;
+    // The value of KEY, or empty.
+    std::string_view get(std::string_view key) const {
+        if (env) {
+            for (const auto& entry : *env) {
+                if (entry.size() > key.size() && entry.compare(0, key.size(), key) == 0 &&
+                    entry[key.size()] == '=') {
+                    return std::string_view(entry).substr(key.size() + 1);
+                }
+            }
+        }
+        return {};
+    }
+};
+
+// A job instance's goal or state change.
+struct JobChange {
+    std::string_view job;
+    std::string_view instance;
+    std::string_view goal;   // "start", "stop", "respawn"
+    std::string_view state;  // "waiting", "starting", ... "running", ... "post-stop"
+    std::string_view previous_state;
+    int main_pid = 0;
+};
+
+// One MATCH of a job's `start on` or `stop on`: `file FILE=~/Mail/new/* EVENT=create`.
+struct EventMatch {
+    std::string event;
+    struct Argument {
+        std::string key;  // empty for a positional operand
+        std::string value;
+        bool negated = false;  // KEY!=VALUE
+    };
+    std::vector<Argument> args;
+    bool stop = false;  // from `stop on` rather than `start on`
+};
+
+// A job class as plugins see it. Bridges read `matches` to learn what to watch.
+struct JobClassView {
+    std::string name;
+    std::vector<EventMatch> matches;  // every MATCH of start on and stop on
+    // The events of `matches` named `event`, e.g. every "file" the job waits for.
+    std::vector<const EventMatch*> matchesFor(std::string_view event) const {
+        std::vector<const EventMatch*> out;
+        for (const auto& match : matches) {
+            if (match.event == event) {
+                out.push_back(&match);
+            }
+        }
+        return out;
+    }
+};
+
+enum class ClassChange { Added, Changed, Removed };
+
+// A control command a plugin serves: `tendctl NAME ARGS...` reaches it. The reply's text is
+// what tendctl prints; `ok` false makes it an error (exit status 1).
+struct CommandReply {
+    bool ok = true;
+    std::string text;
+    std::string json = "{}";  // the reply's data for --json, as JSON text
+};
+
+enum class LogLevel { Debug, Info, Warn, Error };
+
+class PluginHost {
+  public:
+    virtual ~PluginHost() = default;
+
+    // Who the plugin is, and its settings from plugins.d/<name>.conf (`setting KEY VALUE`).
+    virtual std::string_view pluginName() const = 0;
+    virtual std::string setting(std::string_view key, std::string_view fallback = {}) const = 0;
+
+    // Logs under the plugin's own category: "tend[pid] info: [name] text".
+    virtual void log(LogLevel level, std::string_view text) = 0;
+
+    // Events. emit() queues an event as `tendctl emit` would; `done(failed)` runs when it has
+    // finished (every job it started or stopped has settled).
+    virtual void emit(std::string name, std::vector<std::string> env,
+                      std::function<void(bool failed)> done = {}) = 0;
+    virtual Registration onEvent(std::function<void(const EventView&)> callback) = 0;
+    // Holds the event being handled (from an onEvent callback) from finishing until the
+    // returned registration is reset: the emitter waits for the plugin.
+    virtual Registration holdEvent(std::uint64_t event_id) = 0;
+
+    virtual Registration onJobChange(std::function<void(const JobChange&)> callback) = 0;
+    // Called for every class already loaded, then as classes are added, changed and removed.
+    virtual Registration onJobClass(
+        std::function<void(ClassChange, const JobClassView&)> callback) = 0;
+
+    // The event loop. Callbacks run on tend's loop thread.
+    enum FdEvent : unsigned { Readable = 1, Writable = 2 };
+    virtual Registration watchFd(int fd, unsigned events, std::function<void(unsigned)> ready) = 0;
+    virtual Registration addTimer(std::chrono::milliseconds delay, std::function<void()> fire,
+                                  bool repeat = false) = 0;
+    // Thread-safe: runs `work` on the loop thread soon (not after the plugin is gone).
+    virtual void post(std::function<void()> work) = 0;
+
+    // `tendctl NAME ...` served by this plugin.
+    virtual Registration addCommand(
+        std::string name, std::function<CommandReply(const std::vector<std::string>&)> run) = 0;
+
+    // Services: typed interfaces other plugins find by name (see *_public.hpp headers).
+    virtual Registration provideService(std::string name, void* service) = 0;
+    virtual void* findService(std::string_view name) const = 0;
+    template <typename T>
+    T* service(std::string_view name) const {
+        return static_cast<T*>(findService(name));
+    }
+};
+
+class Plugin {
+  public:
+    virtual ~Plugin() = default;
+    // Called once every plugin it requires has started. Throwing fails the plugin.
+    virtual void start() {}
+    // Called before destruction, in reverse start order.
+    virtual void stop() {}
+};
+
+using Factory = std::unique_ptr<Plugin>(PluginHost&);
+
+}  // namespace tend::plugin
+
+#define TEND_PLUGIN_STRINGIFY2(x) #x
+#define TEND_PLUGIN_STRINGIFY(x) TEND_PLUGIN_STRINGIFY2(x)
+
+// Declares the plugin. NAME and VERSION are string literals; REQUIRES, OPTIONAL and PROVIDES
+// comma-separated lists in one string literal ("" for none). FACTORY is a function
+// `std::unique_ptr<tend::plugin::Plugin> f(tend::plugin::PluginHost&)`.
+//
+// The descriptor is a string in its own ELF section, `.tend_plugin`, which tend reads from the
+// file without loading it.
+#define TEND_PLUGIN(NAME, VERSION, REQUIRES, OPTIONAL, PROVIDES, FACTORY)                          \
+    extern "C" __attribute__((section(".tend_plugin"), used, visibility("default")))             \
+    const char tend_plugin_descriptor_v1[] =                                                     \
+        "tend-plugin\n"                                                                          \
+        "name=" NAME "\n"                                                                        \
+        "version=" VERSION "\n"                                                                  \
+        "api=" TEND_PLUGIN_STRINGIFY(TEND_PLUGIN_API_VERSION) "\n"                               \
+        "requires=" REQUIRES "\n"                                                                \
+        "optional=" OPTIONAL "\n"                                                                \
+        "provides=" PROVIDES "\n"; \
+    namespace {                                                                                    \
+    std::unique_ptr<tend::plugin::Plugin> tend_plugin_factory_impl(                                \
+        tend::plugin::PluginHost& host) {                                                          \
+        return FACTORY(host);                                                                      \
+    }                                                                                              \
+    }                                                                                              \
+    BOOST_DLL_ALIAS(tend_plugin_factory_impl, tend_plugin_factory_v1)

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+// The plugin host: finds plugins in the plugins.d directories, reads their descriptors without
+// loading them, refuses what it cannot trust or run (with the reason), starts the rest in
+// dependency order and stops them in reverse. Copying a .so into a plugins.d directory loads it,
+// replacing one restarts it on the new code, removing one unloads it.
+//
+// Fault isolation, in-process: every call into plugin code (factory, start, stop, callbacks) is
+// guarded; a plugin that throws is disabled and its registrations removed, and one that blocks
+// the loop past the budget is reported and, after repeated overruns, disabled. A plugin that
+// crashes the process cannot be survived in-process: see docs/plugins.md.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sys/asio.hpp"
+#include "tend/plugin/plugin.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tend::dispatch {
+class Supervisor;
+}
+
+namespace tend::plugin {
+
+struct PluginStatus {
+    std::string name;  // from the descriptor; the file name when it could not be read
+    std::string path;
+    std::string version;
+    std::string state;   // "running", "refused", "failed", "disabled", "skipped"
+    std::string reason;  // why it is not running
+    std::vector<std::string> requires_plugins;
+    std::vector<std::string> provides;
+    double load_ms = 0;
+};
+
+struct PluginManagerOptions {
+    std::vector<std::filesystem::path> dirs;
+    bool watch = true;
+    std::chrono::milliseconds callback_budget{100};
+    int overruns_allowed = 3;
+};
+
+class PluginManager {
+  public:
+    PluginManager(boost::asio::io_context& io, dispatch::Supervisor& supervisor,
+                  std::shared_ptr<spdlog::logger> logger, PluginManagerOptions options);
+    ~PluginManager();
+    PluginManager(const PluginManager&) = delete;
+    PluginManager& operator=(const PluginManager&) = delete;
+
+    // Loads every plugin and starts watching the directories.
+    void start();
+    // Stops every plugin in reverse start order and unloads them.
+    void stopAll();
+    // Re-reads the directories: loads new plugins, restarts replaced ones, unloads removed ones.
+    void rescan();
+
+    std::vector<PluginStatus> status() const;
+
+    // A control command a plugin serves; false when no plugin serves `name`.
+    bool runCommand(const std::string& name, const std::vector<std::string>& args,
+                    CommandReply& reply);
+
+    class Host;
+
+  private:
+    struct Slot;
+    struct Subscribers;
+
+    void load(const std::vector<std::filesystem::path>& files);
+    bool startSlot(Slot& slot);
+    void stopSlot(Slot& slot, const std::string& state, const std::string& reason);
+    void fail(Slot& slot, const std::string& what);
+    template <typename Fn>
+    bool guarded(Slot& slot, const char* what, Fn&& fn);
+    std::vector<std::filesystem::path> scan() const;
+    void watchDirectories();
+    void readWatch();
+
+    boost::asio::io_context& io_;
+    dispatch::Supervisor& supervisor_;
+    std::shared_ptr<spdlog::logger> logger_;
+    PluginManagerOptions options_;
+    std::vector<std::unique_ptr<Slot>> slots_;  // in start order
+    std::unique_ptr<Subscribers> subscribers_;
+    std::uint64_t observer_ids_[3] = {0, 0, 0};
+    int inotify_fd_ = -1;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+    boost::asio::steady_timer rescan_timer_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace tend::plugin
