@@ -31,14 +31,16 @@ bool isJobFileName(std::string_view name) {
 }  // namespace
 
 void logReload(spdlog::logger& logger, const std::string& why, const ReloadReport& report) {
+    // Before the early return: a new file that never parsed changes nothing, but its
+    // diagnostics are what its author is looking for.
+    for (const auto& error : report.errors) {
+        const auto newline = error.find('\n');
+        logger.error("{}", newline == std::string::npos ? error : error.substr(0, newline));
+    }
     if (report.empty()) {
         logger.debug("{}: nothing changed ({} job files, {} read)", why, report.files,
                      report.parsed);
         return;
-    }
-    for (const auto& error : report.errors) {
-        const auto newline = error.find('\n');
-        logger.error("{}", newline == std::string::npos ? error : error.substr(0, newline));
     }
     for (const auto& step : report.plan) {
         const char* verb = "";
