@@ -69,6 +69,12 @@ std::vector<std::string> differences(const model::JobClass& before, const model:
     return out;
 }
 
+bool conditionsOnly(const std::vector<std::string>& changed) {
+    return std::all_of(changed.begin(), changed.end(), [](const std::string& part) {
+        return part == "start on" || part == "stop on";
+    });
+}
+
 std::string joined(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
@@ -77,10 +83,34 @@ std::string joined(const std::vector<std::string>& items) {
     return out;
 }
 
+// The definition a running instance of `entry` started with, when it equals `definition`: an
+// edit undone, or a removed file back as it was. Handing that very object back to the
+// supervisor keeps the instance from showing "definition changed" (it compares by identity).
+std::shared_ptr<const model::JobClass> runningDefinition(const dispatch::ClassEntry* entry,
+                                                         const model::JobClass& definition) {
+    if (!entry) {
+        return nullptr;
+    }
+    for (const auto& [name, job] : entry->instances) {
+        if (job->cls && *job->cls == definition) {
+            return job->cls;
+        }
+    }
+    return nullptr;
+}
+
 // What a reload means for the instances that run now.
-std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool conditions_only) {
+std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool conditions_only,
+                          const model::JobClass* definition = nullptr) {
     if (!entry || entry->instances.empty()) {
         return removed ? "" : "; applies at its next start";
+    }
+    if (definition &&
+        std::all_of(entry->instances.begin(), entry->instances.end(), [&](const auto& item) {
+            return item.second->cls && *item.second->cls == *definition;
+        })) {
+        return entry->instances.size() == 1 ? "; its running instance already runs it"
+                                            : "; its running instances already run it";
     }
     std::string pids;
     for (const auto& [name, job] : entry->instances) {
@@ -247,17 +277,21 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
             }
         } else if (known && known->good) {
             const auto changed = differences(*known->good, *definition);
-            const bool conditions_only = std::all_of(
-                changed.begin(), changed.end(),
-                [](const std::string& part) { return part == "start on" || part == "stop on"; });
             report.changed.push_back(file.name);
-            report.plan.push_back({PlanStep::Kind::Changed, file.name,
-                                   joined(changed) +
-                                       (moved ? " (now from " + file.path.string() + ")" : "") +
-                                       runningEffect(entry, false, conditions_only)});
+            report.plan.push_back(
+                {PlanStep::Kind::Changed, file.name,
+                 joined(changed) + (moved ? " (now from " + file.path.string() + ")" : "") +
+                     runningEffect(entry, false, conditionsOnly(changed), definition.get())});
         } else {
             report.added.push_back(file.name);
-            report.plan.push_back({PlanStep::Kind::Added, file.name, file.path.string()});
+            std::string detail = file.path.string();
+            if (entry && !entry->instances.empty()) {
+                // Back while the instance of its removed predecessor still runs.
+                detail += runningEffect(entry, false,
+                                        conditionsOnly(differences(*entry->cls, *definition)),
+                                        definition.get());
+            }
+            report.plan.push_back({PlanStep::Kind::Added, file.name, std::move(detail)});
         }
         if (options.dry_run) {
             continue;
@@ -269,6 +303,9 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         slot.error.clear();
         slot.missing_since.reset();
         if (!slot.good || *slot.good != *definition || (entry && entry->deleted)) {
+            if (auto running = runningDefinition(entry, *definition)) {
+                definition = std::move(running);
+            }
             slot.good = definition;
             supervisor_.setClass(definition);
         }
