@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <ctime>
 #include <set>
 
 #include "conf/job_loader.hpp"
@@ -31,6 +32,28 @@ FileStamp stampOf(const fs::path& path) {
 }
 
 namespace {
+
+// Whether a file could still change without its stamp changing, because the time its stamp was
+// taken (`coarse_now`, CLOCK_REALTIME_COARSE, the clock file times come from) is still within
+// the timestamp granule of its last change: the same kernel tick, or the same second or two on
+// filesystems that keep whole seconds (ext4 with 128-byte inodes, FAT, some network
+// filesystems). Such a file is read again at the next reload whatever its stamp says, as git
+// does with "racy" index entries. The granule is guessed from the timestamps themselves.
+bool racyStamp(const FileStamp& stamp, std::int64_t coarse_now) {
+    if (!stamp.exists) {
+        return false;
+    }
+    constexpr std::int64_t kSecond = 1'000'000'000;
+    std::int64_t granule = 1;
+    while (granule < kSecond && stamp.ctime_ns % (granule * 10) == 0 &&
+           stamp.mtime_ns % (granule * 10) == 0) {
+        granule *= 10;
+    }
+    if (granule == kSecond) {
+        granule = 2 * kSecond;  // FAT keeps even seconds
+    }
+    return stamp.ctime_ns + granule > coarse_now;
+}
 
 fs::path overridePath(const fs::path& conf) {
     fs::path path = conf;
@@ -189,6 +212,10 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
     ReloadReport report;
     report.dry_run = options.dry_run;
     const auto now = Clock::now();
+    timespec coarse{};
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &coarse);  // before any file is read
+    const std::int64_t coarse_now =
+        static_cast<std::int64_t>(coarse.tv_sec) * 1'000'000'000 + coarse.tv_nsec;
 
     // Which file owns each name: the first directory on the search path that has it.
     std::vector<conf::JobFile> found;
@@ -217,10 +244,15 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         }
         const FileStamp conf_stamp = stampOf(file.path);
         const FileStamp override_stamp = stampOf(overridePath(file.path));
+        const bool racy =
+            racyStamp(conf_stamp, coarse_now) || racyStamp(override_stamp, coarse_now);
         const auto known_it = known_.find(file.name);
         Known* known = known_it == known_.end() ? nullptr : &known_it->second;
+        // Read again although the stamps match: they were taken too soon after a write.
+        const bool racy_reread = known && known->path == file.path && known->conf == conf_stamp &&
+                                 known->override_file == override_stamp && known->racy;
         if (known && known->path == file.path && known->conf == conf_stamp &&
-            known->override_file == override_stamp) {
+            known->override_file == override_stamp && !known->racy) {
             if (!options.dry_run) {
                 known->missing_since.reset();
             }
@@ -235,26 +267,33 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         auto result = conf::loadJobFile(file.name, file.path, registry_);
         std::string first_error;
         for (const auto& diagnostic : result.diagnostics) {
-            report.errors.push_back(diagnostic.format());
             if (first_error.empty() && diagnostic.severity == grammar::Severity::Error) {
                 first_error = diagnostic.format();
+            }
+        }
+        const std::string headline = first_error.substr(0, first_error.find('\n'));
+        // A racy re-read that finds the same errors has nothing new to say.
+        if (!(racy_reread && !result.job && known->error == headline)) {
+            for (const auto& diagnostic : result.diagnostics) {
+                report.errors.push_back(diagnostic.format());
             }
         }
         const bool moved = known && known->path != file.path;
         const dispatch::ClassEntry* entry = supervisor_.findClass(file.name);
         if (!result.job) {
-            const auto newline = first_error.find('\n');
-            const std::string headline = first_error.substr(0, newline);
             if (known && known->good) {
                 report.kept.push_back(file.name);
-                report.plan.push_back({PlanStep::Kind::KeptLastGood, file.name,
-                                       headline + "; the last good definition stays in force"});
+                if (!(racy_reread && known->error == headline)) {
+                    report.plan.push_back({PlanStep::Kind::KeptLastGood, file.name,
+                                           headline + "; the last good definition stays in force"});
+                }
             }
             if (!options.dry_run) {
                 Known& slot = known_[file.name];
                 slot.path = file.path;
                 slot.conf = conf_stamp;
                 slot.override_file = override_stamp;
+                slot.racy = racy;
                 slot.error = headline;
                 slot.missing_since.reset();
                 if (slot.good) {
@@ -300,6 +339,7 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         slot.path = file.path;
         slot.conf = conf_stamp;
         slot.override_file = override_stamp;
+        slot.racy = racy;
         slot.error.clear();
         slot.missing_since.reset();
         if (!slot.good || *slot.good != *definition || (entry && entry->deleted)) {

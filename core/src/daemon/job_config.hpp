@@ -102,7 +102,8 @@ class JobConfig {
         FileStamp conf;
         FileStamp override_file;
         std::shared_ptr<const model::JobClass> good;  // null: never parsed cleanly
-        std::string error;                            // set while the file does not parse
+        bool racy = false;  // stamped too soon after a write to trust the stamp: read again
+        std::string error;  // set while the file does not parse
         std::optional<std::chrono::steady_clock::time_point> missing_since;
     };
 
