@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+// The plugin host against real plugins (tests/plugins/), loaded by the real tend from a private
+// plugins.d: what loads, what is refused and why, dependency order, hot drop, and faults that
+// must cost the plugin but never the session.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "support/daemon_fixture.hpp"
+
+namespace tend::test {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class TendPlugins : public TendDaemonTest {
+  protected:
+    void SetUp() override {
+        TendDaemonTest::SetUp();
+        plugins_ = root_ / "plugins.d";
+        fs::create_directories(plugins_);
+        fs::permissions(plugins_, fs::perms(0755));
+    }
+
+    // Copies a built test plugin into the private plugins.d, the way a user installs one:
+    // to a temporary name, then renamed into place.
+    void install(const std::string& name, const std::string& as = {}) {
+        const fs::path target = plugins_ / ((as.empty() ? name : as) + ".so");
+        const fs::path temporary = plugins_ / ("." + name + ".tmp");
+        fs::copy_file(fs::path(TEND_TEST_PLUGINS_DIR) / (name + ".so"), temporary,
+                      fs::copy_options::overwrite_existing);
+        fs::permissions(temporary, fs::perms(0644));
+        fs::rename(temporary, target);
+    }
+
+    ::testing::AssertionResult startWithPlugins() {
+        return startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"});
+    }
+
+    json pluginList() {
+        const ProcessResult result = ctl("--json", "plugins");
+        json parsed = json::parse(result.out, nullptr, false);
+        return parsed.is_discarded() ? json::object() : parsed;
+    }
+
+    // The state of one plugin in `tendctl plugins --json`, and its reason.
+    std::pair<std::string, std::string> stateOf(const std::string& name) {
+        for (const auto& plugin : pluginList().value("plugins", json::array())) {
+            if (plugin.value("name", "") == name) {
+                return {plugin.value("state", ""), plugin.value("reason", "")};
+            }
+        }
+        return {"absent", ""};
+    }
+
+    fs::path plugins_;
+};
+
+TEST_F(TendPlugins, AWellBehavedPluginServesCommandsEventsAndSettings) {
+    install("echo");
+    std::ofstream(plugins_ / "echo.conf") << "# settings for echo\nsetting prefix >> \n";
+    writeJob("watcher", "start on file FILE=/tmp/x EVENT=create\nexec sleep 1000\n");
+    writeJob("on-pong", "start on pong WHO=*\ntask\nexec true\n");
+    ASSERT_TRUE(startWithPlugins());
+    EXPECT_EQ(stateOf("echo").first, "running");
+    const ProcessResult list = ctl("plugins");
+    EXPECT_THAT(list.out, HasSubstr("echo 1.2.3 running"));
+    EXPECT_THAT(tendLog(), HasSubstr("[echo] echo started"));
+
+    const ProcessResult echoed = ctl("echo", "a", "b");
+    EXPECT_EQ(echoed.exit_code, 0) << echoed.err;
+    EXPECT_EQ(echoed.out, ">>a b\n");
+    // The plugin saw the job classes, and what `file` events they wait for.
+    EXPECT_EQ(ctl("echo-classes").out, "on-pong watcher file=watcher:/tmp/x\n");
+
+    // An event in, an event out: `emit ping` waits for the pong's job to finish.
+    const ProcessResult ping = ctl("emit", "ping", "WHO=me");
+    EXPECT_EQ(ping.exit_code, 0) << ping.err;
+    EXPECT_THAT(tendLog(), HasSubstr("on-pong state"));
+
+    // A held event keeps its emitter waiting until the plugin lets go (300 ms).
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(ctl("emit", "hold-me").exit_code, 0);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 280ms);
+}
+
+TEST_F(TendPlugins, RefusesWhatItCannotTrustOrRunAndSaysWhy) {
+    install("wrong_api");
+    install("no_factory");
+    install("unmet_dependency");
+    install("echo", "world_writable");
+    fs::permissions(plugins_ / "world_writable.so", fs::perms(0666));
+    std::ofstream(plugins_ / "random.so") << std::string(4096, '\x5a');
+    std::ofstream(plugins_ / "tiny.so") << "#!/bin/sh\n";
+    {
+        // A half-copied plugin: the first 3,000 bytes of a real one.
+        std::ifstream whole(fs::path(TEND_TEST_PLUGINS_DIR) / "echo.so", std::ios::binary);
+        std::string bytes(3000, '\0');
+        whole.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        std::ofstream(plugins_ / "truncated.so", std::ios::binary) << bytes;
+    }
+    const fs::path marker = root_ / "marker";
+    ::setenv("TEND_TEST_MARKER", marker.c_str(), 1);
+    const bool started = startWithPlugins();
+    ::unsetenv("TEND_TEST_MARKER");
+    ASSERT_TRUE(started) << tendLog();
+
+    EXPECT_EQ(stateOf("wrong_api"),
+              std::make_pair(std::string("refused"),
+                             std::string("refused: built for plugin API 999; this tend speaks 1")));
+    EXPECT_FALSE(fs::exists(marker)) << "tend ran code of a plugin it refused";
+    EXPECT_EQ(stateOf("no_factory").first, "failed");
+    EXPECT_THAT(stateOf("no_factory").second, HasSubstr("tend_plugin_factory_v1"));
+    EXPECT_EQ(stateOf("unmet_dependency"),
+              std::make_pair(std::string("skipped"),
+                             std::string("it requires no-such-plugin, which is not running")));
+    EXPECT_THAT(stateOf("world_writable").second,
+                HasSubstr("group- or world-writable (mode 0666)"));
+    EXPECT_THAT(stateOf("random").second, HasSubstr("not an ELF file"));
+    EXPECT_THAT(stateOf("tiny").second, HasSubstr("too short"));
+    EXPECT_THAT(stateOf("truncated").second, HasSubstr("truncated"));
+    // Every refusal is in the log with the file it is about, and tend carries on.
+    EXPECT_THAT(tendLog(), HasSubstr("random.so: refused: not a plugin: not an ELF file"));
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
+TEST_F(TendPlugins, StartsInDependencyOrderAndDisablesByConfiguration) {
+    install("needs_echo");  // sorts before echo, but needs it
+    install("echo");
+    install("idle");
+    std::ofstream(plugins_ / "idle.conf") << "disable\n";
+    ASSERT_TRUE(startWithPlugins());
+    EXPECT_EQ(stateOf("echo").first, "running");
+    EXPECT_EQ(stateOf("needs_echo").first, "running") << stateOf("needs_echo").second;
+    EXPECT_EQ(stateOf("idle"),
+              std::make_pair(std::string("disabled"), std::string("disabled in idle.conf")));
+    EXPECT_EQ(ctl("needs-echo").out, "echo is there\n");
+    const std::string log = tendLog();
+    EXPECT_LT(log.find("plugin echo 1.2.3 started"), log.find("plugin needs_echo 1.0 started"));
+}
+
+TEST_F(TendPlugins, DroppingInReplacingAndRemovingAPluginTakeEffectAtOnce) {
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    const pid_t svc = mainPidOf("svc");
+    EXPECT_EQ(ctl("echo", "x").exit_code, 2);  // nobody serves it yet
+
+    install("echo");
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; }, 3s)) << tendLog();
+    EXPECT_EQ(ctl("echo", "x").out, "x\n");
+
+    install("echo");  // a new copy: a new inode, so a restart on the new code
+    ASSERT_TRUE(
+        waitFor([&] { return countOf(tendLog(), "its file changed; restarting") == 1; }, 3s))
+        << tendLog();
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; }, 3s));
+
+    fs::remove(plugins_ / "echo.so");
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "absent"; }, 3s)) << tendLog();
+    const ProcessResult gone = ctl("echo", "x");
+    EXPECT_EQ(gone.exit_code, 2);
+    EXPECT_THAT(gone.err, HasSubstr("unknown command 'echo'"));
+    EXPECT_THAT(tendLog(), HasSubstr("[echo] echo stopping"));
+    EXPECT_EQ(mainPidOf("svc"), svc);  // the jobs never noticed
+}
+
+TEST_F(TendPlugins, APluginThatThrowsIsDisabledAndTheJobsKeepRunning) {
+    install("throws_in_factory");
+    install("throws_in_start");
+    install("throws_in_callback");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    const pid_t svc = mainPidOf("svc");
+    EXPECT_EQ(stateOf("throws_in_factory").first, "failed");
+    EXPECT_THAT(tendLog(), HasSubstr("[throws_in_factory] its factory threw: the factory gave up"));
+    EXPECT_EQ(stateOf("throws_in_start").first, "failed");
+    EXPECT_THAT(tendLog(), HasSubstr("[throws_in_start] start() threw: start() gave up"));
+
+    ASSERT_EQ(stateOf("throws_in_callback").first, "running");
+    EXPECT_EQ(ctl("throws_in_callback").out, "throws_in_callback answers\n");
+    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return stateOf("throws_in_callback").first == "failed"; }));
+    EXPECT_THAT(tendLog(),
+                HasSubstr("[throws_in_callback] an event callback threw: the callback gave up; "
+                          "disabling the plugin"));
+    // Its registrations went with it.
+    EXPECT_EQ(ctl("throws_in_callback").exit_code, 2);
+    EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+}
+
+TEST_F(TendPlugins, APluginThatBlocksTheLoopIsReportedThenDisabled) {
+    install("slow_callback");
+    ASSERT_TRUE(startWithPlugins());
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+    }
+    EXPECT_THAT(tendLog(),
+                HasSubstr("[slow_callback] an event callback blocked tend's event loop"));
+    ASSERT_TRUE(waitFor([&] { return stateOf("slow_callback").first == "failed"; }));
+    EXPECT_THAT(stateOf("slow_callback").second, HasSubstr("blocked the event loop too often"));
+}
+
+TEST_F(TendPlugins, AnUntrustedDirectoryIsRefusedWhole) {
+    install("echo");
+    fs::permissions(plugins_, fs::perms(0777));
+    ASSERT_TRUE(startWithPlugins());
+    EXPECT_EQ(stateOf("echo").first, "refused");
+    EXPECT_THAT(stateOf("echo").second, HasSubstr("plugins.d is group- or world-writable"));
+    fs::permissions(plugins_, fs::perms(0755));
+}
+
+}  // namespace
+}  // namespace tend::test

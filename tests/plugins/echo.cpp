@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// A well-behaved plugin that exercises the host: events in and out, a held event, job classes,
+// a timer, a control command, a service and a setting.
+#include <tend/plugin/plugin.hpp>
+
+#include <set>
+
+namespace {
+
+using namespace tend::plugin;
+
+struct EchoService {
+    std::string greet(const std::string& who) const { return "hello " + who; }
+};
+
+class Echo final : public Plugin {
+  public:
+    explicit Echo(PluginHost& host) : host_(host) {}
+
+    void start() override {
+        registrations_.push_back(host_.onEvent([this](const EventView& event) {
+            if (event.name == "ping") {
+                // Answers every ping with a pong carrying the same variables.
+                host_.emit("pong", *event.env);
+            } else if (event.name == "hold-me") {
+                // Keeps the event (and whoever emitted it) waiting for 300 ms.
+                auto hold = std::make_shared<Registration>(host_.holdEvent(event.id));
+                holds_.push_back(
+                    host_.addTimer(std::chrono::milliseconds(300), [hold] { hold->reset(); }));
+            }
+        }));
+        registrations_.push_back(
+            host_.onJobClass([this](ClassChange change, const JobClassView& view) {
+                if (change == ClassChange::Removed) {
+                    classes_.erase(view.name);
+                } else {
+                    classes_.insert(view.name);
+                }
+                for (const auto* match : view.matchesFor("file")) {
+                    last_file_match_ =
+                        view.name + ":" + (match->args.empty() ? "" : match->args[0].value);
+                }
+            }));
+        registrations_.push_back(
+            host_.addCommand("echo", [this](const std::vector<std::string>& args) {
+                CommandReply reply;
+                for (const auto& arg : args) {
+                    reply.text += (reply.text.empty() ? "" : " ") + arg;
+                }
+                reply.text = host_.setting("prefix", "") + reply.text;
+                return reply;
+            }));
+        registrations_.push_back(
+            host_.addCommand("echo-classes", [this](const std::vector<std::string>&) {
+                CommandReply reply;
+                for (const auto& name : classes_) {
+                    reply.text += (reply.text.empty() ? "" : " ") + name;
+                }
+                if (!last_file_match_.empty()) {
+                    reply.text += " file=" + last_file_match_;
+                }
+                return reply;
+            }));
+        registrations_.push_back(host_.provideService("echo", &service_));
+        host_.log(LogLevel::Info, "echo started");
+    }
+
+    void stop() override { host_.log(LogLevel::Info, "echo stopping"); }
+
+  private:
+    PluginHost& host_;
+    EchoService service_;
+    std::set<std::string> classes_;
+    std::string last_file_match_;
+    std::vector<Registration> registrations_;
+    std::vector<Registration> holds_;
+};
+
+std::unique_ptr<Plugin> makeEcho(PluginHost& host) {
+    return std::make_unique<Echo>(host);
+}
+
+}  // namespace
+
+TEND_PLUGIN("echo", "1.2.3", "", "", "echo", makeEcho)

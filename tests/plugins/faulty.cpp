@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// One source, four faults (chosen at build time): a throw in the factory, in start(), in an
+// event callback, and a callback that blocks the loop for 150 ms.
+#include <tend/plugin/plugin.hpp>
+
+#include <stdexcept>
+#include <thread>
+
+namespace {
+
+using namespace tend::plugin;
+
+#if defined(FAULT_FACTORY)
+#define PLUGIN_NAME "throws_in_factory"
+#elif defined(FAULT_START)
+#define PLUGIN_NAME "throws_in_start"
+#elif defined(FAULT_CALLBACK)
+#define PLUGIN_NAME "throws_in_callback"
+#else
+#define PLUGIN_NAME "slow_callback"
+#endif
+
+class Faulty final : public Plugin {
+  public:
+    explicit Faulty(PluginHost& host) : host_(host) {
+#if defined(FAULT_FACTORY)
+        throw std::runtime_error("the factory gave up");
+#endif
+    }
+    void start() override {
+#if defined(FAULT_START)
+        throw std::runtime_error("start() gave up");
+#endif
+        command_ = host_.addCommand(PLUGIN_NAME, [](const std::vector<std::string>&) {
+            return CommandReply{true, PLUGIN_NAME " answers", "{}"};
+        });
+        events_ = host_.onEvent([](const EventView& event) {
+            if (event.name != "fault") {
+                return;
+            }
+#if defined(FAULT_CALLBACK)
+            throw std::runtime_error("the callback gave up");
+#else
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+#endif
+        });
+    }
+
+  private:
+    PluginHost& host_;
+    Registration command_;
+    Registration events_;
+};
+
+std::unique_ptr<Plugin> make(PluginHost& host) {
+    return std::make_unique<Faulty>(host);
+}
+
+}  // namespace
+
+TEND_PLUGIN(PLUGIN_NAME, "1.0", "", "", "", make)
