@@ -213,6 +213,31 @@ TEST_F(TendPlugins, APluginThatBlocksTheLoopIsReportedThenDisabled) {
     EXPECT_THAT(stateOf("slow_callback").second, HasSubstr("blocked the event loop too often"));
 }
 
+// A segfault in a plugin takes tend with it: no in-process host survives that. What must not
+// happen is a session whose jobs run on unsupervised forever: the next tend on the same socket
+// (the session's launcher starting it again) ends what the crashed one left, then starts the
+// jobs afresh.
+TEST_F(TendPlugins, AfterAPluginCrashesTendTheNextTendEndsWhatItLeftBehind) {
+    install("segfault_in_callback");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    const pid_t orphan = mainPidOf("svc");
+    const pid_t crashed = tendPid();
+    ctl("emit", "fault");
+    ASSERT_TRUE(waitFor([&] { return !processAlive(crashed); }, 5s)) << "tend survived a segfault?";
+    EXPECT_TRUE(processAlive(orphan)) << "the job went with tend: nothing to clean up";
+
+    fs::remove(plugins_ / "segfault_in_callback.so");
+    ASSERT_TRUE(startWithPlugins()) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return !processAlive(orphan); }, 5s))
+        << "the crashed tend's job still runs unsupervised";
+    EXPECT_THAT(tendLog(), HasSubstr("still running without a tend"));
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    EXPECT_NE(mainPidOf("svc"), orphan);
+    EXPECT_EQ(jobProcesses("svc").size(), 1u);  // one svc, not two
+}
+
 TEST_F(TendPlugins, AnUntrustedDirectoryIsRefusedWhole) {
     install("echo");
     fs::permissions(plugins_, fs::perms(0777));

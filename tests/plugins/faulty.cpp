@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// One source, four faults (chosen at build time): a throw in the factory, in start(), in an
-// event callback, and a callback that blocks the loop for 150 ms.
+// One source, five faults (chosen at build time): a throw in the factory, in start(), in an
+// event callback, a callback that blocks the loop for 150 ms, and a segfault.
 #include <tend/plugin/plugin.hpp>
 
+#include <csignal>
 #include <stdexcept>
 #include <thread>
 
@@ -16,6 +17,8 @@ using namespace tend::plugin;
 #define PLUGIN_NAME "throws_in_start"
 #elif defined(FAULT_CALLBACK)
 #define PLUGIN_NAME "throws_in_callback"
+#elif defined(FAULT_SEGFAULT)
+#define PLUGIN_NAME "segfault_in_callback"
 #else
 #define PLUGIN_NAME "slow_callback"
 #endif
@@ -40,6 +43,8 @@ class Faulty final : public Plugin {
             }
 #if defined(FAULT_CALLBACK)
             throw std::runtime_error("the callback gave up");
+#elif defined(FAULT_SEGFAULT)
+            std::raise(SIGSEGV);  // what no in-process host survives
 #else
             std::this_thread::sleep_for(std::chrono::milliseconds(150));
 #endif

@@ -14,7 +14,9 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -108,6 +110,66 @@ model::Environment sessionEnvironment() {
         env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
     }
     return env;
+}
+
+// Processes a previous tend of this session left behind: a tend that crashed (a plugin's
+// segfault, a kill -9) leaves its jobs running with nobody supervising them. They carry
+// TEND_SESSION=<this socket>, so the next tend on the same socket finds them and ends them
+// before it starts the jobs again, rather than running every job twice.
+std::size_t endLeftovers(const std::string& socket_path, spdlog::logger& logger) {
+    const std::string wanted = "TEND_SESSION=" + socket_path;
+    std::vector<pid_t> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) {
+            continue;
+        }
+        const pid_t pid = static_cast<pid_t>(std::stol(name));
+        struct stat st {};
+        if (pid == ::getpid() || ::stat(entry.path().c_str(), &st) != 0 ||
+            st.st_uid != ::geteuid()) {
+            continue;
+        }
+        std::ifstream in(entry.path() / "environ", std::ios::binary);
+        std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::size_t start = 0;
+        while (start < env.size()) {
+            std::size_t end = env.find('\0', start);
+            if (end == std::string::npos) {
+                end = env.size();
+            }
+            if (env.compare(start, end - start, wanted) == 0) {
+                found.push_back(pid);
+                break;
+            }
+            start = end + 1;
+        }
+    }
+    if (found.empty()) {
+        return 0;
+    }
+    logger.warn(
+        "{} process(es) of this session are still running without a tend (did the "
+        "previous one crash?); ending them before the jobs start again",
+        found.size());
+    for (pid_t pid : found) {
+        ::kill(pid, SIGTERM);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    const auto anyAlive = [&] {
+        return std::any_of(found.begin(), found.end(),
+                           [](pid_t pid) { return ::kill(pid, 0) == 0; });
+    };
+    while (anyAlive() && std::chrono::steady_clock::now() < deadline) {
+        ::usleep(20000);
+    }
+    for (pid_t pid : found) {
+        if (::kill(pid, SIGKILL) == 0) {
+            logger.warn("process {} ignored SIGTERM; killed it", pid);
+        }
+    }
+    return found.size();
 }
 
 }  // namespace
@@ -218,6 +280,7 @@ int runDaemon(DaemonOptions options) {
         logger->warn("expect notify jobs cannot report readiness: {}", notify_error);
     }
 
+    endLeftovers(socket_path, *logger);
     JobConfig config(supervisor, options.job_dirs, logger);
     {
         const ReloadReport loaded = config.reload();
