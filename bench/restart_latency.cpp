@@ -5,8 +5,15 @@
 // same way: the service writes "pid monotonic-ns" to a FIFO as its first act.
 //
 //   restart_latency --floor N
-//   restart_latency --tend TEND TENDCTL N
+//   restart_latency --tend TEND TENDCTL N [--pace MS] [--while PROG ARGS...]
 //   restart_latency --service FIFO          (the service itself)
+//
+// --pace waits MS milliseconds after each restart before the next kill, so that N restarts
+// spread over a stretch of time. --while runs PROG ARGS... beside tend for the whole
+// measurement (started before the first kill, then half a second to warm up; SIGINT after the
+// last), with $TEND_SESSION naming tend's control socket: bench/control_load, to measure
+// restarts on a busy tend. tend's session also holds `steady`, a job that only sleeps, for
+// PROG to ask about.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -60,14 +67,14 @@ Report readReport(FILE* in) {
     return r;
 }
 
-pid_t spawn(const std::vector<std::string>& argv) {
+pid_t spawn(const std::vector<std::string>& argv, char** env = environ) {
     std::vector<char*> args;
     for (const auto& a : argv) {
         args.push_back(const_cast<char*>(a.c_str()));
     }
     args.push_back(nullptr);
     pid_t pid = 0;
-    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), env) != 0) {
         std::perror("posix_spawn");
         std::exit(1);
     }
@@ -99,6 +106,7 @@ int main(int argc, char** argv) {
     const int fd = open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // never sees EOF between services
     FILE* in = fdopen(fd, "r");
     std::vector<double> samples;
+    bool failed = false;
 
     if (argc == 3 && std::strcmp(argv[1], "--floor") == 0) {
         const int n = std::atoi(argv[2]);
@@ -115,14 +123,29 @@ int main(int argc, char** argv) {
         kill(child, SIGKILL);
         waitpid(child, nullptr, 0);
         summarize("floor (posix_spawn)", samples);
-    } else if (argc == 5 && std::strcmp(argv[1], "--tend") == 0) {
+    } else if (argc >= 5 && std::strcmp(argv[1], "--tend") == 0) {
         const std::string tend = argv[2];
         const std::string tendctl = argv[3];
         const int n = std::atoi(argv[4]);
+        int pace_ms = 0;
+        std::vector<std::string> load;
+        for (int i = 5; i < argc; ++i) {
+            if (std::strcmp(argv[i], "--pace") == 0 && i + 1 < argc) {
+                pace_ms = std::atoi(argv[++i]);
+            } else if (std::strcmp(argv[i], "--while") == 0 && i + 1 < argc) {
+                load.assign(argv + i + 1, argv + argc);
+                break;
+            } else {
+                std::fprintf(stderr, "restart_latency: unknown option '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         mkdir((dir + "/jobs").c_str(), 0700);
         std::ofstream(dir + "/jobs/crasher.conf")
             << "respawn\nrespawn limit unlimited\nrespawn delay 0\nconsole none\nexec " << self()
             << " --service " << fifo << "\n";
+        std::ofstream(dir + "/jobs/steady.conf")
+            << "start on startup\nconsole none\nexec sleep 1000000\n";
         const pid_t daemon =
             spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run", "--log-dir",
                    dir + "/log", "--log-file", dir + "/tend.log", "--log-level", "warn"});
@@ -131,11 +154,35 @@ int main(int argc, char** argv) {
             spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
         waitpid(ctl, nullptr, 0);
         Report current = readReport(in);
+        pid_t load_pid = 0;
+        if (!load.empty()) {
+            std::vector<std::string> env_text{"TEND_SESSION=" + dir + "/run/control"};
+            for (char** e = environ; *e; ++e) {
+                if (std::strncmp(*e, "TEND_SESSION=", 13) != 0) {
+                    env_text.emplace_back(*e);
+                }
+            }
+            std::vector<char*> env;
+            for (auto& e : env_text) {
+                env.push_back(e.data());
+            }
+            env.push_back(nullptr);
+            load_pid = spawn(load, env.data());
+            usleep(500000);
+        }
         for (int i = 0; i < n; ++i) {
             const long long t0 = nowNs();
             kill(current.pid, SIGKILL);
             current = readReport(in);
             samples.push_back(static_cast<double>(current.ns - t0) / 1e6);
+            if (pace_ms > 0) {
+                usleep(static_cast<useconds_t>(pace_ms) * 1000);
+            }
+        }
+        int load_status = 0;
+        if (load_pid > 0) {
+            kill(load_pid, SIGINT);
+            waitpid(load_pid, &load_status, 0);
         }
         std::ifstream pid_file(dir + "/run/tend.pid");
         pid_t tend_pid = 0;
@@ -144,11 +191,18 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 500 && kill(tend_pid, 0) == 0; ++i) {
             usleep(10000);
         }
-        summarize("tend (respawn delay 0)", samples);
+        summarize(load.empty() ? "tend (respawn delay 0)" : "tend (respawn delay 0), under load",
+                  samples);
+        if (load_pid > 0 && !(WIFEXITED(load_status) && WEXITSTATUS(load_status) == 0)) {
+            std::fprintf(stderr, "restart_latency: the load failed (status %d)\n", load_status);
+            failed = true;
+        }
     } else {
-        std::fprintf(stderr, "usage: restart_latency --floor N | --tend TEND TENDCTL N\n");
+        std::fprintf(stderr,
+                     "usage: restart_latency --floor N | --tend TEND TENDCTL N [--pace MS] "
+                     "[--while PROG ARGS...]\n");
         return 2;
     }
     std::string cleanup = "rm -rf " + dir;
-    return std::system(cleanup.c_str()) == 0 ? 0 : 1;
+    return std::system(cleanup.c_str()) == 0 && !failed ? 0 : 1;
 }
