@@ -47,8 +47,12 @@ struct Fixture {
         }
         supervisor->emit("startup", {});
         supervisor->poll();
-        server = std::make_unique<control::ControlServer>(
-            io, control::ControlContext{supervisor.get(), nullptr, logger, "bench", "/tmp"});
+        control::ControlContext context;
+        context.supervisor = supervisor.get();
+        context.logger = logger;
+        context.version = "bench";
+        context.log_dir = "/tmp";
+        server = std::make_unique<control::ControlServer>(io, std::move(context));
     }
 };
 
