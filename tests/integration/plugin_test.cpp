@@ -238,6 +238,76 @@ TEST_F(TendPlugins, AfterAPluginCrashesTendTheNextTendEndsWhatItLeftBehind) {
     EXPECT_EQ(jobProcesses("svc").size(), 1u);  // one svc, not two
 }
 
+// A plugin's stanza is checked at its position like any other and reaches the plugin with the
+// class. When the plugin goes, the job says what it needs and
+// runs on under its last good definition; when the plugin returns, all is as before.
+TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
+    install("echo");
+    writeJob("greeter", "greeting hello\nstart on startup\nexec sleep 1000\n");
+    writeJob("mute", "start on startup\ngreeting nobody\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("greeter") > 0; })) << tendLog();
+    const pid_t greeter = mainPidOf("greeter");
+    EXPECT_EQ(ctl("echo-greetings").out, "greeter=hello\n");
+    EXPECT_THAT(tendLog(), HasSubstr("mute.conf:2:1: error: greeting: nobody is not a greeting"));
+    EXPECT_THAT(ctl("status", "mute").err, HasSubstr("Unknown job: mute"));
+
+    fs::remove(plugins_ / "echo.so");
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return statusOf("greeter").find(
+                       "[needs plugin echo; the last good definition is in force]") !=
+                   std::string::npos;
+        },
+        3s))
+        << statusOf("greeter") << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("greeter.conf:1:1: error: stanza 'greeting' needs plugin "
+                                     "echo, which is not loaded"));
+    EXPECT_EQ(mainPidOf("greeter"), greeter);
+    const json status = json::parse(ctl("--json", "status", "greeter").out, nullptr, false);
+    EXPECT_THAT(status.dump(), HasSubstr("needs plugin echo"));
+
+    install("echo");
+    ASSERT_TRUE(waitFor([&] { return statusOf("greeter").find("[") == std::string::npos; }, 3s))
+        << statusOf("greeter") << tendLog();
+    EXPECT_EQ(ctl("echo-greetings").out, "greeter=hello\n");
+    EXPECT_EQ(mainPidOf("greeter"), greeter);
+}
+
+// An output sink gets every line a job writes, stdout and stderr, in order; the job's log file
+// still gets them all too.
+TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndTheLogKeepsThem) {
+    install("echo");
+    writeJob("talker",
+             "start on startup\ntask\nscript\n  for i in $(seq 1 500); do echo \"line $i\"; done\n"
+             "  echo to-stderr >&2\n  printf 'no newline'\nend script\n");
+    ASSERT_TRUE(startWithPlugins());
+    std::string seen;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            seen = ctl("echo-output", "talker").out;
+            return seen.find("no newline") != std::string::npos;
+        },
+        5s))
+        << seen << tendLog();
+    // The plugin keeps the last 100 lines.
+    std::string expected;
+    for (int i = 403; i <= 500; ++i) {
+        expected += "line " + std::to_string(i) + "\n";
+    }
+    expected += "to-stderr\nno newline\n";
+    EXPECT_EQ(seen, expected);
+    const std::string file = readLog("talker");
+    EXPECT_THAT(file, HasSubstr("line 1\nline 2\n"));
+    EXPECT_THAT(file, HasSubstr("line 500\nto-stderr\nno newline\n"));
+
+    // Without the plugin, output goes on to the file alone.
+    fs::remove(plugins_ / "echo.so");
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "absent"; }, 3s));
+    EXPECT_EQ(ctl("start", "talker").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return countOf(readLog("talker"), "no newline") == 2; }, 3s));
+}
+
 TEST_F(TendPlugins, AnUntrustedDirectoryIsRefusedWhole) {
     install("echo");
     fs::permissions(plugins_, fs::perms(0777));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // A well-behaved plugin that exercises the host: events in and out, a held event, job classes,
-// a timer, a control command, a service and a setting.
+// a timer, a control command, a service, a setting, a job-file stanza and an output sink.
 #include <tend/plugin/plugin.hpp>
 
+#include <map>
 #include <set>
 
 namespace {
@@ -40,6 +41,53 @@ class Echo final : public Plugin {
                     last_file_match_ =
                         view.name + ":" + (match->args.empty() ? "" : match->args[0].value);
                 }
+                greetings_.erase(view.name);
+                if (const auto it = view.stanzas.find("greeting");
+                    change != ClassChange::Removed && it != view.stanzas.end()) {
+                    greetings_[view.name] = it->second.back().front();
+                }
+            }));
+        // `greeting WORD`: one word, not "nobody".
+        registrations_.push_back(
+            host_.addStanza("greeting", [](const std::vector<std::string>& args) -> std::string {
+                if (args.size() != 1) {
+                    return "takes exactly one word";
+                }
+                return args[0] == "nobody" ? "nobody is not a greeting" : "";
+            }));
+        registrations_.push_back(
+            host_.addCommand("echo-greetings", [this](const std::vector<std::string>&) {
+                CommandReply reply;
+                for (const auto& [job, word] : greetings_) {
+                    reply.text += (reply.text.empty() ? "" : " ") + job + "=" + word;
+                }
+                return reply;
+            }));
+        // Remembers the last lines each job wrote; `tendctl echo-output JOB` prints them.
+        registrations_.push_back(host_.addOutputSink([this](const OutputLines& batch) {
+            auto& seen = output_[std::string(batch.job)];
+            for (const auto& line : *batch.lines) {
+                seen.push_back(line);
+            }
+            if (seen.size() > 100) {
+                seen.erase(seen.begin(), seen.end() - 100);
+            }
+        }));
+        registrations_.push_back(
+            host_.addCommand("echo-output", [this](const std::vector<std::string>& args) {
+                CommandReply reply;
+                if (args.size() != 1) {
+                    reply.ok = false;
+                    reply.text = "usage: echo-output JOB";
+                    return reply;
+                }
+                for (const auto& line : output_[args[0]]) {
+                    reply.text += line + "\n";
+                }
+                if (!reply.text.empty()) {
+                    reply.text.pop_back();
+                }
+                return reply;
             }));
         registrations_.push_back(
             host_.addCommand("echo", [this](const std::vector<std::string>& args) {
@@ -72,6 +120,8 @@ class Echo final : public Plugin {
     EchoService service_;
     std::set<std::string> classes_;
     std::string last_file_match_;
+    std::map<std::string, std::string> greetings_;
+    std::map<std::string, std::vector<std::string>> output_;
     std::vector<Registration> registrations_;
     std::vector<Registration> holds_;
 };

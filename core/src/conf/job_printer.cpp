@@ -195,6 +195,15 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.debug) {
         out += "debug\n";
     }
+    for (const auto& [keyword, occurrences] : job.plugin_stanzas) {
+        for (const auto& args : occurrences) {
+            std::string text;
+            for (const auto& arg : args) {
+                text += (text.empty() ? "" : " ") + quoteValue(arg);
+            }
+            line(out, keyword, text);
+        }
+    }
     process(out, job, model::ProcessType::PreStart);
     process(out, job, model::ProcessType::Main);
     process(out, job, model::ProcessType::PostStart);

@@ -116,6 +116,7 @@ bool StanzaRegistry::add(std::string keyword, std::string owner, StanzaHandler h
     if (entries_.contains(keyword)) {
         return false;
     }
+    retired_.erase(keyword);
     Entry entry{keyword, std::move(owner), std::move(handler)};
     entries_.emplace(std::move(keyword), std::move(entry));
     return true;
@@ -164,6 +165,11 @@ void StanzaRegistry::apply(const grammar::JobFileAst& ast, model::JobClass& job,
         if (const Entry* entry = find(stanza.keyword)) {
             StanzaContext context(stanza, job, sink);
             entry->handler(context);
+            continue;
+        }
+        if (const auto retired = retired_.find(stanza.keyword); retired != retired_.end()) {
+            sink.error(stanza.offset, "stanza '" + stanza.keyword + "' needs plugin " +
+                                          retired->second + ", which is not loaded");
             continue;
         }
         std::string message = "unknown stanza '" + stanza.keyword + "'";

@@ -83,8 +83,15 @@ class StanzaRegistry {
     void apply(const grammar::JobFileAst& ast, model::JobClass& job,
                grammar::DiagnosticSink& sink) const;
 
+    // A plugin's stanza whose plugin has gone: a job file that uses it gets "needs plugin X"
+    // rather than "unknown stanza".
+    void retire(std::string keyword, std::string owner) {
+        retired_[std::move(keyword)] = std::move(owner);
+    }
+
   private:
     std::map<std::string, Entry, std::less<>> entries_;
+    std::map<std::string, std::string, std::less<>> retired_;
 };
 
 void registerCoreStanzas(StanzaRegistry& registry);

@@ -282,8 +282,39 @@ int runDaemon(DaemonOptions options) {
 
     endLeftovers(socket_path, *logger);
     JobConfig config(supervisor, options.job_dirs, logger);
+
+    // Plugins start before the job files are read, so that files using a plugin's stanzas
+    // parse the first time; bridges still hear of every class as it is added. Their events
+    // and commands are there before the control socket and `startup`.
+    plugin::PluginManagerOptions plugin_options;
+    plugin_options.dirs = options.plugin_dirs;
+    if (plugin_options.dirs.empty()) {
+        fs::path config_home = envOr("XDG_CONFIG_HOME", "");
+        if (config_home.empty() || config_home.is_relative()) {
+            config_home = fs::path(home) / ".config";
+        }
+        plugin_options.dirs = {config_home / "tend" / "plugins.d", fs::path(TEND_PLUGIN_LIBDIR)};
+    }
+    bool jobs_loaded = false;
+    plugin_options.stanzas = &config.registry();
+    plugin_options.stanzas_changed = [&] {
+        if (!jobs_loaded) {
+            return;  // the first read is still to come
+        }
+        ReloadOptions reread;
+        reread.reread_all = true;
+        logReload(*logger, "plugin stanzas changed", config.reload(reread));
+        supervisor.poll();
+    };
+    plugin_options.set_output_tap = [&router](log::OutputTap tap) {
+        router.setTap(std::move(tap));
+    };
+    plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
+    plugins.start();
+
     {
         const ReloadReport loaded = config.reload();
+        jobs_loaded = true;
         for (const auto& error : loaded.errors) {
             logger->error("{}", error);
         }
@@ -297,20 +328,6 @@ int runDaemon(DaemonOptions options) {
     watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);
     JobWatcher watcher(io, config, supervisor, logger, watch_options);
     watcher.start();
-
-    // Plugins start after the jobs are known (so that bridges see every class) and before the
-    // control socket and `startup`, so that their events and commands are there from the start.
-    plugin::PluginManagerOptions plugin_options;
-    plugin_options.dirs = options.plugin_dirs;
-    if (plugin_options.dirs.empty()) {
-        fs::path config = envOr("XDG_CONFIG_HOME", "");
-        if (config.empty() || config.is_relative()) {
-            config = fs::path(home) / ".config";
-        }
-        plugin_options.dirs = {config / "tend" / "plugins.d", fs::path(TEND_PLUGIN_LIBDIR)};
-    }
-    plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
-    plugins.start();
 
     control::ControlContext control_context;
     control_context.plugins = &plugins;

@@ -252,7 +252,7 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         const bool racy_reread = known && known->path == file.path && known->conf == conf_stamp &&
                                  known->override_file == override_stamp && known->racy;
         if (known && known->path == file.path && known->conf == conf_stamp &&
-            known->override_file == override_stamp && !known->racy) {
+            known->override_file == override_stamp && !known->racy && !options.reread_all) {
             if (!options.dry_run) {
                 known->missing_since.reset();
             }

@@ -76,6 +76,9 @@ struct ReloadReport {
 
 struct ReloadOptions {
     bool dry_run = false;
+    // Parse every file even if unchanged: the stanzas tend understands changed (a plugin came
+    // or went).
+    bool reread_all = false;
     // A file missing for less than this is not yet a removal: editors and tools delete and
     // re-create. Zero applies removals at once (explicit reloads).
     std::chrono::milliseconds removal_grace{0};
@@ -90,6 +93,8 @@ class JobConfig {
     ReloadReport reload(const ReloadOptions& options = {});
 
     const std::vector<std::filesystem::path>& directories() const { return dirs_; }
+    // The stanzas job files may use; plugins add theirs (then reload with reread_all).
+    conf::StanzaRegistry& registry() { return registry_; }
     // Since when the longest-missing job file has been missing, if one is: its removal falls
     // due a grace period later, and the watcher reloads again then.
     std::optional<std::chrono::steady_clock::time_point> oldestMissing() const;

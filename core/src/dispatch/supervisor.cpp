@@ -66,6 +66,18 @@ FailedProcess failedProcessOf(ProcessType type) {
     return FailedProcess::Main;
 }
 
+// The status note for a job file that does not parse; a stanza whose plugin has gone is named.
+std::string fileErrorNote(const std::string& error) {
+    static constexpr std::string_view kNeeds = "needs plugin ";
+    if (const auto at = error.find(kNeeds); at != std::string::npos) {
+        const auto start = at + kNeeds.size();
+        const auto end = error.find_first_of(", \n", start);
+        return " [needs plugin " + error.substr(start, end - start) +
+               "; the last good definition is in force]";
+    }
+    return " [job file has errors; the last good definition is in force]";
+}
+
 bool validEntry(const std::string& entry) {
     const auto eq = entry.find('=');
     return eq != std::string::npos && eq > 0;
@@ -1086,8 +1098,12 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
         // once do not all hold a pipe before any of them runs.
         if (job.output_fd < 0 && output_ && options_.console_log_available) {
             std::string output_error;
-            job.output_fd = output_->openOutput(
-                logFileName(job), cls.log_timestamps || options_.log_timestamps, output_error);
+            log::OutputSpec spec;
+            spec.file_name = logFileName(job);
+            spec.job = cls.name;
+            spec.instance = job.instance;
+            spec.timestamps = cls.log_timestamps || options_.log_timestamps;
+            job.output_fd = output_->openOutput(spec, output_error);
             if (job.output_fd < 0 && !job.output_failed) {
                 job.output_failed = true;
                 logger_->warn("{}: cannot capture output: {}; its output is discarded",
@@ -1814,7 +1830,7 @@ std::string Supervisor::statusText(const Job& job) const {
                  job.cls->name + "]";
     }
     if (!job.entry->file_error.empty()) {
-        notes += " [job file has errors; the last good definition is in force]";
+        notes += fileErrorNote(job.entry->file_error);
     }
     out.insert(newline == std::string::npos ? out.size() : newline, notes);
     return out;
@@ -1823,9 +1839,7 @@ std::string Supervisor::statusText(const Job& job) const {
 std::string Supervisor::statusOfClass(const ClassEntry& entry) const {
     if (entry.instances.empty()) {
         return entry.cls->name + " stop/waiting" +
-               (entry.file_error.empty()
-                    ? ""
-                    : " [job file has errors; the last good definition is in force]");
+               (entry.file_error.empty() ? "" : fileErrorNote(entry.file_error));
     }
     std::string out;
     for (const auto& [name, job] : entry.instances) {

@@ -22,6 +22,8 @@ constexpr std::size_t kMaxPartialLine = 64 * 1024;
 struct FileLogRouter::Stream {
     int read_fd = -1;
     std::string path;
+    std::string job;
+    std::string instance;
     bool timestamps = false;
     int file_fd = -1;
     dev_t dev = 0;
@@ -59,7 +61,12 @@ FileLogRouter::~FileLogRouter() {
     ::close(epoll_fd_);
 }
 
-int FileLogRouter::openOutput(const std::string& file_name, bool timestamps, std::string& error) {
+void FileLogRouter::setTap(OutputTap tap) {
+    std::lock_guard lock(mutex_);
+    tap_ = tap ? std::make_shared<const OutputTap>(std::move(tap)) : nullptr;
+}
+
+int FileLogRouter::openOutput(const OutputSpec& spec, std::string& error) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
@@ -76,8 +83,10 @@ int FileLogRouter::openOutput(const std::string& file_name, bool timestamps, std
     ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
     auto stream = std::make_unique<Stream>();
     stream->read_fd = fds[0];
-    stream->path = (dir_ / file_name).string();
-    stream->timestamps = timestamps;
+    stream->path = (dir_ / spec.file_name).string();
+    stream->job = spec.job;
+    stream->instance = spec.instance;
+    stream->timestamps = spec.timestamps;
     {
         std::lock_guard lock(mutex_);
         incoming_.push_back(std::move(stream));
@@ -127,13 +136,36 @@ void FileLogRouter::drain(Stream& stream, bool final) {
     if (stream.read_fd < 0) {
         return;
     }
+    std::shared_ptr<const OutputTap> tap;
+    {
+        std::lock_guard lock(mutex_);
+        tap = tap_;
+    }
+    CapturedLines tapped;
+    CapturedLines* lines = nullptr;
+    if (tap) {
+        tapped.job = stream.job;
+        tapped.instance = stream.instance;
+        tapped.time = std::chrono::system_clock::now();
+        lines = &tapped;
+    }
+    // The lines go to the tap once per drain, whichever way it ends.
+    struct Flush {
+        const std::shared_ptr<const OutputTap>& tap;
+        CapturedLines& lines;
+        ~Flush() {
+            if (tap && !lines.lines.empty()) {
+                (*tap)(std::move(lines));
+            }
+        }
+    } flush{tap, tapped};
     std::string buffer;
     buffer.resize(kReadChunk);
     std::size_t total = 0;
     for (;;) {
         const ssize_t n = ::read(stream.read_fd, buffer.data(), buffer.size());
         if (n > 0) {
-            writeOut(stream, buffer.data(), static_cast<std::size_t>(n));
+            writeOut(stream, buffer.data(), static_cast<std::size_t>(n), lines);
             total += static_cast<std::size_t>(n);
             if (total >= 8 * kReadChunk && !final) {
                 return;  // let other streams have a turn
@@ -151,7 +183,7 @@ void FileLogRouter::drain(Stream& stream, bool final) {
             std::string rest = std::move(stream.partial);
             stream.partial.clear();
             rest.push_back('\n');
-            writeOut(stream, rest.data(), rest.size());
+            writeOut(stream, rest.data(), rest.size(), lines);
             stream.partial.clear();
         }
         if (n == 0 || !final) {
@@ -196,7 +228,8 @@ bool FileLogRouter::ensureFile(Stream& stream) {
     return true;
 }
 
-void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size) {
+void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size,
+                             CapturedLines* tapped) {
     // Complete lines go out; the tail waits for its newline.
     std::string_view input(data, size);
     std::string joined;
@@ -215,6 +248,17 @@ void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size)
     std::string_view out = input.substr(0, complete);
     if (out.empty()) {
         return;
+    }
+    if (tapped) {
+        // Before the timestamps, and whether or not the file can be written: a sink (the
+        // journal, say) still has the lines when the disk is full.
+        std::size_t start = 0;
+        while (start < out.size()) {
+            std::size_t end = out.find('\n', start);
+            end = end == std::string_view::npos ? out.size() : end;
+            tapped->lines.emplace_back(out.substr(start, end - start));
+            start = end + 1;
+        }
     }
     std::string stamped;
     if (stream.timestamps) {

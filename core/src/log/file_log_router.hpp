@@ -34,7 +34,10 @@ class FileLogRouter final : public OutputRouter {
     FileLogRouter(const FileLogRouter&) = delete;
     FileLogRouter& operator=(const FileLogRouter&) = delete;
 
-    int openOutput(const std::string& file_name, bool timestamps, std::string& error) override;
+    int openOutput(const OutputSpec& spec, std::string& error) override;
+
+    // Every line written from now on is also handed to `tap` (none: stop). Thread-safe.
+    void setTap(OutputTap tap);
 
     const std::filesystem::path& directory() const { return dir_; }
 
@@ -42,7 +45,7 @@ class FileLogRouter final : public OutputRouter {
     struct Stream;
     void run();
     void drain(Stream& stream, bool final);
-    void writeOut(Stream& stream, const char* data, std::size_t size);
+    void writeOut(Stream& stream, const char* data, std::size_t size, CapturedLines* tapped);
     bool ensureFile(Stream& stream);
 
     std::filesystem::path dir_;
@@ -52,6 +55,7 @@ class FileLogRouter final : public OutputRouter {
     std::mutex mutex_;
     std::vector<std::unique_ptr<Stream>> incoming_;
     std::vector<std::unique_ptr<Stream>> streams_;
+    std::shared_ptr<const OutputTap> tap_;  // guarded by mutex_
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };

@@ -128,6 +128,8 @@ struct JobClass {
     std::optional<std::string> apparmor_switch;
     std::vector<CgroupSetting> cgroups;
     bool debug = false;
+    // Stanzas that plugins registered: keyword -> the arguments of each occurrence, in order.
+    std::map<std::string, std::vector<std::vector<std::string>>> plugin_stanzas;
 
     const std::optional<Process>& process(ProcessType type) const {
         return processes[static_cast<std::size_t>(type)];

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <atomic>
 #include <boost/dll/shared_library.hpp>
 #include <cerrno>
 #include <cstring>
@@ -106,6 +107,7 @@ std::string joined(const std::vector<std::string>& items) {
 JobClassView viewOf(const model::JobClass& cls) {
     JobClassView view;
     view.name = cls.name;
+    view.stanzas = cls.plugin_stanzas;
     const auto collect = [&](const std::optional<grammar::EventCondition>& condition, bool stop) {
         if (!condition) {
             return;
@@ -160,6 +162,7 @@ struct PluginManager::Subscribers {
     std::vector<Entry<std::function<void(const EventView&)>>> events;
     std::vector<Entry<std::function<void(const JobChange&)>>> jobs;
     std::vector<Entry<std::function<void(ClassChange, const JobClassView&)>>> classes;
+    std::vector<Entry<std::function<void(const OutputLines&)>>> sinks;
     std::map<std::string, Entry<std::function<CommandReply(const std::vector<std::string>&)>>,
              std::less<>>
         commands;
@@ -174,6 +177,7 @@ struct PluginManager::Subscribers {
         std::erase_if(events, of);
         std::erase_if(jobs, of);
         std::erase_if(classes, of);
+        std::erase_if(sinks, of);
         std::erase_if(commands, [slot](const auto& item) { return item.second.slot == slot; });
         std::erase_if(services, [slot](const auto& item) { return item.second.first == slot; });
     }
@@ -196,6 +200,7 @@ class PluginManager::Host final : public PluginHost {
             timer->cancel();
         }
         manager_.subscribers_->eraseSlot(&slot_);
+        manager_.updateOutputTap();
         for (std::uint64_t event : held_) {
             manager_.supervisor_.releaseEvent(event);
         }
@@ -360,6 +365,56 @@ class PluginManager::Host final : public PluginHost {
                           });
     }
 
+    Registration addStanza(
+        std::string keyword,
+        std::function<std::string(const std::vector<std::string>&)> check) override {
+        conf::StanzaRegistry* registry = manager_.options_.stanzas;
+        if (!registry) {
+            log(LogLevel::Warn, "stanza '" + keyword + "': this tend takes no plugin stanzas");
+            return {};
+        }
+        const std::string owner = std::string(slot_.descriptor.name);
+        const bool added = registry->add(
+            keyword, owner,
+            [this, alive = std::weak_ptr<bool>(alive_), keyword, owner,
+             check](conf::StanzaContext& context) {
+                std::vector<std::string> args;
+                for (std::size_t i = 0; i < context.argCount(); ++i) {
+                    args.push_back(context.arg(i).text);
+                }
+                std::string problem;
+                if (alive.expired() ||
+                    !manager_.guarded(slot_, "a stanza check", [&] { problem = check(args); })) {
+                    problem = "plugin " + owner + " failed while checking '" + keyword + "'";
+                }
+                if (!problem.empty()) {
+                    context.error(context.stanza().offset, keyword + ": " + problem);
+                    return;
+                }
+                context.job().plugin_stanzas[keyword].push_back(std::move(args));
+            });
+        if (!added) {
+            log(LogLevel::Warn, "stanza '" + keyword + "' is already taken");
+            return {};
+        }
+        manager_.stanzasChanged();
+        return undo([this, registry, keyword, owner] {
+            registry->remove(keyword);
+            registry->retire(keyword, owner);
+            manager_.stanzasChanged();
+        });
+    }
+
+    Registration addOutputSink(std::function<void(const OutputLines&)> sink) override {
+        const auto id = ++manager_.subscribers_->next_id;
+        manager_.subscribers_->sinks.push_back({id, &slot_, std::move(sink)});
+        manager_.updateOutputTap();
+        return undo([this, id] {
+            Subscribers::erase(manager_.subscribers_->sinks, id);
+            manager_.updateOutputTap();
+        });
+    }
+
     Registration addCommand(
         std::string name,
         std::function<CommandReply(const std::vector<std::string>&)> run) override {
@@ -476,6 +531,9 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
 PluginManager::~PluginManager() {
     *alive_ = false;
     stopAll();
+    if (tapping_ && options_.set_output_tap) {
+        options_.set_output_tap({});
+    }
     supervisor_.eventObservers().remove(observer_ids_[0]);
     supervisor_.transitionObservers().remove(observer_ids_[1]);
     supervisor_.classObservers().remove(observer_ids_[2]);
@@ -816,6 +874,79 @@ bool PluginManager::runCommand(const std::string& name, const std::vector<std::s
         reply.text = "plugin " + entry.slot->descriptor.name + " failed to answer '" + name + "'";
     }
     return true;
+}
+
+// Lines on their way from the router's thread to the sinks: bounded, so that a slow sink costs
+// lines for the sinks, never memory or the log files.
+struct PluginManager::OutputBacklog {
+    static constexpr std::size_t kMaxBytes = 8 << 20;
+    std::atomic<std::size_t> bytes{0};
+    std::atomic<std::size_t> dropped{0};
+};
+
+void PluginManager::updateOutputTap() {
+    const bool wanted = !subscribers_->sinks.empty();
+    if (wanted == tapping_ || !options_.set_output_tap) {
+        return;
+    }
+    tapping_ = wanted;
+    if (!wanted) {
+        options_.set_output_tap({});
+        return;
+    }
+    if (!output_backlog_) {
+        output_backlog_ = std::make_shared<OutputBacklog>();
+    }
+    // Runs on the router's thread: it touches only the io_context and the backlog, and the
+    // manager only on the loop thread, once it knows the manager is still there.
+    options_.set_output_tap([&io = io_, alive = std::weak_ptr<bool>(alive_), manager = this,
+                             backlog = output_backlog_](log::CapturedLines&& batch) {
+        std::size_t bytes = 0;
+        for (const auto& line : batch.lines) {
+            bytes += line.size() + 1;
+        }
+        if (backlog->bytes.load() + bytes > OutputBacklog::kMaxBytes) {
+            backlog->dropped += batch.lines.size();
+            return;
+        }
+        backlog->bytes += bytes;
+        boost::asio::post(io, [alive, manager, backlog, bytes, batch = std::move(batch)] {
+            backlog->bytes -= bytes;
+            if (!alive.expired()) {
+                manager->deliverOutput(batch);
+            }
+        });
+    });
+}
+
+void PluginManager::deliverOutput(const log::CapturedLines& batch) {
+    if (const std::size_t dropped = output_backlog_ ? output_backlog_->dropped.exchange(0) : 0) {
+        logger_->warn(
+            "output sinks fell behind: {} line(s) of job output were not passed to plugins "
+            "(the job logs have them)",
+            dropped);
+    }
+    if (subscribers_->sinks.empty()) {
+        return;
+    }
+    const OutputLines view{batch.job, batch.instance, batch.time, &batch.lines};
+    auto list = subscribers_->sinks;  // a sink may (un)register
+    for (auto& entry : list) {
+        guarded(*entry.slot, "an output sink", [&] { entry.fn(view); });
+    }
+}
+
+void PluginManager::stanzasChanged() {
+    if (stanzas_pending_ || !options_.stanzas_changed) {
+        return;
+    }
+    stanzas_pending_ = true;
+    boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) {
+            stanzas_pending_ = false;
+            options_.stanzas_changed();
+        }
+    });
 }
 
 void PluginManager::watchDirectories() {

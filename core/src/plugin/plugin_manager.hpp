@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "log/output_router.hpp"
 #include "sys/asio.hpp"
 #include "tend/plugin/plugin.hpp"
 
@@ -27,6 +28,10 @@ class logger;
 
 namespace tend::dispatch {
 class Supervisor;
+}
+
+namespace tend::conf {
+class StanzaRegistry;
 }
 
 namespace tend::plugin {
@@ -44,6 +49,13 @@ struct PluginStatus {
 
 struct PluginManagerOptions {
     std::vector<std::filesystem::path> dirs;
+    // Where plugins add job-file stanzas, and what to call once they did (or took them away):
+    // the job files are read again.
+    conf::StanzaRegistry* stanzas = nullptr;
+    std::function<void()> stanzas_changed;
+    // Where job output can be tapped for output sinks: called with a tap while any plugin has a
+    // sink, and with an empty one when none has.
+    std::function<void(log::OutputTap)> set_output_tap;
     bool watch = true;
     std::chrono::milliseconds callback_budget{100};
     int overruns_allowed = 3;
@@ -84,6 +96,9 @@ class PluginManager {
     bool guarded(Slot& slot, const char* what, Fn&& fn);
     std::vector<std::filesystem::path> scan() const;
     void watchDirectories();
+    void stanzasChanged();
+    void updateOutputTap();
+    void deliverOutput(const log::CapturedLines& batch);
     void readWatch();
 
     boost::asio::io_context& io_;
@@ -96,6 +111,10 @@ class PluginManager {
     int inotify_fd_ = -1;
     std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
     boost::asio::steady_timer rescan_timer_;
+    bool stanzas_pending_ = false;
+    bool tapping_ = false;
+    struct OutputBacklog;
+    std::shared_ptr<OutputBacklog> output_backlog_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

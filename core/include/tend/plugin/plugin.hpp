@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -112,6 +113,8 @@ struct EventMatch {
 struct JobClassView {
     std::string name;
     std::vector<EventMatch> matches;  // every MATCH of start on and stop on
+    // The plugin stanzas in the job file: keyword -> the arguments of each occurrence.
+    std::map<std::string, std::vector<std::vector<std::string>>> stanzas;
     // The events of `matches` named `event`, e.g. every "file" the job waits for.
     std::vector<const EventMatch*> matchesFor(std::string_view event) const {
         std::vector<const EventMatch*> out;
@@ -125,6 +128,15 @@ struct JobClassView {
 };
 
 enum class ClassChange { Added, Changed, Removed };
+
+// Lines a job wrote (with `console log`), as an output sink sees them: whole lines without their
+// newline, in the order the job wrote them. A line longer than 64 KiB arrives in pieces.
+struct OutputLines {
+    std::string_view job;
+    std::string_view instance;                   // empty for a job without `instance`
+    std::chrono::system_clock::time_point time;  // when tend read them
+    const std::vector<std::string>* lines = nullptr;
+};
 
 // A control command a plugin serves: `tendctl NAME ARGS...` reaches it. The reply's text is
 // what tendctl prints; `ok` false makes it an error (exit status 1).
@@ -168,6 +180,20 @@ class PluginHost {
                                   bool repeat = false) = 0;
     // Thread-safe: runs `work` on the loop thread soon (not after the plugin is gone).
     virtual void post(std::function<void()> work) = 0;
+
+    // A stanza job files may use, `KEYWORD ARGS...` (a job behaviour). `check(args)` returns
+    // what is wrong with the arguments, or an empty string; tend reports it at the stanza's
+    // file:line:col like any other error. Jobs' values reach the plugin in JobClassView::stanzas.
+    // When the plugin goes, job files that use the stanza report "needs plugin NAME" and keep
+    // their last good definition.
+    virtual Registration addStanza(
+        std::string keyword, std::function<std::string(const std::vector<std::string>&)> check) = 0;
+
+    // An output sink: sees the output of every job that tend captures (`console log`), a batch
+    // at a time, on the loop thread, shortly after tend read it. The job's log file is written
+    // as before. A sink that falls more than 8 MiB behind misses lines (tend logs how many);
+    // the log files never do.
+    virtual Registration addOutputSink(std::function<void(const OutputLines&)> sink) = 0;
 
     // `tendctl NAME ...` served by this plugin.
     virtual Registration addCommand(
