@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Loaded and subscribed to everything, doing nothing: what idle plugins cost.
+// Loaded, doing nothing: what idle plugins cost. By default it is subscribed to every event and
+// job change (the worst case); with `setting subscribe none` in its .conf it is shaped like a
+// bridge waiting for something to happen: it follows job classes and serves a command.
+// Built once per IDLE_NAME, so that several can be loaded side by side (bench/plugin_bench.cpp).
 #include <tend/plugin/plugin.hpp>
+
+#ifndef IDLE_NAME
+#define IDLE_NAME "idle"
+#endif
 
 namespace {
 
@@ -10,14 +17,23 @@ class Idle final : public Plugin {
   public:
     explicit Idle(PluginHost& host) : host_(host) {}
     void start() override {
-        events_ = host_.onEvent([](const EventView&) {});
-        jobs_ = host_.onJobChange([](const JobChange&) {});
+        if (host_.setting("subscribe", "all") == "all") {
+            events_ = host_.onEvent([](const EventView&) {});
+            jobs_ = host_.onJobChange([](const JobChange&) {});
+        } else {
+            classes_ = host_.onJobClass([](ClassChange, const JobClassView&) {});
+            command_ = host_.addCommand(IDLE_NAME "-status", [](const std::vector<std::string>&) {
+                return CommandReply{};
+            });
+        }
     }
 
   private:
     PluginHost& host_;
     Registration events_;
     Registration jobs_;
+    Registration classes_;
+    Registration command_;
 };
 
 std::unique_ptr<Plugin> make(PluginHost& host) {
@@ -26,4 +42,4 @@ std::unique_ptr<Plugin> make(PluginHost& host) {
 
 }  // namespace
 
-TEND_PLUGIN("idle", "1.0", "", "", "", make)
+TEND_PLUGIN(IDLE_NAME, "1.0", "", "", "", make)

@@ -22,7 +22,7 @@
 namespace tend::plugin {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using Clock = GuardClock;
 
 namespace {
 
@@ -151,18 +151,52 @@ struct PluginManager::Slot {
     std::unique_ptr<Plugin> plugin;
 };
 
+// The callbacks on the hot paths (events, job changes, output) are lists that are copied when
+// they change, which is rare, so that a fan-out only takes a reference to the current list:
+// no copy per event, and a callback may (un)subscribe while the list is being walked.
 struct PluginManager::Subscribers {
     template <typename Fn>
-    struct Entry {
+    struct SubscriberEntry {
         std::uint64_t id;
         Slot* slot;
         Fn fn;
     };
+
+    template <typename Fn>
+    class SubscriberList {
+      public:
+        using Entries = std::vector<SubscriberEntry<Fn>>;
+        std::shared_ptr<const Entries> snapshot() const { return entries_; }
+        bool empty() const { return entries_->empty(); }
+        void add(SubscriberEntry<Fn> entry) {
+            auto next = std::make_shared<Entries>(*entries_);
+            next->push_back(std::move(entry));
+            entries_ = std::move(next);
+        }
+        template <typename Pred>
+        void eraseIf(Pred pred) {
+            if (std::none_of(entries_->begin(), entries_->end(), pred)) {
+                return;
+            }
+            auto next = std::make_shared<Entries>(*entries_);
+            std::erase_if(*next, pred);
+            entries_ = std::move(next);
+        }
+        void erase(std::uint64_t id) {
+            eraseIf([id](const auto& entry) { return entry.id == id; });
+        }
+
+      private:
+        std::shared_ptr<const Entries> entries_ = std::make_shared<const Entries>();
+    };
+
+    template <typename Fn>
+    using Entry = SubscriberEntry<Fn>;
     std::uint64_t next_id = 0;
-    std::vector<Entry<std::function<void(const EventView&)>>> events;
-    std::vector<Entry<std::function<void(const JobChange&)>>> jobs;
+    SubscriberList<std::function<void(const EventView&)>> events;
+    SubscriberList<std::function<void(const JobChange&)>> jobs;
     std::vector<Entry<std::function<void(ClassChange, const JobClassView&)>>> classes;
-    std::vector<Entry<std::function<void(const OutputLines&)>>> sinks;
+    SubscriberList<std::function<void(const OutputLines&)>> sinks;
     std::map<std::string, Entry<std::function<CommandReply(const std::vector<std::string>&)>>,
              std::less<>>
         commands;
@@ -174,10 +208,10 @@ struct PluginManager::Subscribers {
     }
     void eraseSlot(Slot* slot) {
         const auto of = [slot](const auto& entry) { return entry.slot == slot; };
-        std::erase_if(events, of);
-        std::erase_if(jobs, of);
+        events.eraseIf(of);
+        jobs.eraseIf(of);
         std::erase_if(classes, of);
-        std::erase_if(sinks, of);
+        sinks.eraseIf(of);
         std::erase_if(commands, [slot](const auto& item) { return item.second.slot == slot; });
         std::erase_if(services, [slot](const auto& item) { return item.second.first == slot; });
     }
@@ -241,8 +275,8 @@ class PluginManager::Host final : public PluginHost {
 
     Registration onEvent(std::function<void(const EventView&)> callback) override {
         const auto id = ++manager_.subscribers_->next_id;
-        manager_.subscribers_->events.push_back({id, &slot_, std::move(callback)});
-        return undo([this, id] { Subscribers::erase(manager_.subscribers_->events, id); });
+        manager_.subscribers_->events.add({id, &slot_, std::move(callback)});
+        return undo([this, id] { manager_.subscribers_->events.erase(id); });
     }
 
     Registration holdEvent(std::uint64_t event_id) override {
@@ -259,8 +293,8 @@ class PluginManager::Host final : public PluginHost {
 
     Registration onJobChange(std::function<void(const JobChange&)> callback) override {
         const auto id = ++manager_.subscribers_->next_id;
-        manager_.subscribers_->jobs.push_back({id, &slot_, std::move(callback)});
-        return undo([this, id] { Subscribers::erase(manager_.subscribers_->jobs, id); });
+        manager_.subscribers_->jobs.add({id, &slot_, std::move(callback)});
+        return undo([this, id] { manager_.subscribers_->jobs.erase(id); });
     }
 
     Registration onJobClass(
@@ -407,10 +441,10 @@ class PluginManager::Host final : public PluginHost {
 
     Registration addOutputSink(std::function<void(const OutputLines&)> sink) override {
         const auto id = ++manager_.subscribers_->next_id;
-        manager_.subscribers_->sinks.push_back({id, &slot_, std::move(sink)});
+        manager_.subscribers_->sinks.add({id, &slot_, std::move(sink)});
         manager_.updateOutputTap();
         return undo([this, id] {
-            Subscribers::erase(manager_.subscribers_->sinks, id);
+            manager_.subscribers_->sinks.erase(id);
             manager_.updateOutputTap();
         });
     }
@@ -475,6 +509,12 @@ class PluginManager::Host final : public PluginHost {
 // ---------------------------------------------------------------------------------------------
 // The manager
 
+GuardClock::time_point GuardClock::now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
+
 PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& supervisor,
                              std::shared_ptr<spdlog::logger> logger, PluginManagerOptions options)
     : io_(io),
@@ -490,9 +530,11 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
             return;
         }
         const EventView view{event.id, event.name, &event.env.entries()};
-        auto list = subscribers_->events;  // a callback may (un)subscribe
-        for (auto& entry : list) {
-            guarded(*entry.slot, "an event callback", [&] { entry.fn(view); });
+        const auto list = subscribers_->events.snapshot();
+        Clock::time_point mark = Clock::now();
+        for (const auto& entry : *list) {
+            guarded(
+                *entry.slot, "an event callback", [&] { entry.fn(view); }, &mark);
         }
     });
     observer_ids_[1] = supervisor_.transitionObservers().add(
@@ -506,9 +548,11 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
                                  dispatch::stateName(change.new_state),
                                  dispatch::stateName(change.old_state),
                                  change.job->mainPid()};
-            auto list = subscribers_->jobs;
-            for (auto& entry : list) {
-                guarded(*entry.slot, "a job change callback", [&] { entry.fn(view); });
+            const auto list = subscribers_->jobs.snapshot();
+            Clock::time_point mark = Clock::now();
+            for (const auto& entry : *list) {
+                guarded(
+                    *entry.slot, "a job change callback", [&] { entry.fn(view); }, &mark);
             }
         });
     observer_ids_[2] = supervisor_.classObservers().add(
@@ -541,11 +585,11 @@ PluginManager::~PluginManager() {
 }
 
 template <typename Fn>
-bool PluginManager::guarded(Slot& slot, const char* what, Fn&& fn) {
+bool PluginManager::guarded(Slot& slot, const char* what, Fn&& fn, Clock::time_point* mark) {
     if (slot.failing || (!slot.plugin && slot.state != "starting")) {
         return false;
     }
-    const auto start = Clock::now();
+    const auto start = mark ? *mark : Clock::now();
     try {
         fn();
     } catch (const std::exception& e) {
@@ -555,7 +599,11 @@ bool PluginManager::guarded(Slot& slot, const char* what, Fn&& fn) {
         fail(slot, std::string(what) + " threw something that is not a std::exception");
         return false;
     }
-    const auto took = Clock::now() - start;
+    const auto end = Clock::now();
+    if (mark) {
+        *mark = end;
+    }
+    const auto took = end - start;
     if (took > options_.callback_budget) {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
         ++slot.overruns;
@@ -754,7 +802,7 @@ void PluginManager::load(const std::vector<fs::path>& files) {
 }
 
 bool PluginManager::startSlot(Slot& slot) {
-    const auto start = Clock::now();
+    const auto start = std::chrono::steady_clock::now();  // fine: load times are sub-ms
     try {
         slot.library.load(slot.path.string(),
                           boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
@@ -795,7 +843,8 @@ bool PluginManager::startSlot(Slot& slot) {
     if (!guarded(slot, "start()", [&] { slot.plugin->start(); })) {
         return false;
     }
-    slot.load_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    slot.load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     slot.state = "running";
     slot.reason.clear();
     logger_->info("plugin {} {} started from {} in {:.2f} ms", slot.descriptor.name,
@@ -930,8 +979,8 @@ void PluginManager::deliverOutput(const log::CapturedLines& batch) {
         return;
     }
     const OutputLines view{batch.job, batch.instance, batch.time, &batch.lines};
-    auto list = subscribers_->sinks;  // a sink may (un)register
-    for (auto& entry : list) {
+    const auto list = subscribers_->sinks.snapshot();
+    for (const auto& entry : *list) {
         guarded(*entry.slot, "an output sink", [&] { entry.fn(view); });
     }
 }
