@@ -7,7 +7,11 @@ machine, as Markdown.
 
 RESULTS.tsv: "scenario manager n metric value rep" lines (bench/compare/scenario.sh).
 META.tsv: "key value" lines, "note manager text" for the adapters (scripts/bench-compare).
+
+Sections 1-7 show only the lifecycle sizes every manager ran at (META's "sizes"); section 8
+(scale) shows every size tend ran at, the larger ones run by tend and the floor alone.
 """
+import math
 import statistics
 import sys
 from collections import defaultdict
@@ -88,10 +92,12 @@ class Table:
 
 
 class Report:
-    def __init__(self, data):
+    def __init__(self, data, shared=None):
         self.data = data
         self.present = [m for m in MANAGERS if any(k[1] == m for k in data)]
         self.out = []
+        # the sizes the comparison tables show; None: those every present manager ran at
+        self.shared = shared
 
     def values(self, scenario, manager, n, metric):
         return num(self.data.get((scenario, manager, n, metric), []))
@@ -99,8 +105,17 @@ class Report:
     def failed(self, scenario, manager, n):
         return bool(self.data.get((scenario, manager, n, "failed")))
 
-    def sizes(self, scenario):
-        return sorted({k[2] for k in self.data if k[0] == scenario})
+    def sizes(self, scenario, manager=None):
+        return sorted({k[2] for k in self.data
+                       if k[0] == scenario and (manager is None or k[1] == manager)})
+
+    # The sizes a comparison table shows: not the scale runs, which only tend and the floor
+    # make and which would leave the peers' cells empty.
+    def shared_sizes(self, scenario):
+        sizes = self.sizes(scenario)
+        if self.shared is not None:
+            return [n for n in sizes if n in self.shared]
+        return [n for n in sizes if all(n in self.sizes(scenario, m) for m in self.present)]
 
     def median(self, scenario, manager, n, metric):
         v = self.values(scenario, manager, n, metric)
@@ -135,7 +150,7 @@ class Report:
     # One table per metric: rows are managers, columns each N with its two ratios. Lower is
     # better. censor(manager, n) -> note: the value is a cap, not a measurement.
     def metric_table(self, scenario, metric, unit, ratios=True, censor=None):
-        sizes = self.sizes(scenario)
+        sizes = self.shared_sizes(scenario)
         header = ["manager"]
         for n in sizes:
             header += [f"N={n} ({unit})"] + (["× floor", "× best peer"] if ratios else [])
@@ -160,11 +175,72 @@ class Report:
             self.para(f"- {note}")
 
 
+# Growth of tend's and the floor's lifecycle costs with N, from the shared sizes up to the scale
+# runs. For each step from one size A to the next B, the growth per 10× of N:
+# (value(B) / value(A)) ** (1 / log10(B / A)): 1× is flat, 10× linear, 100× quadratic. Growth
+# is at most linear when value / N does not rise (beyond 10% noise) at any step.
+def scale_table(r, meta, censor):
+    who = "tend" if "tend" in r.present else "floor"
+    sizes = r.sizes("lifecycle", who)
+    managers = [m for m in ("tend", "floor") if m in r.present]
+    if len(sizes) < 2 or not managers:
+        r.para(f"Not measured: {who} ran at fewer than two sizes.")
+        return
+    shared = r.shared_sizes("lifecycle")
+    alone = [f"N={n:,}" for n in sizes if n not in shared]
+    r.para("How the lifecycle costs (sections 1-3 and 5) grow with N, at every N tend ran at"
+           + (f" ({' and '.join(alone)}: tend and the floor only, the peers would take too long)"
+              if alone else "") +
+           ". *Per 10× N*: the step's growth scaled to a tenfold N, "
+           "(value(B) / value(A))^(1 / log10(B / A)); 1× is flat, 10× linear, 100× "
+           "quadratic. *At most linear*: value / N does not rise by more than 10% at any step; "
+           "where it does, the step and its rise in value / N are named. Stop-all includes the "
+           f"{meta.get('kill_timeout_s')} s kill timeout (the services ignore SIGTERM), so it "
+           "starts from a constant.")
+    metrics = [("cold_start_ms", "cold start (ms)"),
+               ("all_pss_kb", "manager PSS, summed over its processes (KiB)"),
+               ("idle_vcsw", f"idle voluntary context switches in {meta.get('idle_s')} s"),
+               ("stop_ms", "stop-all (ms)")]
+    steps = list(zip(sizes, sizes[1:]))
+    t = Table(["metric", "manager"] + [f"N={n:,}" for n in sizes] +
+              [f"per 10× N, {a:,}→{b:,}" for a, b in steps] + ["at most linear"])
+    for metric, title in metrics:
+        for m in managers:
+            capped = {n for n in sizes if metric == "stop_ms" and censor(m, n)}
+            row = [title, m] + [r.cell("lifecycle", m, n, metric, censored=n in capped)
+                                for n in sizes]
+            med = {n: r.median("lifecycle", m, n, metric) for n in sizes}
+            worse, unknown = [], []
+            for a, b in steps:
+                va, vb = med[a], med[b]
+                if va is None or vb is None:
+                    row.append("—")
+                    unknown.append(f"N={a if va is None else b:,} missing")
+                    continue
+                row.append(ratio((vb / va) ** (1 / math.log10(b / a)), 1)
+                           if va > 0 and vb > 0 else "—")
+                if va == 0:
+                    if vb > 0:
+                        unknown.append(f"0 at N={a:,}")
+                elif vb / b > 1.1 * (va / a):  # value / N rose beyond the noise
+                    worse.append(f"value / N ×{(vb / b) / (va / a):.2f}, {a:,}→{b:,}")
+            unknown += [f"N={n:,} capped" for n in sorted(capped)]
+            if worse:
+                row.append("**no**: " + "; ".join(worse))
+            elif unknown:
+                row.append(f"? ({', '.join(dict.fromkeys(unknown))})")
+            else:
+                row.append("yes")
+            t.add(row)
+    r.table(t)
+
+
 def main():
     results, meta_path, out_path = sys.argv[1:4]
     data = load(results)
     meta, notes, versions = load_meta(meta_path)
-    r = Report(data)
+    shared = {int(n) for n in meta["sizes"].split()} if meta.get("sizes") else None
+    r = Report(data, shared)
     reps = meta.get("reps", "?")
 
     r.out = ["# tend against other supervisors", "",
@@ -281,6 +357,9 @@ def main():
                     ratio(med, r.median("fanout", "floor", n, "all_running_ms"))]
         t.add(row)
     r.table(t)
+
+    r.heading("8. Scale (tend and the floor)")
+    scale_table(r, meta, stop_censor)
 
     failures = sorted({(k[0], k[1], k[2]) for k in data if k[3] == "failed"})
     if failures:

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Whole-process scenarios for the control plane (issue "the control plane's speed"):
+#   1. `tendctl status JOB` as a whole process against /bin/true, spawned the same way
+#      (bench/spawn_time: N runs in a row per round, rounds interleaved; target <= 2x);
+#   2. `tendctl list` with 1,000 jobs, as a whole process and as a round trip on an open
+#      connection, which is tend's own time plus the socket (target < 20 ms each);
+#   3. crash-to-restart on an idle tend and on one answering 8 clients' `status` requests
+#      (bench/control_load), offered at 10,000/s (target: all answered, restart latency <= 1.5x
+#      idle), and, in the full run, sent back to back, which saturates the machine.
+# Prints each measurement, then a summary of medians and ratios. Every process it starts is gone
+# when it returns. Hold /tmp/tend-build.lock around it on a shared machine.
+#   bench/control_scenarios.sh BUILD_DIR [--quick]
+set -euo pipefail
+build=$1
+quick=${2:-}
+tend=$build/core/tend
+tendctl=$build/core/tendctl
+spawns=2000    # runs per command per round
+list_spawns=200
+rounds=5
+jobs=1000
+restarts=300   # per crash-to-restart run
+pace_ms=10     # between restarts, so that a run lasts some seconds under load
+rate=10000     # control requests per second offered by the 8 clients
+load_runs=3
+if [ "$quick" = "--quick" ]; then
+    spawns=200
+    list_spawns=20
+    rounds=3
+    jobs=50
+    restarts=30
+    load_runs=1
+fi
+
+tree=$(mktemp -d /tmp/tend-bench-XXXXXX)
+out=$tree/out  # each measurement's output, for the summary
+stopTend() {
+    local daemon
+    daemon=$(cat "$tree/run/tend.pid" 2>/dev/null || true)
+    if [ -n "$daemon" ]; then
+        kill "$daemon" 2>/dev/null || true
+        for _ in $(seq 1 400); do
+            kill -0 "$daemon" 2>/dev/null || break
+            sleep 0.05
+        done
+    fi
+    rm -f "$tree/run/tend.pid"
+}
+trap 'stopTend; rm -rf "$tree"' EXIT
+mkdir -p "$tree/jobs" "$out"
+for i in $(seq 1 "$jobs"); do
+    printf 'start on startup\nconsole none\nexec sleep 100000\n' >"$tree/jobs/idle$i.conf"
+done
+"$tend" --jobs-dir "$tree/jobs" --runtime-dir "$tree/run" --log-dir "$tree/log" \
+    --log-file "$tree/tend.log" --log-level warn
+socket=$tree/run/control
+for _ in $(seq 1 600); do
+    running=$("$tendctl" --socket "$socket" list | grep -c 'start/running' || true)
+    [ "$running" -ge "$jobs" ] && break
+    sleep 0.1
+done
+
+echo "## tendctl status as a whole process against /bin/true ($rounds rounds of $spawns runs," \
+    "$running jobs running)"
+"$build/bench/tend_spawn_time" "$spawns" "$rounds" /bin/true \
+    ::: "$tendctl" --socket "$socket" status idle1 \
+    ::: "$tendctl" --version | tee "$out/spawn"
+
+echo
+echo "## list with $running jobs: whole tendctl process, then the round trip on an open connection"
+"$build/bench/tend_spawn_time" "$list_spawns" "$rounds" "$tendctl" --socket "$socket" list |
+    tee "$out/list-process"
+"$build/bench/tend_control_roundtrip" "$socket" "$((list_spawns * rounds))" list |
+    tee "$out/list-roundtrip"
+stopTend  # the restart scenarios start tends of their own
+
+echo
+echo "## crash -> restart: idle, under 8 clients offering $rate status requests/s, and under" \
+    "8 clients sending back to back ($load_runs runs each of $restarts restarts, ${pace_ms} ms apart)"
+restart() {
+    "$build/bench/tend_restart_latency" --tend "$tend" "$tendctl" "$restarts" --pace "$pace_ms" "$@"
+}
+for run in $(seq 1 "$load_runs"); do
+    restart | tee -a "$out/idle"
+    restart --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" steady |
+        tee -a "$out/rated"
+    if [ "$quick" != "--quick" ]; then
+        restart --while "$build/bench/tend_control_load" --threads 8 steady | tee -a "$out/flat-out"
+    fi
+done
+
+# The number after `key=` on each line; the median of a column of numbers.
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+roundMeans() { sed -n "s/^$1: .*median of round means \([0-9.]*\) us.*/\1/p"; }
+rates() { sed -n 's/.* = \([0-9]*\)\/s;.*/\1/p'; }
+lowest() { sed -n 's/.*lowest \([0-9]*\)\/s;.*/\1/p'; }
+true_us=$(roundMeans '\/bin\/true' <"$out/spawn")
+status_us=$(roundMeans '.* status idle1' <"$out/spawn")
+version_us=$(roundMeans '.* --version' <"$out/spawn")
+list_ms=$(roundMeans '.* list' <"$out/list-process" | awk '{printf "%.2f", $1 / 1000}')
+list_rt_ms=$(field median <"$out/list-roundtrip")
+idle_ms=$(field median <"$out/idle" | median)
+echo
+echo "## summary (medians)"
+awk -v t="$true_us" -v s="$status_us" -v v="$version_us" 'BEGIN {
+    printf "tendctl status: %.0f us, /bin/true %.0f us: %.2fx (target <= 2x); ", s, t, s / t
+    printf "tendctl --version %.0f us (%.2fx)\n", v, v / t }'
+echo "tendctl list, $running jobs: whole process ${list_ms} ms, round trip ${list_rt_ms} ms" \
+    "(target < 20 ms)"
+for load in rated flat-out; do
+    [ -s "$out/$load" ] || continue
+    awk -v what="$load" -v i="$idle_ms" -v l="$(field median <"$out/$load" | median)" \
+        -v r="$(rates <"$out/$load" | median)" -v low="$(lowest <"$out/$load" | median)" 'BEGIN {
+        printf "crash -> restart under load (%s): idle %.3f ms, loaded %.3f ms: %.2fx ", what, i, l, l / i
+        printf "(target <= 1.5x); %d replies/s", r
+        if (low != "") printf ", lowest second %d/s", low
+        printf " (target >= 10000)\n" }'
+done
