@@ -196,6 +196,9 @@ int requestAndPrint(const Cli& cli, const std::string& command, std::vector<std:
     if (progress.wanted() && !cli.json) {
         options["progress"] = true;
     }
+    if (!cli.json) {
+        options["data"] = false;  // only the text is printed: a smaller reply, nothing to parse
+    }
     Connection connection(cli);
     connection.send({{"protocol", tend::control::kProtocolVersion},
                      {"command", command},
@@ -259,7 +262,8 @@ std::string describeMonitor(const json& body) {
     if (type == "event") {
         std::string line = "event " + body.value("event", "");
         for (const auto& entry : body.value("env", json::array())) {
-            line += " " + entry.get<std::string>();
+            line += ' ';
+            line += entry.get<std::string>();
         }
         return line;
     }

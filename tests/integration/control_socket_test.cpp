@@ -160,6 +160,28 @@ TEST_F(ControlSocket, TextThatIsNotJsonGetsAnErrorAndTheConnectionServesTheNextR
     expectSupervisionGoesOn();
 }
 
+// `"options":{"data":false}` leaves the JSON form out of a reply, for that request only: a
+// client that prints text need not read it. Pipelined requests each get what they asked for.
+TEST_F(ControlSocket, DataFalseLeavesTheJsonFormOutOfThatReplyOnly) {
+    ASSERT_TRUE(startTendWithSentinel());
+    RawClient client(socketPath());
+    ASSERT_TRUE(client.connected()) << client.error();
+    const std::string lean =
+        R"({"protocol":1,"command":"list","args":[],"wait":true,"options":{"data":false}})"
+        "\n";
+    const auto first = client.exchange(lean + requestLine("list", {}));
+    ASSERT_TRUE(first) << client.error();
+    EXPECT_EQ((*first)["ok"], true) << *first;
+    EXPECT_FALSE(first->contains("data")) << *first;
+    EXPECT_THAT((*first)["output"].get<std::string>(), HasSubstr("sentinel start/running"));
+    const auto second_line = client.readLine();
+    ASSERT_TRUE(second_line) << client.error();
+    const auto second = nlohmann::json::parse(*second_line);
+    ASSERT_TRUE(second.contains("data")) << second;
+    EXPECT_EQ(second["data"]["jobs"][0]["job"], "sentinel") << second;
+    EXPECT_EQ(ctl("list").out, (*first)["output"].get<std::string>() + "\n");
+}
+
 TEST_F(ControlSocket, WrongFieldsGetTheDecodersOwnErrorTexts) {
     ASSERT_TRUE(startTendWithSentinel());
     const std::string no_protocol = "request has no \"protocol\" version; tend speaks protocol 1";
