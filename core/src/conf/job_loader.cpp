@@ -169,21 +169,33 @@ std::vector<JobFile> findJobFiles(const std::filesystem::path& dir,
         problems.push_back(fileDiagnostic(dir, "cannot read job directory: " + ec.message()));
         return files;
     }
+    // Which files have a .override comes from the same listing, so that a reload need not
+    // look (and fail to find) one for every job.
+    std::vector<std::string> overrides;
     for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
         if (ec) {
             problems.push_back(fileDiagnostic(dir, "error while scanning: " + ec.message()));
             break;
         }
         const fs::path& path = it->path();
-        if (path.extension() != ".conf" || it->is_directory(ec)) {
+        const fs::path extension = path.extension();
+        if ((extension != ".conf" && extension != ".override") || it->is_directory(ec)) {
             continue;
         }
         fs::path relative = path.lexically_relative(dir);
         relative.replace_extension();
+        if (extension == ".override") {
+            overrides.push_back(relative.generic_string());
+            continue;
+        }
         files.push_back({relative.generic_string(), path});
     }
     std::sort(files.begin(), files.end(),
               [](const JobFile& a, const JobFile& b) { return a.name < b.name; });
+    std::sort(overrides.begin(), overrides.end());
+    for (auto& file : files) {
+        file.has_override = std::binary_search(overrides.begin(), overrides.end(), file.name);
+    }
     return files;
 }
 

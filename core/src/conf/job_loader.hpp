@@ -33,6 +33,7 @@ LoadResult loadJobFile(std::string name, const std::filesystem::path& path,
 struct JobFile {
     std::string name;  // `sub/name` for `DIR/sub/name.conf`
     std::filesystem::path path;
+    bool has_override = false;  // `DIR/sub/name.override` was there when the directory was read
 };
 
 // Every `*.conf` below `dir`, sorted by name. Unreadable entries become diagnostics.

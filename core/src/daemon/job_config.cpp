@@ -243,7 +243,8 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
             options.progress(++done, found.size());
         }
         const FileStamp conf_stamp = stampOf(file.path);
-        const FileStamp override_stamp = stampOf(overridePath(file.path));
+        const FileStamp override_stamp =
+            file.has_override ? stampOf(overridePath(file.path)) : FileStamp{};
         const bool racy =
             racyStamp(conf_stamp, coarse_now) || racyStamp(override_stamp, coarse_now);
         const auto known_it = known_.find(file.name);
