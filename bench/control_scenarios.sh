@@ -6,7 +6,9 @@
 #      connection, which is tend's own time plus the socket (target < 20 ms each);
 #   3. crash-to-restart on an idle tend and on one answering 8 clients' `status` requests
 #      (bench/control_load), offered at 10,000/s (target: all answered, restart latency <= 1.5x
-#      idle), and, in the full run, sent back to back, which saturates the machine.
+#      idle), and, in the full run, sent back to back, which saturates the machine. The same
+#      restarts done by the harness itself (the floor) beside a tend under the same load show
+#      how much of the slowdown is the machine's rather than tend's.
 # Prints each measurement, then a summary of medians and ratios. Every process it starts is gone
 # when it returns. Hold /tmp/tend-build.lock around it on a shared machine.
 #   bench/control_scenarios.sh BUILD_DIR [--quick]
@@ -84,6 +86,9 @@ for run in $(seq 1 "$load_runs"); do
     restart | tee -a "$out/idle"
     restart --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" steady |
         tee -a "$out/rated"
+    restart --floor-beside | tee -a "$out/floor-idle"
+    restart --floor-beside --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" \
+        steady | tee -a "$out/floor-rated"
     if [ "$quick" != "--quick" ]; then
         restart --while "$build/bench/tend_control_load" --threads 8 steady | tee -a "$out/flat-out"
     fi
@@ -108,6 +113,12 @@ awk -v t="$true_us" -v s="$status_us" -v v="$version_us" 'BEGIN {
     printf "tendctl --version %.0f us (%.2fx)\n", v, v / t }'
 echo "tendctl list, $running jobs: whole process ${list_ms} ms, round trip ${list_rt_ms} ms" \
     "(target < 20 ms)"
+floor_idle_ms=$(field median <"$out/floor-idle" | median)
+floor_rated_ms=$(field median <"$out/floor-rated" | median)
+rated_ms=$(field median <"$out/rated" | median)
+awk -v fi="$floor_idle_ms" -v fr="$floor_rated_ms" -v t="$rated_ms" 'BEGIN {
+    printf "the floor beside tend, same load: idle %.3f ms, loaded %.3f ms: %.2fx (the machine); ", fi, fr, fr / fi
+    printf "tend loaded over the floor loaded: %.2fx\n", t / fr }'
 for load in rated flat-out; do
     [ -s "$out/$load" ] || continue
     awk -v what="$load" -v i="$idle_ms" -v l="$(field median <"$out/$load" | median)" \

@@ -5,7 +5,7 @@
 // same way: the service writes "pid monotonic-ns" to a FIFO as its first act.
 //
 //   restart_latency --floor N
-//   restart_latency --tend TEND TENDCTL N [--pace MS] [--while PROG ARGS...]
+//   restart_latency --tend TEND TENDCTL N [--pace MS] [--floor-beside] [--while PROG ARGS...]
 //   restart_latency --service FIFO          (the service itself)
 //
 // --pace waits MS milliseconds after each restart before the next kill, so that N restarts
@@ -13,7 +13,9 @@
 // measurement (started before the first kill, then half a second to warm up; SIGINT after the
 // last), with $TEND_SESSION naming tend's control socket: bench/control_load, to measure
 // restarts on a busy tend. tend's session also holds `steady`, a job that only sleeps, for
-// PROG to ask about.
+// PROG to ask about. --floor-beside leaves the restarting to this program (the floor) while tend
+// runs beside it and PROG keeps it busy: how much of a slower restart under load is the
+// machine's, and how much is tend's.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -128,10 +130,13 @@ int main(int argc, char** argv) {
         const std::string tendctl = argv[3];
         const int n = std::atoi(argv[4]);
         int pace_ms = 0;
+        bool floor_beside = false;
         std::vector<std::string> load;
         for (int i = 5; i < argc; ++i) {
             if (std::strcmp(argv[i], "--pace") == 0 && i + 1 < argc) {
                 pace_ms = std::atoi(argv[++i]);
+            } else if (std::strcmp(argv[i], "--floor-beside") == 0) {
+                floor_beside = true;
             } else if (std::strcmp(argv[i], "--while") == 0 && i + 1 < argc) {
                 load.assign(argv + i + 1, argv + argc);
                 break;
@@ -150,9 +155,14 @@ int main(int argc, char** argv) {
             spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run", "--log-dir",
                    dir + "/log", "--log-file", dir + "/tend.log", "--log-level", "warn"});
         waitpid(daemon, nullptr, 0);  // returns once tend is ready
-        const pid_t ctl =
-            spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
-        waitpid(ctl, nullptr, 0);
+        pid_t floor_child = 0;
+        if (floor_beside) {
+            floor_child = spawn({self(), "--service", fifo});
+        } else {
+            const pid_t ctl =
+                spawn({tendctl, "--socket", dir + "/run/control", "start", "-n", "crasher"});
+            waitpid(ctl, nullptr, 0);
+        }
         Report current = readReport(in);
         pid_t load_pid = 0;
         if (!load.empty()) {
@@ -173,11 +183,19 @@ int main(int argc, char** argv) {
         for (int i = 0; i < n; ++i) {
             const long long t0 = nowNs();
             kill(current.pid, SIGKILL);
+            if (floor_beside) {
+                waitpid(floor_child, nullptr, 0);
+                floor_child = spawn({self(), "--service", fifo});
+            }
             current = readReport(in);
             samples.push_back(static_cast<double>(current.ns - t0) / 1e6);
             if (pace_ms > 0) {
                 usleep(static_cast<useconds_t>(pace_ms) * 1000);
             }
+        }
+        if (floor_child > 0) {
+            kill(floor_child, SIGKILL);
+            waitpid(floor_child, nullptr, 0);
         }
         int load_status = 0;
         if (load_pid > 0) {
@@ -191,7 +209,10 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 500 && kill(tend_pid, 0) == 0; ++i) {
             usleep(10000);
         }
-        summarize(load.empty() ? "tend (respawn delay 0)" : "tend (respawn delay 0), under load",
+        summarize(floor_beside   ? (load.empty() ? "floor beside an idle tend"
+                                                 : "floor beside tend, under load")
+                  : load.empty() ? "tend (respawn delay 0)"
+                                 : "tend (respawn delay 0), under load",
                   samples);
         if (load_pid > 0 && !(WIFEXITED(load_status) && WEXITSTATUS(load_status) == 0)) {
             std::fprintf(stderr, "restart_latency: the load failed (status %d)\n", load_status);
@@ -200,7 +221,7 @@ int main(int argc, char** argv) {
     } else {
         std::fprintf(stderr,
                      "usage: restart_latency --floor N | --tend TEND TENDCTL N [--pace MS] "
-                     "[--while PROG ARGS...]\n");
+                     "[--floor-beside] [--while PROG ARGS...]\n");
         return 2;
     }
     std::string cleanup = "rm -rf " + dir;
