@@ -56,6 +56,7 @@ class FileLogRouter final : public OutputRouter {
     std::vector<std::unique_ptr<Stream>> incoming_;
     std::vector<std::unique_ptr<Stream>> streams_;
     std::shared_ptr<const OutputTap> tap_;  // guarded by mutex_
+    std::unique_ptr<char[]> read_buffer_;   // the router thread's only
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
