@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -37,7 +38,9 @@ std::string readSmallFile(const std::string& path) {
         return {};
     }
     std::string out;
-    char buffer[4096];
+    // Large reads: /proc/<pid>/task/<tid>/children walks the list of children again from the
+    // start at every read() call.
+    char buffer[65536];
     ssize_t n = 0;
     while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
         out.append(buffer, static_cast<std::size_t>(n));
@@ -136,6 +139,9 @@ void LinuxPlatform::reap() {
         if (const auto it = pidfds_.find(pid); it != pidfds_.end()) {
             ::close(it->second);
             pidfds_.erase(it);
+        }
+        if (children_this_turn_) {
+            reaped_this_turn_.insert(pid);
         }
         ExitStatus status;
         status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
@@ -283,15 +289,32 @@ std::vector<pid_t> LinuxPlatform::children() const {
         if (entry->d_name[0] == '.') {
             continue;
         }
-        std::istringstream in(
-            readSmallFile(std::string("/proc/self/task/") + entry->d_name + "/children"));
-        pid_t pid = 0;
-        while (in >> pid) {
-            out.push_back(pid);
+        const std::string text =
+            readSmallFile(std::string("/proc/self/task/") + entry->d_name + "/children");
+        const char* at = text.c_str();
+        char* end = nullptr;
+        for (long pid = std::strtol(at, &end, 10); end != at; pid = std::strtol(at, &end, 10)) {
+            out.push_back(static_cast<pid_t>(pid));
+            at = end;
         }
     }
     ::closedir(tasks);
     return out;
+}
+
+// Every handler that runs before the posted reset was queued by events the loop saw before the
+// list was read, so a process re-parented to tend by one of those events is already in it.
+const std::vector<pid_t>& LinuxPlatform::childrenThisTurn() {
+    if (!children_this_turn_) {
+        children_this_turn_ = children();
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (!alive.expired()) {
+                children_this_turn_.reset();
+                reaped_this_turn_.clear();
+            }
+        });
+    }
+    return *children_this_turn_;
 }
 
 std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::string_view instance,
@@ -299,9 +322,9 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
     const std::string job_entry = "UPSTART_JOB=" + std::string(job);
     const std::string instance_entry = "UPSTART_INSTANCE=" + std::string(instance);
     std::vector<pid_t> out;
-    for (pid_t pid : children()) {
-        if (pidfds_.contains(pid)) {
-            continue;  // started by tend itself, so already known
+    for (pid_t pid : childrenThisTurn()) {
+        if (pidfds_.contains(pid) || reaped_this_turn_.contains(pid)) {
+            continue;  // started by tend itself, so already known; or reaped since the read
         }
         const auto stat = readStat(pid);
         if (!stat || stat->state == 'Z') {
