@@ -36,18 +36,9 @@ fi
 
 tree=$(mktemp -d /tmp/tend-bench-XXXXXX)
 out=$tree/out  # each measurement's output, for the summary
-stopTend() {
-    local daemon
-    daemon=$(cat "$tree/run/tend.pid" 2>/dev/null || true)
-    if [ -n "$daemon" ]; then
-        kill "$daemon" 2>/dev/null || true
-        for _ in $(seq 1 400); do
-            kill -0 "$daemon" 2>/dev/null || break
-            sleep 0.05
-        done
-    fi
-    rm -f "$tree/run/tend.pid"
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+stopTend() { stop_tend "$tree"; }
 trap 'stopTend; rm -rf "$tree"' EXIT
 mkdir -p "$tree/jobs" "$out"
 for i in $(seq 1 "$jobs"); do

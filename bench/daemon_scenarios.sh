@@ -24,16 +24,10 @@ for round in 1 2 3; do
 done
 
 tree=$(mktemp -d /tmp/tend-bench-XXXXXX)
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 cleanup() {
-    local daemon
-    daemon=$(cat "$tree/run/tend.pid" 2>/dev/null || true)
-    if [ -n "$daemon" ]; then
-        kill "$daemon" 2>/dev/null || true
-        for _ in $(seq 1 400); do
-            kill -0 "$daemon" 2>/dev/null || break
-            sleep 0.05
-        done
-    fi
+    stop_tend "$tree"
     rm -rf "$tree"
 }
 trap cleanup EXIT
