@@ -235,6 +235,11 @@ class PluginManager::Host final : public PluginHost {
         }
         manager_.subscribers_->eraseSlot(&slot_);
         manager_.updateOutputTap();
+        // Stanzas whose registration outlived the plugin (kept somewhere the plugin's
+        // destruction does not reach): their checks are the plugin's code, about to be unloaded.
+        for (const auto& keyword : stanzas_) {
+            retireStanza(keyword);
+        }
         for (std::uint64_t event : held_) {
             manager_.supervisor_.releaseEvent(event);
         }
@@ -431,11 +436,12 @@ class PluginManager::Host final : public PluginHost {
             log(LogLevel::Warn, "stanza '" + keyword + "' is already taken");
             return {};
         }
+        stanzas_.insert(keyword);
         manager_.stanzasChanged();
-        return undo([this, registry, keyword, owner] {
-            registry->remove(keyword);
-            registry->retire(keyword, owner);
-            manager_.stanzasChanged();
+        return undo([this, keyword] {
+            if (stanzas_.erase(keyword)) {
+                retireStanza(keyword);
+            }
         });
     }
 
@@ -487,6 +493,13 @@ class PluginManager::Host final : public PluginHost {
     }
 
   private:
+    // Job files that use the keyword now say they need this plugin; they are all read again.
+    void retireStanza(const std::string& keyword) {
+        manager_.options_.stanzas->remove(keyword);
+        manager_.options_.stanzas->retire(keyword, std::string(slot_.descriptor.name));
+        manager_.stanzasChanged();
+    }
+
     Registration undo(std::function<void()> action) {
         return Registration([alive = std::weak_ptr<bool>(alive_), action = std::move(action)] {
             if (!alive.expired()) {
@@ -504,6 +517,7 @@ class PluginManager::Host final : public PluginHost {
     std::map<std::uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
     std::map<std::uint64_t, std::shared_ptr<std::function<void()>>> arms_;
     std::set<std::uint64_t> held_;
+    std::set<std::string> stanzas_;  // keywords this plugin added to the registry
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -593,9 +607,15 @@ bool PluginManager::guarded(Slot& slot, const char* what, Fn&& fn, Clock::time_p
     try {
         fn();
     } catch (const std::exception& e) {
+        if (mark) {
+            *mark = Clock::now();  // the next plugin's call starts now, not when this one did
+        }
         fail(slot, std::string(what) + " threw: " + e.what());
         return false;
     } catch (...) {
+        if (mark) {
+            *mark = Clock::now();
+        }
         fail(slot, std::string(what) + " threw something that is not a std::exception");
         return false;
     }
