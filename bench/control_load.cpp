@@ -6,11 +6,19 @@
 // schedule (one that falls behind sends at once until it has caught up). Prints the replies per
 // second: overall, and the median and lowest of the whole seconds.
 //
-//   control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] JOB
+//   control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] [--reference-server] JOB
 //
 // The socket is --socket, else $TEND_SESSION. Every reply must say "ok":true.
+//
+// --reference-server aims the clients at a server this program forks for the purpose instead of
+// at tend: one thread, epoll, one read and one canned reply per request, in a session of its
+// own as tend is. It is the least any server can do for the same traffic, so a restart measured
+// beside it shows what the clients alone cost the machine, whatever the server.
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +103,65 @@ void client(const std::string& path, const std::string& request, long long inter
     close(fd);
 }
 
+// Answers every line on every connection with a canned reply until the parent goes.
+[[noreturn]] void referenceServer(int listener) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    setsid();
+    const int poller = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event interest{};
+    interest.events = EPOLLIN;
+    interest.data.fd = listener;
+    epoll_ctl(poller, EPOLL_CTL_ADD, listener, &interest);
+    static constexpr std::string_view reply = R"({"ok":true,"text":"steady stop/waiting"})"
+                                              "\n";
+    char buffer[65536];
+    epoll_event ready[64];
+    for (;;) {
+        const int n = epoll_wait(poller, ready, 64, -1);
+        for (int i = 0; i < n; ++i) {
+            const int fd = ready[i].data.fd;
+            if (fd == listener) {
+                const int client = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+                if (client >= 0) {
+                    interest.data.fd = client;
+                    epoll_ctl(poller, EPOLL_CTL_ADD, client, &interest);
+                }
+                continue;
+            }
+            const ssize_t r = read(fd, buffer, sizeof buffer);
+            if (r <= 0) {
+                close(fd);
+                continue;
+            }
+            // Request/response clients have one request in flight, so a read holds whole lines.
+            for (ssize_t k = 0; k < r; ++k) {
+                if (buffer[k] == '\n' && write(fd, reply.data(), reply.size()) < 0) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+pid_t startReferenceServer(const std::string& path) {
+    unlink(path.c_str());
+    const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 64) != 0) {
+        std::perror("control_load: reference server");
+        std::exit(1);
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+        referenceServer(listener);
+    }
+    close(listener);
+    return pid;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +173,7 @@ int main(int argc, char** argv) {
         path = session;
     }
     std::string job;
+    bool reference_server = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc) {
@@ -116,6 +184,8 @@ int main(int argc, char** argv) {
             seconds = std::atof(argv[++i]);
         } else if (arg == "--socket" && i + 1 < argc) {
             path = argv[++i];
+        } else if (arg == "--reference-server") {
+            reference_server = true;
         } else if (job.empty() && !arg.starts_with("-")) {
             job = arg;
         } else {
@@ -124,10 +194,15 @@ int main(int argc, char** argv) {
         }
     }
     if (job.empty() || path.empty() || threads < 1) {
-        std::fprintf(
-            stderr,
-            "usage: control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] JOB\n");
+        std::fprintf(stderr,
+                     "usage: control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] "
+                     "[--reference-server] JOB\n");
         return 2;
+    }
+    pid_t server = 0;
+    if (reference_server) {
+        path += ".reference";
+        server = startReferenceServer(path);
     }
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
@@ -162,6 +237,11 @@ int main(int argc, char** argv) {
     for (auto& thread : pool) {
         thread.join();
     }
+    if (server > 0) {
+        kill(server, SIGTERM);
+        waitpid(server, nullptr, 0);
+        unlink(path.c_str());
+    }
     std::sort(per_second.begin(), per_second.end());
     std::string seconds_text = "whole seconds: none";
     if (!per_second.empty()) {
@@ -173,9 +253,10 @@ int main(int argc, char** argv) {
     const std::string pace =
         rate > 0 ? "offered " + std::to_string(static_cast<long>(rate)) + "/s" : "back to back";
     std::printf(
-        "control load (%d clients, status %s, request/response, %s): %lld replies in "
+        "control load (%d clients, status %s, request/response, %s%s): %lld replies in "
         "%.1f s = %.0f/s; %s; failures %lld\n",
-        threads, job.c_str(), pace.c_str(), replies.load(), elapsed,
-        static_cast<double>(replies) / elapsed, seconds_text.c_str(), failures.load());
+        threads, job.c_str(), pace.c_str(), reference_server ? ", reference server" : "",
+        replies.load(), elapsed, static_cast<double>(replies) / elapsed, seconds_text.c_str(),
+        failures.load());
     return failures == 0 ? 0 : 1;
 }

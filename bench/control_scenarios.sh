@@ -8,7 +8,9 @@
 #      (bench/control_load), offered at 10,000/s (target: all answered, restart latency <= 1.5x
 #      idle), and, in the full run, sent back to back, which saturates the machine. The same
 #      restarts done by the harness itself (the floor) beside a tend under the same load show
-#      how much of the slowdown is the machine's rather than tend's.
+#      how much of the slowdown is the machine's rather than tend's, and the floor beside the same
+#      clients aimed at a reference server (one read and one canned write per request, nothing
+#      else) shows what the clients alone cost the machine, whatever server answers them.
 # Prints each measurement, then a summary of medians and ratios. Every process it starts is gone
 # when it returns. Hold /tmp/tend-build.lock around it on a shared machine.
 #   bench/control_scenarios.sh BUILD_DIR [--quick]
@@ -80,6 +82,8 @@ for run in $(seq 1 "$load_runs"); do
     restart --floor-beside | tee -a "$out/floor-idle"
     restart --floor-beside --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" \
         steady | tee -a "$out/floor-rated"
+    restart --floor-beside --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" \
+        --reference-server steady | tee -a "$out/floor-reference"
     if [ "$quick" != "--quick" ]; then
         restart --while "$build/bench/tend_control_load" --threads 8 steady | tee -a "$out/flat-out"
     fi
@@ -106,10 +110,13 @@ echo "tendctl list, $running jobs: whole process ${list_ms} ms, round trip ${lis
     "(target < 20 ms)"
 floor_idle_ms=$(field median <"$out/floor-idle" | median)
 floor_rated_ms=$(field median <"$out/floor-rated" | median)
+floor_reference_ms=$(field median <"$out/floor-reference" | median)
 rated_ms=$(field median <"$out/rated" | median)
-awk -v fi="$floor_idle_ms" -v fr="$floor_rated_ms" -v t="$rated_ms" 'BEGIN {
+awk -v fi="$floor_idle_ms" -v fr="$floor_rated_ms" -v t="$rated_ms" -v ref="$floor_reference_ms" 'BEGIN {
     printf "the floor beside tend, same load: idle %.3f ms, loaded %.3f ms: %.2fx (the machine); ", fi, fr, fr / fi
-    printf "tend loaded over the floor loaded: %.2fx\n", t / fr }'
+    printf "tend loaded over the floor loaded: %.2fx\n", t / fr
+    printf "the floor beside the same clients and a reference server: %.3f ms: %.2fx idle ", ref, ref / fi
+    printf "(what the clients alone cost the machine)\n" }'
 for load in rated flat-out; do
     [ -s "$out/$load" ] || continue
     awk -v what="$load" -v i="$idle_ms" -v l="$(field median <"$out/$load" | median)" \
