@@ -11,18 +11,22 @@
 
 #include "conf/check.hpp"
 #include "conf/search_path.hpp"
+#include "control/protocol.hpp"
 
 namespace tend::ctl {
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tendctl check-config [-i|--ignore-events LIST] [-w|--warn] [--json] [PATH]...\n"
-    "Checks job files (by default the whole job search path) without a running tend: syntax,\n"
-    "then events and jobs that nothing provides, conditions that can never be true, and\n"
-    "stanzas a user session ignores.\n"
+    "usage: tendctl check-config [-i|--ignore-events LIST] [-w|--warn] [--offline] [--json]\n"
+    "                            [PATH]...\n"
+    "Checks job files (by default the whole job search path): syntax, then events and jobs that\n"
+    "nothing provides, conditions that can never be true, and stanzas a user session ignores.\n"
+    "A running tend does the check, so the stanzas its plugins add are known; without one,\n"
+    "tendctl checks the files itself.\n"
     "  -i, --ignore-events LIST  events (comma-separated, globs allowed) to take as given\n"
     "  -w, --warn                fail (exit 1) on warnings too, not only on errors\n"
+    "      --offline             check without asking the running tend\n"
     "      --json                print the findings as JSON on stdout\n";
 
 void addEvents(std::string_view list, std::vector<std::string>& out) {
@@ -47,11 +51,61 @@ std::vector<std::filesystem::path> existingJobDirectories() {
     return dirs;
 }
 
+bool mentionsUnknownStanza(const tend::conf::CheckReport& report) {
+    for (const auto& file : report.files) {
+        for (const auto& finding : file.findings) {
+            if (finding.diagnostic.message.starts_with("unknown stanza")) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// The running tend's verdict, or nothing when there is no tend to ask (or it is one that does not
+// know the command yet): then tendctl checks on its own.
+std::optional<int> checkWithTend(const std::vector<std::filesystem::path>& paths,
+                                 const tend::conf::CheckOptions& options, bool warnings_fail,
+                                 bool json, const AskTend& ask) {
+    nlohmann::json args = nlohmann::json::array();
+    for (const auto& path : paths) {
+        args.push_back(path.string());
+    }
+    nlohmann::json request_options{{"ignore-events", options.assumed_events},
+                                   {"warn", warnings_fail}};
+    std::error_code ec;
+    if (const auto cwd = std::filesystem::current_path(ec); !ec) {
+        request_options["cwd"] = cwd.string();
+    }
+    const auto reply = ask({{"protocol", tend::control::kProtocolVersion},
+                            {"command", "check-config"},
+                            {"args", std::move(args)},
+                            {"wait", true},
+                            {"options", std::move(request_options)}});
+    if (!reply || !reply->value("ok", false)) {
+        return std::nullopt;
+    }
+    const auto data = reply->value("data", nlohmann::json::object());
+    if (!data.contains("report") || !data.contains("failed")) {
+        return std::nullopt;
+    }
+    if (json) {
+        std::fputs(
+            (data["report"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n')
+                .c_str(),
+            stdout);
+    } else {
+        std::fputs(reply->value("output", "").c_str(), stderr);
+    }
+    return data.value("failed", true) ? 1 : 0;
+}
+
 }  // namespace
 
-int checkConfig(int argc, char** argv) {
+int checkConfig(int argc, char** argv, const AskTend& ask) {
     bool json = false;
     bool warnings_fail = false;
+    bool offline = false;
     bool options_done = false;
     tend::conf::CheckOptions options;
     options.lint = true;
@@ -65,6 +119,8 @@ int checkConfig(int argc, char** argv) {
             options_done = true;
         } else if (arg == "--json") {
             json = true;
+        } else if (arg == "--offline") {
+            offline = true;
         } else if (arg == "-w" || arg == "--warn") {
             warnings_fail = true;
         } else if (arg == "-h" || arg == "--help") {
@@ -89,6 +145,11 @@ int checkConfig(int argc, char** argv) {
             addEvents(*events, options.assumed_events);
         }
     }
+    if (!offline && ask) {
+        if (const auto status = checkWithTend(paths, options, warnings_fail, json, ask)) {
+            return *status;
+        }
+    }
     if (paths.empty()) {
         paths = existingJobDirectories();
     } else {
@@ -101,6 +162,12 @@ int checkConfig(int argc, char** argv) {
         std::fputs(report.json(warnings_fail).c_str(), stdout);
     } else {
         std::fputs(report.text().c_str(), stderr);
+        if (mentionsUnknownStanza(report)) {
+            std::fputs(
+                "note: checked without a running tend, so stanzas that plugins add are "
+                "unknown here\n",
+                stderr);
+        }
     }
     return report.failed(warnings_fail) ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // tendctl: controls tend the way initctl controlled Upstart, with the same output. It finds its
 // tend through $TEND_SESSION, else $XDG_RUNTIME_DIR/tend/control (or --socket PATH).
-// `check-config` works offline over the job search path; `log` reads the job's log file itself
+// `check-config` asks the running tend, else works offline; `log` reads the job's log file itself
 // once tend has said where it is. `--json` prints the reply's data (docs/control.md) instead.
 #include <fcntl.h>
 #include <poll.h>
@@ -56,7 +56,8 @@ constexpr const char* kUsage =
     "  reload-configuration [--dry-run] re-read the job files; print the plan (--dry-run:\n"
     "                                   print it and change nothing)\n"
     "  show-config [-e] [JOB]           print jobs' emits, start on and stop on\n"
-    "  check-config [-i LIST] [-w] [PATH...]  check job files (offline)\n"
+    "  check-config [-i LIST] [-w] [--offline] [PATH...]\n"
+    "                                   check job files (through tend, if it runs)\n"
     "  graph                            the job/event graph in dot (--json: as JSON)\n"
     "  log-priority [PRIORITY]          print or set tend's log level\n"
     "  plugins                          list plugins, their state and why\n"
@@ -86,6 +87,25 @@ struct Cli {
     std::exit(2);
 }
 
+// A connected socket, or -1 with errno set.
+int connectTo(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return -1;
+    }
+    return fd;
+}
+
 // One connection to tend: a request goes out, then reply lines come back.
 class Connection {
   public:
@@ -96,14 +116,8 @@ class Connection {
                  "tend, or pass --socket PATH",
                  1, "unreachable");
         }
-        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        if (cli.socket_path.size() >= sizeof addr.sun_path) {
-            fail(cli, "socket path too long: " + cli.socket_path);
-        }
-        std::memcpy(addr.sun_path, cli.socket_path.c_str(), cli.socket_path.size() + 1);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        fd_ = connectTo(cli.socket_path);
+        if (fd_ < 0) {
             fail(cli,
                  "cannot reach tend at " + cli.socket_path + ": " + std::strerror(errno) + "\n" +
                      cli.program +
@@ -112,6 +126,8 @@ class Connection {
                  1, "unreachable");
         }
     }
+    // For commands that can do without tend: takes a socket connectTo gave.
+    Connection(const Cli& cli, int fd) : cli_(cli), fd_(fd) {}
     ~Connection() { ::close(fd_); }
 
     void send(const json& message) {
@@ -561,7 +577,16 @@ int main(int argc, char** argv) {
         for (auto& arg : args) {
             raw.push_back(arg.data());
         }
-        return tend::ctl::checkConfig(static_cast<int>(raw.size()), raw.data());
+        const auto ask = [&cli](const json& request) -> std::optional<json> {
+            const int fd = cli.socket_path.empty() ? -1 : connectTo(cli.socket_path);
+            if (fd < 0) {
+                return std::nullopt;
+            }
+            Connection connection(cli, fd);
+            connection.send(request);
+            return connection.next();
+        };
+        return tend::ctl::checkConfig(static_cast<int>(raw.size()), raw.data(), ask);
     }
     static const char* const kRemote[] = {
         "start",   "stop",         "restart",     "reload",

@@ -138,7 +138,7 @@ _tendctl() {
         ;;
     show-config) options+=" -e --enumerate" ;;
     check-config)
-        options+=" -i --ignore-events -w --warn"
+        options+=" -i --ignore-events -w --warn --offline"
         value_options="-i --ignore-events"
         positional=files
         ;;

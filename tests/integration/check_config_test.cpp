@@ -36,7 +36,9 @@ class CheckConfig : public ::testing::Test {
     // that the user's real jobs never join the session being checked.
     ProcessResult check(std::vector<std::string> args) const {
         args.insert(args.begin(), {TENDCTL_BIN, "check-config"});
-        return runProcess(args, {"XDG_CONFIG_HOME=" + (root_ / "config").string(),
+        // No tend to hand the check to: these are tendctl's own, offline.
+        return runProcess(args, {"TEND_SESSION=" + (root_ / "no-tend").string(),
+                                 "XDG_CONFIG_HOME=" + (root_ / "config").string(),
                                  "XDG_CONFIG_DIRS=" + (root_ / "none").string(),
                                  "XDG_DATA_DIRS=" + (root_ / "none").string()});
     }

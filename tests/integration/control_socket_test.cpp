@@ -229,6 +229,16 @@ TEST_F(ControlSocket, WrongFieldsGetTheDecodersOwnErrorTexts) {
          "Unknown job: frobnicate"},
         {R"({"protocol":1,"command":"emit","args":["ev","=x"]})", "bad-environment",
          "Env must be KEY=VALUE pairs"},
+        {R"({"protocol":1,"command":"check-config","args":["jobs"]})", "bad-argument",
+         "relative path 'jobs' without the option 'cwd'"},
+        {R"({"protocol":1,"command":"check-config","options":{"cwd":5}})", "bad-request",
+         "option 'cwd' must be an absolute path"},
+        {R"({"protocol":1,"command":"check-config","options":{"cwd":"here"}})", "bad-request",
+         "option 'cwd' must be an absolute path"},
+        {R"({"protocol":1,"command":"check-config","options":{"ignore-events":"a,b"}})",
+         "bad-request", "option 'ignore-events' must be a list of events"},
+        {R"({"protocol":1,"command":"check-config","options":{"ignore-events":[1]}})",
+         "bad-request", "option 'ignore-events' must be a list of events"},
     };
     RawClient client(socketPath());
     ASSERT_TRUE(client.connected()) << client.error();

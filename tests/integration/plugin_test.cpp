@@ -274,6 +274,52 @@ TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
     EXPECT_EQ(mainPidOf("greeter"), greeter);
 }
 
+// check-config through a running tend knows the stanzas its plugins add and runs their checks;
+// offline, the same stanza is unknown, and tendctl says why.
+TEST_F(TendPlugins, CheckConfigThroughTendKnowsItsPluginsStanzas) {
+    install("echo");
+    writeJob("greeter", "greeting hello\nstart on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    const fs::path drafts = root_ / "drafts";
+    fs::create_directories(drafts);
+    std::ofstream(drafts / "new.conf") << "start on started greeter\ngreeting nobody\nexec true\n";
+
+    const ProcessResult session = ctl("check-config");
+    EXPECT_EQ(session.exit_code, 0) << session.err;
+    EXPECT_EQ(session.err, "1 job file checked: no errors\n");
+
+    // tend's own search path is the session around the draft: `started greeter` is known.
+    const ProcessResult draft = ctl("check-config", (drafts / "new.conf").string());
+    EXPECT_EQ(draft.exit_code, 1);
+    EXPECT_EQ(draft.err, (drafts / "new.conf").string() +
+                             ":2:1: error: greeting: nobody is not a greeting\n"
+                             "    greeting nobody\n"
+                             "    ^\n"
+                             "1 job file checked: 1 error in 1 of them\n");
+
+    // A relative path is the caller's, and is shown as given.
+    const ProcessResult relative = runProcess(
+        {"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" --socket \"$3\" check-config new.conf", "sh",
+         drafts.string(), TENDCTL_BIN, socketPath()});
+    EXPECT_EQ(relative.exit_code, 1);
+    EXPECT_THAT(relative.err, ::testing::StartsWith("new.conf:2:1: error: greeting:"));
+
+    const json report =
+        json::parse(ctl("--json", "check-config", drafts.string()).out, nullptr, false);
+    ASSERT_TRUE(report.is_object());
+    EXPECT_EQ(report.value("errors", -1), 1);
+    EXPECT_EQ(report["findings"][0].value("line", 0), 2);
+
+    const ProcessResult offline = ctl("check-config", "--offline", (drafts / "new.conf").string());
+    EXPECT_EQ(offline.exit_code, 1);
+    EXPECT_THAT(offline.err, HasSubstr("new.conf:2:1: error: unknown stanza 'greeting'"));
+    EXPECT_THAT(offline.err, HasSubstr("note: checked without a running tend, so stanzas that "
+                                       "plugins add are unknown here\n"));
+
+    // The check reads files; tend's own jobs go on as they were.
+    EXPECT_THAT(statusOf("greeter"), HasSubstr("start/running"));
+}
+
 // An output sink gets every line a job writes, stdout and stderr, in order; the job's log file
 // still gets them all too.
 TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndTheLogKeepsThem) {

@@ -214,6 +214,35 @@ std::string CheckReport::text() const {
 }
 
 std::string CheckReport::json(bool warnings_fail) const {
+    return document(warnings_fail).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+           '\n';
+}
+
+void CheckReport::showPathsAsGiven(const std::filesystem::path& base,
+                                   const std::vector<std::filesystem::path>& given) {
+    const auto shown = [&](const std::string& path) -> std::string {
+        const auto full = std::filesystem::path(path).lexically_normal();
+        for (const auto& as_given : given) {
+            if (!as_given.is_relative()) {
+                continue;
+            }
+            const auto below = full.lexically_relative((base / as_given).lexically_normal());
+            if (below.empty() || *below.begin() == "..") {
+                continue;
+            }
+            return below == "." ? as_given.string() : (as_given / below).string();
+        }
+        return path;
+    };
+    for (auto& file : files) {
+        file.path = shown(file.path);
+        for (auto& finding : file.findings) {
+            finding.diagnostic.path = shown(finding.diagnostic.path);
+        }
+    }
+}
+
+nlohmann::json CheckReport::document(bool warnings_fail) const {
     nlohmann::json files_json = nlohmann::json::array();
     nlohmann::json all = nlohmann::json::array();
     for (const auto& file : files) {
@@ -234,12 +263,11 @@ std::string CheckReport::json(bool warnings_fail) const {
                               {"loaded", file.job_class.has_value()},
                               {"diagnostics", std::move(diagnostics)}});
     }
-    const nlohmann::json doc{{"files", std::move(files_json)},
-                             {"findings", std::move(all)},
-                             {"errors", errorCount()},
-                             {"warnings", warningCount()},
-                             {"ok", !failed(warnings_fail)}};
-    return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+    return nlohmann::json{{"files", std::move(files_json)},
+                          {"findings", std::move(all)},
+                          {"errors", errorCount()},
+                          {"warnings", warningCount()},
+                          {"ok", !failed(warnings_fail)}};
 }
 
 CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "conf/job_lint.hpp"
 #include "conf/job_loader.hpp"
 
@@ -46,6 +48,13 @@ struct CheckReport {
     // Human form: every diagnostic, then one summary line.
     std::string text() const;
     std::string json(bool warnings_fail = false) const;
+    nlohmann::json document(bool warnings_fail = false) const;
+
+    // A check made on someone else's behalf (a running tend for tendctl) reads absolute paths;
+    // this shows the files below each relative path the user gave as that user would have seen
+    // them: `jobs/a.conf` for `jobs` given in `base`.
+    void showPathsAsGiven(const std::filesystem::path& base,
+                          const std::vector<std::filesystem::path>& given);
 };
 
 CheckReport checkPaths(const std::vector<std::filesystem::path>& paths,

@@ -7,8 +7,10 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <set>
 
+#include "conf/check.hpp"
 #include "control/control_server.hpp"
 #include "control/protocol.hpp"
 #include "daemon/job_config.hpp"
@@ -540,6 +542,68 @@ bool flag(const Request& request, const char* name) {
     return it != request.options.end() && it->is_boolean() && it->get<bool>();
 }
 
+// `check-config` against this tend's own stanzas, plugins' included, and its own search path:
+// what `tendctl check-config` asks for when a tend is running. Relative paths are the client's,
+// resolved against the working directory it sends, and reported the way it gave them.
+json checkConfigReply(const Request& request, daemon::JobConfig* config) {
+    if (!config) {
+        return errorReply("unavailable", "this tend has no job directories to check against");
+    }
+    conf::CheckOptions options;
+    options.lint = true;
+    if (const auto events = request.options.find("ignore-events");
+        events != request.options.end()) {
+        if (!events->is_array()) {
+            return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+        }
+        for (const auto& event : *events) {
+            if (!event.is_string()) {
+                return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+            }
+            options.assumed_events.push_back(event.get<std::string>());
+        }
+    }
+    std::filesystem::path cwd;
+    if (const auto it = request.options.find("cwd"); it != request.options.end()) {
+        if (!it->is_string() || !std::filesystem::path(it->get<std::string>()).is_absolute()) {
+            return errorReply("bad-request", "option 'cwd' must be an absolute path");
+        }
+        cwd = it->get<std::string>();
+    }
+    std::vector<std::filesystem::path> given;
+    std::vector<std::filesystem::path> paths;
+    for (const auto& arg : request.args) {
+        std::filesystem::path path(arg);
+        if (path.is_relative()) {
+            if (cwd.empty()) {
+                return errorReply("bad-argument",
+                                  "relative path '" + arg + "' without the option 'cwd'");
+            }
+            given.push_back(path);
+            path = cwd / path;
+        }
+        paths.push_back(std::move(path));
+    }
+    std::vector<std::filesystem::path> session;
+    for (const auto& dir : config->directories()) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(dir, ec)) {
+            session.push_back(dir);
+        }
+    }
+    if (paths.empty()) {
+        paths = std::move(session);
+    } else {
+        options.context = std::move(session);
+    }
+    auto report = conf::checkPaths(paths, config->registry(), options);
+    report.showPathsAsGiven(cwd, given);
+    const bool warnings_fail = flag(request, "warn");
+    const bool failed = report.failed(warnings_fail);
+    return okReply(report.text(),
+                   json{{"failed", failed}, {"report", report.document(warnings_fail)}});
+}
+
 }  // namespace
 
 void ControlServer::jobCommand(Request& request, const std::shared_ptr<Client>& client) {
@@ -834,6 +898,8 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
             }
         }
         reply(okReply(std::move(out), json{{"jobs", std::move(jobs)}}));
+    } else if (command == "check-config") {
+        reply(checkConfigReply(request, context_.config));
     } else if (command == "reload-configuration") {
         if (!context_.config) {
             reply(errorReply("unavailable", "this tend has no job directories to reload"));
