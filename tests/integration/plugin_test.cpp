@@ -354,6 +354,47 @@ TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndTheLogKeepsThem) {
     ASSERT_TRUE(waitFor([&] { return countOf(readLog("talker"), "no newline") == 2; }, 3s));
 }
 
+// A sink that falls behind the job's output: past the host's bound (8 MiB waiting for the
+// sinks) lines are not passed on but counted in tend's log. Every line is in the job's log, and
+// every line either reached the sink or was counted.
+TEST_F(TendPlugins, ASinkThatFallsBehindMissesLinesThatAreCountedAndTheLogHasThemAll) {
+    install("echo");
+    const fs::path release = root_ / "release-the-sink";
+    std::ofstream(plugins_ / "echo.conf") << "setting sink-hold-file " << release.string() << "\n";
+    constexpr std::size_t kLines = 300000;  // 100 bytes each: 30 MB, over 3x the bound
+    const std::string line = std::string(99, '0') + "\n";
+    writeJob("flood", "start on startup\ntask\nscript\n  yes \"$(printf '%099d' 0)\" | head -n " +
+                          std::to_string(kLines) + "\nend script\n");
+    ASSERT_TRUE(startWithPlugins());
+    // The sink holds tend's loop on its first batch; the log router is not held.
+    ASSERT_TRUE(waitFor([&] { return countOf(readLog("flood"), line) == kLines; },
+                        10s * kSanitizerSlowdown));
+    std::ofstream(release) << "go\n";
+
+    const auto missed = [&] {
+        std::size_t total = 0;
+        const std::string log = tendLog();
+        const std::string marker = "output sinks fell behind: ";
+        for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+            total += std::stoul(log.substr(at + marker.size()));
+        }
+        return total;
+    };
+    const auto seen = [&] { return std::stoul("0" + ctl("echo-output-count", "flood").out); };
+    ASSERT_TRUE(waitFor([&] { return seen() + missed() == kLines; }, 10s * kSanitizerSlowdown))
+        << "seen " << seen() << ", missed " << missed() << "\n"
+        << tendLog();
+    EXPECT_GT(missed(), 0u);
+    EXPECT_GT(seen(), 0u);
+    std::string last_hundred;
+    for (int i = 0; i < 100; ++i) {
+        last_hundred += line;
+    }
+    EXPECT_EQ(ctl("echo-output", "flood").out, last_hundred);
+    EXPECT_EQ(stateOf("echo").first, "running");
+    EXPECT_THAT(statusOf("flood"), HasSubstr("stop/waiting"));
+}
+
 TEST_F(TendPlugins, AnUntrustedDirectoryIsRefusedWhole) {
     install("echo");
     fs::permissions(plugins_, fs::perms(0777));

@@ -3,8 +3,12 @@
 // a timer, a control command, a service, a setting, a job-file stanza and an output sink.
 #include <tend/plugin/plugin.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace {
 
@@ -63,16 +67,30 @@ class Echo final : public Plugin {
                 }
                 return reply;
             }));
-        // Remembers the last lines each job wrote; `tendctl echo-output JOB` prints them.
-        registrations_.push_back(host_.addOutputSink([this](const OutputLines& batch) {
-            auto& seen = output_[std::string(batch.job)];
-            for (const auto& line : *batch.lines) {
-                seen.push_back(line);
-            }
-            if (seen.size() > 100) {
-                seen.erase(seen.begin(), seen.end() - 100);
-            }
-        }));
+        // Remembers the last lines each job wrote; `tendctl echo-output JOB` prints them, and
+        // `echo-output-count JOB` how many there were. With `setting sink-hold-file PATH` the
+        // first batch waits until PATH exists (10 s at most): a sink that has fallen behind,
+        // while the job's output goes on piling up in the host.
+        registrations_.push_back(host_.addOutputSink(
+            [this, hold = host_.setting("sink-hold-file", "")](const OutputLines& batch) mutable {
+                for (int waited = 0; !hold.empty() && waited < 2000; ++waited) {
+                    if (::access(hold.c_str(), F_OK) == 0) {
+                        break;
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                }
+                hold.clear();
+                counts_[std::string(batch.job)] += batch.lines->size();
+                auto& seen = output_[std::string(batch.job)];
+                const auto& lines = *batch.lines;
+                // Only the last 100 can stay: copying a whole batch of a flood costs the loop.
+                const std::size_t from = lines.size() > 100 ? lines.size() - 100 : 0;
+                seen.insert(seen.end(), lines.begin() + static_cast<std::ptrdiff_t>(from),
+                            lines.end());
+                if (seen.size() > 100) {
+                    seen.erase(seen.begin(), seen.end() - 100);
+                }
+            }));
         registrations_.push_back(
             host_.addCommand("echo-output", [this](const std::vector<std::string>& args) {
                 CommandReply reply;
@@ -87,6 +105,12 @@ class Echo final : public Plugin {
                 if (!reply.text.empty()) {
                     reply.text.pop_back();
                 }
+                return reply;
+            }));
+        registrations_.push_back(
+            host_.addCommand("echo-output-count", [this](const std::vector<std::string>& args) {
+                CommandReply reply;
+                reply.text = std::to_string(args.size() == 1 ? counts_[args[0]] : 0);
                 return reply;
             }));
         registrations_.push_back(
@@ -122,6 +146,7 @@ class Echo final : public Plugin {
     std::string last_file_match_;
     std::map<std::string, std::string> greetings_;
     std::map<std::string, std::vector<std::string>> output_;
+    std::map<std::string, std::size_t> counts_;
     std::vector<Registration> registrations_;
     std::vector<Registration> holds_;
 };
