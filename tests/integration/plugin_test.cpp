@@ -274,6 +274,38 @@ TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
     EXPECT_EQ(mainPidOf("greeter"), greeter);
 }
 
+// A plugin that keeps its stanza's registration past its own end: when it is removed, the host
+// retires the stanza itself, so no job file is ever checked by code that has been unloaded.
+TEST_F(TendPlugins, AStanzaWhosePluginLeftItBehindIsRetiredWithThePlugin) {
+    install("keeps_stanza");
+    writeJob("wise", "motto carpe\nstart on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("wise") > 0; })) << tendLog();
+    const pid_t wise = mainPidOf("wise");
+
+    fs::remove(plugins_ / "keeps_stanza.so");
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return statusOf("wise").find(
+                       "[needs plugin keeps_stanza; the last good definition "
+                       "is in force]") != std::string::npos;
+        },
+        3s * kSanitizerSlowdown))
+        << statusOf("wise") << tendLog();
+    // Reading the file again, as an edit makes tend do, finds no check to call.
+    writeJob("wise", "motto carpe diem\nstart on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return countOf(tendLog(),
+                           "stanza 'motto' needs plugin keeps_stanza, which is not "
+                           "loaded") >= 2;
+        },
+        3s * kSanitizerSlowdown))
+        << tendLog();
+    EXPECT_EQ(mainPidOf("wise"), wise);
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
 // check-config through a running tend knows the stanzas its plugins add and runs their checks;
 // offline, the same stanza is unknown, and tendctl says why.
 TEST_F(TendPlugins, CheckConfigThroughTendKnowsItsPluginsStanzas) {
