@@ -256,8 +256,8 @@ int runDaemon(DaemonOptions options) {
     supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
     supervisor_options.default_cwd = home;
     supervisor_options.log_timestamps = options.log_timestamps;
-    // Each job instance costs tend a pipe and a pidfd; 1,024 descriptors would cap a session at
-    // a few hundred jobs. Jobs still start with the limit the session had.
+    // Each job instance with `console log` costs tend a pipe; 1,024 descriptors would cap a
+    // session at about a thousand jobs. Jobs still start with the limit the session had.
     rlimit files{};
     if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
         model::ResourceLimit original;

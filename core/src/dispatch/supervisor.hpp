@@ -218,7 +218,7 @@ struct SupervisorOptions {
     bool log_timestamps = false;        // the global `--log-timestamps`
     bool console_log_available = true;  // false turns `console log` into `console none`
     // Limits every job gets unless it sets its own: tend raises its open-file limit for its
-    // pipes and pidfds, and hands jobs the limit the session gave it.
+    // log pipes, and hands jobs the limit the session gave it.
     std::map<int, model::ResourceLimit> default_limits;
 };
 

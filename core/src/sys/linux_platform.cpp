@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,14 +22,6 @@
 namespace tend::sys {
 
 namespace {
-
-int openPidfd(pid_t pid) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
-
-int pidfdSendSignal(int pidfd, int signal) {
-    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
-}
 
 std::string readSmallFile(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -97,9 +88,6 @@ bool environHas(pid_t pid, const std::string& job_entry, const std::string& inst
 LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), child_signal_(io) {}
 
 LinuxPlatform::~LinuxPlatform() {
-    for (auto& [pid, fd] : pidfds_) {
-        ::close(fd);
-    }
     if (!notify_path_.empty()) {
         ::unlink(notify_path_.c_str());
     }
@@ -136,10 +124,7 @@ void LinuxPlatform::reap() {
             }
             continue;
         }
-        if (const auto it = pidfds_.find(pid); it != pidfds_.end()) {
-            ::close(it->second);
-            pidfds_.erase(it);
-        }
+        spawned_.erase(pid);
         if (children_this_turn_) {
             reaped_this_turn_.insert(pid);
         }
@@ -243,21 +228,18 @@ void LinuxPlatform::cancelTimer(TimerId id) {
 SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
     SpawnOutcome outcome = spawnProcess(setup);
     if (outcome.ok()) {
-        // Not yet reaped, so the pid cannot have been reused: opening the pidfd is race-free.
-        const int fd = openPidfd(outcome.pid);
-        if (fd >= 0) {
-            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-            pidfds_[outcome.pid] = fd;
-        }
+        spawned_.insert(outcome.pid);
     }
     return outcome;
 }
 
+// No pidfds: tend is the parent of every process it signals by pid (it started it, or, as the
+// subreaper, inherited it), and reap() is the only place that waits, so a pid tend has not
+// reaped cannot have been reused and kill() is as race-free as pidfd_send_signal. A pidfd per
+// process was a descriptor per job, and every spawn paid for all of them twice: vfork copies the
+// descriptor table and exec closes its close-on-exec entries, which made starting N jobs
+// quadratic in N.
 void LinuxPlatform::signalProcess(pid_t pid, int signal) {
-    if (const auto it = pidfds_.find(pid); it != pidfds_.end()) {
-        pidfdSendSignal(it->second, signal);
-        return;
-    }
     ::kill(pid, signal);
 }
 
@@ -323,7 +305,7 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
     const std::string instance_entry = "UPSTART_INSTANCE=" + std::string(instance);
     std::vector<pid_t> out;
     for (pid_t pid : childrenThisTurn()) {
-        if (pidfds_.contains(pid) || reaped_this_turn_.contains(pid)) {
+        if (spawned_.contains(pid) || reaped_this_turn_.contains(pid)) {
             continue;  // started by tend itself, so already known; or reaped since the read
         }
         const auto stat = readStat(pid);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The real Platform: one Asio io_context, vfork/exec, pidfds, process groups, SIGCHLD reaping as
+// The real Platform: one Asio io_context, vfork/exec, process groups, SIGCHLD reaping as
 // a child subreaper, and the sd_notify socket.
 #pragma once
 
@@ -59,7 +59,7 @@ class LinuxPlatform final : public Platform {
     boost::asio::io_context& io_;
     boost::asio::signal_set child_signal_;
     ChildEvents events_;
-    std::unordered_map<pid_t, int> pidfds_;  // processes tend spawned itself
+    std::unordered_set<pid_t> spawned_;  // processes tend started itself, until reaped
     std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
     TimerId next_timer_ = 1;
     std::unique_ptr<boost::asio::posix::stream_descriptor> notify_;

@@ -2,7 +2,7 @@
 // The seam between the supervisor and the operating system.
 //
 // The job state machine never calls fork, kill or a clock directly: it asks a Platform. The
-// daemon runs on LinuxPlatform (vfork/exec, pidfds, process groups, Asio timers); unit tests run
+// daemon runs on LinuxPlatform (vfork/exec, process groups, Asio timers); unit tests run
 // the same state machine on a fake with a virtual clock, so respawn limits, back-off and kill
 // timeouts are tested without sleeping. Results come back the other way, through the
 // supervisor's onChildExit / onChildStopped / onNotify.
@@ -73,7 +73,8 @@ class Platform {
     // Starts a process in a new session (so a new process group whose id is its pid). Returns
     // only once the process has exec'd, or with the reason it could not.
     virtual SpawnOutcome spawn(const ProcessSetup& setup) = 0;
-    // Race-free where possible (a pidfd for processes tend started or adopted).
+    // Race-free for tend's own children, started or adopted: their pids stay reserved until tend
+    // reaps them.
     virtual void signalProcess(pid_t pid, int signal) = 0;
     virtual void signalGroup(pid_t pgid, int signal) = 0;
     // Whether any process, zombies included, is still in the group.
