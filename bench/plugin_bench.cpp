@@ -82,8 +82,9 @@ plugin::PluginManagerOptions optionsFor(const PluginsDir& dir) {
 bool allRunning(const plugin::PluginManager& manager, int expected) {
     const auto status = manager.status();
     return static_cast<int>(status.size()) == expected &&
-           std::all_of(status.begin(), status.end(),
-                       [](const plugin::PluginStatus& s) { return s.state == "running"; });
+           std::all_of(status.begin(), status.end(), [](const plugin::PluginStatus& s) {
+               return s.state == plugin::PluginState::Running;
+           });
 }
 
 // The supervisor of bench/dispatch_bench.cpp, with a plugin manager over `plugins` idle plugins.

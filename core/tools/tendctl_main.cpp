@@ -24,47 +24,21 @@
 #include <string_view>
 #include <vector>
 
+#include "control/command_table.hpp"
 #include "control/protocol.hpp"
 #include "tendctl_check.hpp"
 
 namespace {
 
 using json = nlohmann::json;
+using tend::control::ClientMode;
+using tend::control::CommandArgument;
+using tend::control::CommandSpec;
 
-constexpr const char* kUsage =
-    "usage: tendctl [--socket PATH] [--json] COMMAND [OPTIONS] [ARGS]\n"
-    "\n"
-    "Jobs\n"
-    "  start [-n] JOB [KEY=VALUE...]    start a job; wait until it runs (or, a task, ends)\n"
-    "  stop [-n] JOB [KEY=VALUE...]     stop a job instance and wait until it has stopped\n"
-    "  stop --all [-n]                  stop every job (with progress on a terminal)\n"
-    "  restart [-n] [--reload] JOB [KEY=VALUE...]\n"
-    "                                   stop and start a running instance (--reload: on\n"
-    "                                   the job file's current definition)\n"
-    "  reload JOB [KEY=VALUE...]        send the job's reload signal to its main process\n"
-    "  status JOB [KEY=VALUE...]        print a job's goal, state and processes\n"
-    "  list                             print the status of every job\n"
-    "  usage JOB                        print the job's usage text\n"
-    "  explain JOB [KEY=VALUE...]       say why a job is or is not running\n"
-    "  log [-f] [-n N] JOB [KEY=VALUE...]  print (or follow) a job's log\n"
-    "\n"
-    "Events\n"
-    "  emit [-n] EVENT [KEY=VALUE...]   emit an event; wait for the jobs it starts or stops\n"
-    "  monitor                          print events and job changes as they happen\n"
-    "\n"
-    "Configuration and tend itself\n"
-    "  reload-configuration [--dry-run] re-read the job files; print the plan (--dry-run:\n"
-    "                                   print it and change nothing)\n"
-    "  show-config [-e] [JOB]           print jobs' emits, start on and stop on\n"
-    "  check-config [-i LIST] [-w] [--offline] [PATH...]\n"
-    "                                   check job files (through tend, if it runs)\n"
-    "  graph                            the job/event graph in dot (--json: as JSON)\n"
-    "  log-priority [PRIORITY]          print or set tend's log level\n"
-    "  plugins                          list plugins, their state and why\n"
-    "  version                          print the version of the running tend\n"
-    "\n"
-    "  -n, --no-wait                    return as soon as the request is accepted\n"
-    "  --json                           print the answer as JSON (fields: docs/control.md)\n";
+void printUsage(std::FILE* to) {
+    const std::string_view text = tend::control::usageText();
+    std::fwrite(text.data(), 1, text.size(), to);
+}
 
 struct Cli {
     std::string program = "tendctl";
@@ -409,22 +383,15 @@ struct Parsed {
     json options = json::object();
 };
 
-// Splits a command's own options from its arguments. `allowed` lists the flags it takes;
-// `-n` means --no-wait for every command that waits, and --lines for `log`.
-Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std::string> args) {
+// Splits a command's own options from its arguments, as the command table lists them. A
+// plugin's command (no `spec`) keeps its options: they are its own.
+Parsed parseOptions(const Cli& cli, const CommandSpec* spec, std::vector<std::string> args) {
     Parsed parsed;
-    static constexpr std::string_view kBuiltin[] = {
-        "start",   "stop",         "restart",     "reload",
-        "status",  "list",         "usage",       "emit",
-        "version", "log-priority", "show-config", "log",
-        "graph",   "monitor",      "explain",     "reload-configuration",
-        "plugins"};
-    if (std::find(std::begin(kBuiltin), std::end(kBuiltin), command) == std::end(kBuiltin)) {
-        parsed.positional = std::move(args);  // a plugin's command: its options are its own
+    if (!spec) {
+        parsed.positional = std::move(args);
         return parsed;
     }
-    const bool waits =
-        command == "start" || command == "stop" || command == "restart" || command == "emit";
+    const std::string command(spec->name);
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         if (arg == "--") {
@@ -436,51 +403,49 @@ Parsed parseOptions(const Cli& cli, const std::string& command, std::vector<std:
             continue;
         }
         if (arg == "--help" || arg == "-h") {
-            std::fputs(kUsage, stdout);
+            printUsage(stdout);
             std::exit(0);
         }
-        if (command == "log" && (arg == "-n" || arg == "--lines")) {
-            if (i + 1 >= args.size()) {
-                usageError(cli, "log: " + arg + " needs a number");
-            }
-            char* end = nullptr;
-            const long lines = std::strtol(args[i + 1].c_str(), &end, 10);
-            if (!end || *end || lines < 0) {
-                usageError(cli, "log: not a line count: '" + args[i + 1] + "'");
-            }
-            parsed.options["lines"] = lines;
-            ++i;
-        } else if (command == "log" && (arg == "-f" || arg == "--follow")) {
-            parsed.options["follow"] = true;
-        } else if (waits && (arg == "-n" || arg == "--no-wait")) {
-            parsed.wait = false;
-        } else if (command == "stop" && arg == "--all") {
-            parsed.options["all"] = true;
-        } else if (command == "restart" && arg == "--reload") {
-            parsed.options["reload"] = true;
-        } else if (command == "reload-configuration" && (arg == "--dry-run" || arg == "-d")) {
-            parsed.options["dry_run"] = true;
-        } else if (command == "show-config" && (arg == "-e" || arg == "--enumerate")) {
-            parsed.options["enumerate"] = true;
-        } else {
+        const auto option =
+            std::find_if(spec->options.begin(), spec->options.end(), [&](const auto& o) {
+                return arg == o.long_name || (!o.short_name.empty() && arg == o.short_name);
+            });
+        if (option == spec->options.end()) {
             usageError(cli, (cli.program == command ? "" : command + ": ") + "unknown option '" +
                                 arg + "'");
+        }
+        if (option->key.empty()) {
+            parsed.wait = false;  // -n, --no-wait
+        } else if (option->value == "N") {
+            if (i + 1 >= args.size()) {
+                usageError(cli, command + ": " + arg + " needs a number");
+            }
+            char* end = nullptr;
+            const long count = std::strtol(args[i + 1].c_str(), &end, 10);
+            if (!end || *end || count < 0) {
+                usageError(cli, command + ": not a line count: '" + args[i + 1] + "'");
+            }
+            parsed.options[std::string(option->key)] = count;
+            ++i;
+        } else {
+            parsed.options[std::string(option->key)] = true;
         }
     }
     return parsed;
 }
 
 int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
-    Parsed parsed = parseOptions(cli, command, std::move(args));
+    const CommandSpec* spec = tend::control::findCommand(command);
+    Parsed parsed = parseOptions(cli, spec, std::move(args));
     auto& positional = parsed.positional;
-    const bool job_command = command == "start" || command == "stop" || command == "restart" ||
-                             command == "reload" || command == "status";
+    const CommandArgument argument = spec ? spec->argument : CommandArgument::None;
     const bool stop_all = parsed.options.value("all", false);
-    if (job_command && !stop_all &&
+    const bool names_job = argument == CommandArgument::OwnJob || argument == CommandArgument::Job;
+    if (names_job && !stop_all &&
         (positional.empty() || positional.front().find('=') != std::string::npos)) {
         // Inside a job, a bare `stop` or `start` means "this job" (Upstart's pre-start idiom).
         const char* job = std::getenv("UPSTART_JOB");
-        if (job && *job && command != "status") {
+        if (job && *job && argument == CommandArgument::OwnJob) {
             positional.insert(positional.begin(), job);
             if (const char* instance = std::getenv("UPSTART_INSTANCE"); instance && *instance) {
                 parsed.options["instance"] = instance;  // this instance, not the template's
@@ -493,16 +458,14 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     if (stop_all && !positional.empty()) {
         usageError(cli, "stop --all takes no job name");
     }
-    if ((command == "usage" || command == "explain" || command == "log") && positional.empty()) {
-        usageError(cli, "missing job name");
-    }
-    if (command == "emit" && positional.empty()) {
+    if (argument == CommandArgument::Event && positional.empty()) {
         usageError(cli, "missing event name");
     }
-    if (command == "monitor") {
+    const ClientMode mode = spec ? spec->mode : ClientMode::Reply;
+    if (mode == ClientMode::Stream) {
         return monitor(cli);
     }
-    if (command == "log") {
+    if (mode == ClientMode::LogFile) {
         const json data = requestData(cli, "log", positional);
         if (!data.value("console_log", true)) {
             fail(cli,
@@ -556,20 +519,21 @@ int main(int argc, char** argv) {
     }
     cli.program = "tendctl";
     if (args.empty()) {
-        std::fputs(kUsage, stderr);
+        printUsage(stderr);
         return 2;
     }
     const std::string command = args.front();
     args.erase(args.begin());
     if (command == "--help" || command == "-h" || command == "help") {
-        std::fputs(kUsage, stdout);
+        printUsage(stdout);
         return 0;
     }
     if (command == "--version") {
         std::printf("tendctl %s\n", TEND_VERSION);
         return 0;
     }
-    if (command == "check-config") {
+    const CommandSpec* spec = tend::control::findCommand(command);
+    if (spec && spec->mode == ClientMode::Checker) {
         if (cli.json) {
             args.insert(args.begin(), "--json");
         }
@@ -588,17 +552,7 @@ int main(int argc, char** argv) {
         };
         return tend::ctl::checkConfig(static_cast<int>(raw.size()), raw.data(), ask);
     }
-    static const char* const kRemote[] = {
-        "start",   "stop",         "restart",     "reload",
-        "status",  "list",         "usage",       "emit",
-        "version", "log-priority", "show-config", "log",
-        "graph",   "monitor",      "explain",     "reload-configuration"};
-    for (const char* remote : kRemote) {
-        if (command == remote) {
-            return run(cli, command, std::move(args));
-        }
-    }
-    if (command.starts_with("-")) {
+    if (!spec && command.starts_with("-")) {
         usageError(cli, "unknown option '" + command + "'");
     }
     // Anything else may be a plugin's command (list-env, ...): tend knows.

@@ -83,6 +83,16 @@ bool equalNodes(const EventCondition& a, std::uint32_t ia, const EventCondition&
 
 }  // namespace
 
+std::vector<const EventMatch*> EventCondition::matches() const {
+    std::vector<const EventMatch*> out;
+    for (const auto& node : nodes_) {
+        if (node.kind == EventNode::Kind::Match) {
+            out.push_back(&node.match);
+        }
+    }
+    return out;
+}
+
 std::string EventCondition::toString() const {
     std::string out;
     if (!nodes_.empty()) {

@@ -5,7 +5,7 @@
 # emit). Works with bash-completion's helpers when they are loaded, and without them.
 
 _tendctl_commands="start stop restart reload status list usage emit reload-configuration version
-log-priority show-config check-config log graph monitor explain"
+log-priority show-config check-config log graph monitor explain plugins"
 _tendctl_builtin_events=(startup session-end starting started stopping stopped)
 
 # Runs tendctl for the completion: the one on the command line when that word names tendctl,
@@ -147,7 +147,7 @@ _tendctl() {
         options+=" -d --dry-run"
         positional=''
         ;;
-    list | version | graph | monitor) positional='' ;;
+    list | version | graph | monitor | plugins) positional='' ;;
     *)
         options=''
         positional=''

@@ -539,6 +539,23 @@ TEST_F(HotReload, WatchesSubfoldersIncludingOnesCreatedLater) {
     ASSERT_TRUE(waitForShowConfig("staged/three", "start on go-3")) << tendLog();
 }
 
+// The kernel drops inotify events once a watcher's queue is full and says only that it did: a
+// job file written at such a moment is still found, because the overflow makes tend read every
+// job file again.
+TEST_F(HotReload, AJobWrittenWhileTheWatchQueueOverflowedIsStillFound) {
+    writeJob("before", "start on go-1\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_TRUE(waitForShowConfig("before", "start on go-1"));
+    pauseTend();
+    overflowInotifyQueue(jobs_dir_);
+    replaceFile(jobFile("before"), "start on go-2\n");  // these events come after the overflow
+    replaceFile(jobFile("after"), "start on go-3\n");
+    resumeTend();
+    ASSERT_TRUE(waitForShowConfig("after", "start on go-3", 10s)) << tendLog();
+    EXPECT_THAT(showConfig("before"), HasSubstr("start on go-2"));
+    EXPECT_THAT(tendLog(), HasSubstr("the job files' inotify queue overflowed"));
+}
+
 TEST_F(HotReload, RemovedFolderTakesItsJobsAndRunningOnesRunUntilStopped) {
     writeJob("group/running", "exec sleep 1001\n");
     writeJob("group/idle", "exec sleep 1001\n");

@@ -175,6 +175,21 @@ TEST_F(TendPlugins, DroppingInReplacingAndRemovingAPluginTakeEffectAtOnce) {
     EXPECT_EQ(mainPidOf("svc"), svc);  // the jobs never noticed
 }
 
+// The kernel drops inotify events once a watcher's queue is full and says only that it did.
+// A plugin dropped in at such a moment still loads: the overflow makes tend look at every
+// plugins.d again.
+TEST_F(TendPlugins, APluginDroppedInWhileTheWatchQueueOverflowedStillLoads) {
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return ctl("plugins").exit_code == 0; }));
+    pauseTend();
+    overflowInotifyQueue(plugins_);
+    install("echo");  // its events come after the overflow: they are lost
+    resumeTend();
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; }, 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("the plugin directories' inotify queue overflowed"));
+    EXPECT_EQ(ctl("echo", "after", "overflow").out, "after overflow\n");
+}
+
 TEST_F(TendPlugins, APluginThatThrowsIsDisabledAndTheJobsKeepRunning) {
     install("throws_in_factory");
     install("throws_in_start");

@@ -259,6 +259,29 @@ class TendDaemonTest : public ::testing::Test {
 
     pid_t tendPid() const { return tend_pid_; }
 
+    // Stops tend (SIGSTOP) so that it reads nothing until resumeTend(), and lets it go on.
+    void pauseTend() const { ::kill(tend_pid_, SIGSTOP); }
+    void resumeTend() const { ::kill(tend_pid_, SIGCONT); }
+
+    // Queues more events on `dir` than an inotify instance holds (fs.inotify.max_queued_events),
+    // about a file whose name no watcher cares about. A paused tend then loses whatever else
+    // happens in `dir` until it reads again, and learns only that its queue overflowed.
+    static void overflowInotifyQueue(const std::filesystem::path& dir) {
+        long limit = std::atol(readFile("/proc/sys/fs/inotify/max_queued_events").c_str());
+        if (limit <= 0) {
+            limit = 16384;
+        }
+        const std::string junk = (dir / "inotify-flood.tmp").string();
+        // Each round queues at least two events (a close after writing, and a deletion).
+        for (long i = 0; i < limit / 2 + 256; ++i) {
+            const int fd = ::open(junk.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                ::close(fd);
+            }
+            ::unlink(junk.c_str());
+        }
+    }
+
     // ---- tendctl ------------------------------------------------------------------------------
 
     template <typename... Args>

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
-#include "daemon/job_config.hpp"
-#include "daemon/job_watcher.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -28,6 +26,8 @@
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
 #include "plugin/plugin_manager.hpp"
+#include "store/job_store.hpp"
+#include "store/job_watcher.hpp"
 #include "sys/linux_platform.hpp"
 
 extern char** environ;
@@ -281,7 +281,7 @@ int runDaemon(DaemonOptions options) {
     }
 
     endLeftovers(socket_path, *logger);
-    JobConfig config(supervisor, options.job_dirs, logger);
+    store::JobStore store(supervisor, options.job_dirs, logger);
 
     // Plugins start before the job files are read, so that files using a plugin's stanzas
     // parse the first time; bridges still hear of every class as it is added. Their events
@@ -296,14 +296,14 @@ int runDaemon(DaemonOptions options) {
         plugin_options.dirs = {config_home / "tend" / "plugins.d", fs::path(TEND_PLUGIN_LIBDIR)};
     }
     bool jobs_loaded = false;
-    plugin_options.stanzas = &config.registry();
+    plugin_options.stanzas = &store.registry();
     plugin_options.stanzas_changed = [&] {
         if (!jobs_loaded) {
             return;  // the first read is still to come
         }
-        ReloadOptions reread;
+        store::RescanOptions reread;
         reread.reread_all = true;
-        logReload(*logger, "plugin stanzas changed", config.reload(reread));
+        store::logRescan(*logger, "plugin stanzas changed", store.rescan(reread));
         supervisor.poll();
     };
     plugin_options.set_output_tap = [&router](log::OutputTap tap) {
@@ -313,7 +313,7 @@ int runDaemon(DaemonOptions options) {
     plugins.start();
 
     {
-        const ReloadReport loaded = config.reload();
+        const store::RescanReport loaded = store.rescan();
         jobs_loaded = true;
         for (const auto& error : loaded.errors) {
             logger->error("{}", error);
@@ -323,16 +323,34 @@ int runDaemon(DaemonOptions options) {
                      options.job_dirs.size(), options.job_dirs.size() == 1 ? "y" : "ies",
                      broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
     }
-    WatchOptions watch_options;
+    store::WatchOptions watch_options;
     watch_options.inotify = options.watch;
     watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);
-    JobWatcher watcher(io, config, supervisor, logger, watch_options);
+    store::JobWatcher watcher(io, store, supervisor, logger, watch_options);
     watcher.start();
 
     control::ControlContext control_context;
-    control_context.plugins = &plugins;
+    control_context.plugin_list = [&plugins] {
+        const auto status = plugins.status();
+        return control::CommandResult{
+            true, plugin::PluginManager::statusText(status),
+            nlohmann::json{{"plugins", plugin::PluginManager::statusJson(status)}}};
+    };
+    control_context.plugin_command =
+        [&plugins](const std::string& name,
+                   const std::vector<std::string>& args) -> std::optional<control::CommandResult> {
+        plugin::CommandReply answer;
+        if (!plugins.runCommand(name, args, answer)) {
+            return std::nullopt;
+        }
+        nlohmann::json data = nlohmann::json::parse(answer.json, nullptr, false);
+        if (data.is_discarded()) {
+            data = nlohmann::json::object();
+        }
+        return control::CommandResult{answer.ok, std::move(answer.text), std::move(data)};
+    };
     control_context.supervisor = &supervisor;
-    control_context.config = &config;
+    control_context.store = &store;
     control_context.logger = logger;
     control_context.version = options.version;
     control_context.log_dir = options.log_dir.string();
@@ -394,7 +412,7 @@ int runDaemon(DaemonOptions options) {
             if (signal == SIGHUP) {
                 // As Upstart did: SIGHUP re-reads the job files (reload-configuration).
                 logger->info("SIGHUP: reloading the configuration");
-                logReload(*logger, "SIGHUP", config.reload());
+                store::logRescan(*logger, "SIGHUP", store.rescan());
                 supervisor.poll();
             } else {
                 endSession(signal);

@@ -8,6 +8,17 @@
 // start matching runs over every class, and the event finishes only when the jobs it started or
 // stopped have settled (its blockers reach zero). `starting` and `stopping` are hooks: the job
 // that emitted them waits for them to finish before it moves on.
+//
+// One class, one file per concern:
+//   class_table.cpp       classes added, replaced, removed; the index by event
+//   event_queue.cpp       emit, poll, handling and finishing events, blockers
+//   state_machine.cpp     goals, states, lifecycle events, instances created and destroyed
+//   respawn_policy.cpp    normal exits, the respawn limit, the back-off
+//   process_setup.cpp     what a process runs, with which environment and identity; spawning
+//   process_events.cpp    exits, stops, sd_notify, the fork chain, killing
+//   control_requests.cpp  start, stop, restart, reload (the signal), finding an instance
+//   status_text.cpp       initctl's status lines
+//   session_end.cpp       stopping everything at logout
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +35,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dispatch/job.hpp"
+#include "dispatch/observer_list.hpp"
 #include "log/output_router.hpp"
 #include "model/environment.hpp"
 #include "model/event.hpp"
@@ -36,179 +49,6 @@ class logger;
 }
 
 namespace tend::dispatch {
-
-enum class Goal : std::uint8_t { Stop, Start, Respawn };
-enum class State : std::uint8_t {
-    Waiting,
-    Starting,
-    PreStart,
-    Spawned,
-    PostStart,
-    Running,
-    PreStop,
-    Stopping,
-    Killed,
-    PostStop
-};
-std::string_view goalName(Goal goal);
-std::string_view stateName(State state);
-std::string describeExit(sys::ExitStatus status);  // "terminated with status 1"
-std::string formatMillis(std::uint32_t ms);        // "250ms", "2s"
-
-// Called once when what a control request waits for is settled. `failed` tells whether the job
-// (or a job the event started) failed; `detail` says why, for the error message.
-using Completion = std::function<void(bool failed, const std::string& detail)>;
-
-struct QueuedEvent;
-struct ClassEntry;
-
-// Callbacks that may add or remove observers (themselves included) while being notified:
-// a deque keeps the running one in place, and removal only marks until the notification ends.
-template <typename... Args>
-class ObserverList {
-  public:
-    std::uint64_t add(std::function<void(Args...)> fn) {
-        entries_.push_back({++next_id_, false, std::move(fn)});
-        return next_id_;
-    }
-    void remove(std::uint64_t id) {
-        for (auto& entry : entries_) {
-            if (entry.id == id) {
-                entry.removed = true;
-            }
-        }
-        compact();
-    }
-    bool empty() const { return entries_.empty(); }
-    void notify(Args... args) {
-        ++depth_;
-        for (std::size_t i = 0; i < entries_.size(); ++i) {
-            if (!entries_[i].removed) {
-                entries_[i].fn(args...);
-            }
-        }
-        --depth_;
-        compact();
-    }
-
-  private:
-    struct Entry {
-        std::uint64_t id;
-        bool removed;
-        std::function<void(Args...)> fn;
-    };
-    void compact() {
-        if (depth_ == 0) {
-            std::erase_if(entries_, [](const Entry& e) { return e.removed; });
-        }
-    }
-    std::deque<Entry> entries_;
-    std::uint64_t next_id_ = 0;
-    int depth_ = 0;
-};
-
-// Which process of a job failed: one of the five, or the respawn limit.
-enum class FailedProcess : std::uint8_t {
-    None,
-    Main,
-    PreStart,
-    PostStart,
-    PreStop,
-    PostStop,
-    Respawn
-};
-
-std::string_view failedProcessName(FailedProcess process);
-
-struct Job {
-    ClassEntry* entry = nullptr;
-    std::shared_ptr<const model::JobClass> cls;  // the definition this instance started with
-    std::string instance;
-    std::uint64_t serial = 0;
-    Goal goal = Goal::Stop;
-    State state = State::Waiting;
-    model::Environment env;       // the start environment: global + `env` + event/command vars
-    model::Environment stop_env;  // the stop event's or command's variables
-    std::string start_events;     // UPSTART_EVENTS
-    std::string stop_events;      // UPSTART_STOP_EVENTS
-    std::optional<model::EventOperator> stop_on;
-
-    std::array<pid_t, model::kProcessTypeCount> pids{};
-    std::array<pid_t, model::kProcessTypeCount> pgids{};
-    std::vector<pid_t> adopted;  // escapees re-parented to tend, being stopped with the job
-
-    std::shared_ptr<QueuedEvent> blocker;  // the starting/stopping hook this job waits for
-    std::vector<std::shared_ptr<QueuedEvent>> blocking;  // events held until this job settles
-    std::vector<Completion> waiters;                     // control requests waiting likewise
-
-    bool failed = false;
-    FailedProcess failed_process = FailedProcess::None;
-    std::optional<sys::ExitStatus> exit_status;
-    std::string failure_detail;
-    std::optional<sys::ExitStatus> last_exit;  // of the main process, for status and explain
-
-    // Respawn accounting.
-    unsigned respawn_count = 0;
-    sys::TimePoint respawn_window_start{};
-    std::uint32_t backoff_ms = 0;        // the next respawn waits this long
-    std::uint32_t pending_delay_ms = 0;  // set while a respawn waits in post-stop
-    sys::TimePoint main_started{};
-    unsigned respawns = 0;  // total, for status
-    bool respawn_after_post_start = false;
-
-    int forks_followed = 0;  // expect fork/daemon: hops taken along the fork chain
-    bool ready = false;      // expect notify: READY=1 seen
-    bool killing_hard = false;
-    bool adopt_new_definition =
-        false;  // `restart --reload`: start again on the class's current one
-
-    sys::TimerId kill_timer = 0;
-    sys::TimerId delay_timer = 0;
-    sys::TimerId start_timer = 0;
-
-    int output_fd = -1;
-    bool output_failed = false;
-
-    pid_t mainPid() const { return pids[0]; }
-    std::string displayName() const;  // "name" or "name (instance)"
-};
-
-// How an instance that has gone ended, kept on its class for `tendctl explain`.
-struct LastRun {
-    std::string instance;
-    bool failed = false;
-    FailedProcess failed_process = FailedProcess::None;
-    std::string failure_detail;
-    std::optional<sys::ExitStatus> last_exit;
-    sys::TimePoint ended{};
-    unsigned respawns = 0;
-};
-
-// The live side of a JobClass: its current definition, the start condition's match state, and
-// its instances.
-struct ClassEntry {
-    std::shared_ptr<const model::JobClass> cls;
-    std::optional<model::EventOperator> start_on;
-    std::map<std::string, std::unique_ptr<Job>> instances;  // by instance name
-    std::uint64_t visit_epoch = 0;  // dedupes the class while one event is dispatched
-    // Its file is gone: nothing starts it any more, and it goes once its last instance stops.
-    bool deleted = false;
-    std::optional<LastRun> last_run;
-    // Set while the job file on disk does not parse: the definition in force is the last good
-    // one. The first diagnostic, `file:line:col: error: ...`.
-    std::string file_error;
-};
-
-struct QueuedEvent {
-    enum class Progress : std::uint8_t { Pending, Handling, Finished };
-    model::Event event;
-    Progress progress = Progress::Pending;
-    int blockers = 0;
-    bool failed = false;
-    std::string failure_detail;
-    Job* hook_of = nullptr;  // the job waiting for this starting/stopping event
-    std::vector<Completion> on_finished;
-};
 
 struct SupervisorOptions {
     model::Environment global_env;      // copied into every job at start
@@ -251,11 +91,13 @@ class Supervisor {
     };
     Reply start(std::string_view name, const std::vector<std::string>& env, Completion done);
     Reply stop(std::string_view name, const std::vector<std::string>& env, Completion done);
-    // `reload_definition`: start again on the job file's current definition (tendctl restart
+    // `adopt_definition`: start again on the job file's current definition (tendctl restart
     // --reload) rather than the one the instance started with.
     Reply restart(std::string_view name, const std::vector<std::string>& env, Completion done,
-                  bool reload_definition = false);
-    Reply reload(std::string_view name, const std::vector<std::string>& env);
+                  bool adopt_definition = false);
+    // `tendctl reload`: sends the job's reload signal (SIGHUP unless it says otherwise) to its
+    // main process.
+    Reply signalReload(std::string_view name, const std::vector<std::string>& env);
     // Stops one instance by pointer (`stop --all`); same rules as stop().
     Reply stopInstance(Job& job, Completion done);
     // start, stop or restart of one named instance of a job (a bare `start`/`stop` run inside
@@ -265,6 +107,12 @@ class Supervisor {
     // The job file's error, and the running instance's definition being older than the file's.
     void setFileError(std::string_view name, std::string error);
     static bool definitionChanged(const Job& job) { return job.cls != job.entry->cls; }
+    // The instance name a request's KEY=VALUE pairs give a job: its `instance` template
+    // expanded against the class's environment and `env` (empty for a single-instance job).
+    // Nothing, with initctl's error text, when the template uses a variable that is unset.
+    std::optional<std::string> instanceName(const ClassEntry& entry,
+                                            const std::vector<std::string>& env,
+                                            std::string& error) const;
     // The instance a request names: its instance template expanded with `env`.
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);
@@ -310,16 +158,12 @@ class Supervisor {
     // something outside tend). False when no such event is live.
     bool holdEvent(std::uint64_t event_id);
     void releaseEvent(std::uint64_t event_id);
-    const SupervisorOptions& options() const { return options_; }
     sys::TimePoint now() const { return platform_.now(); }
-
-    std::size_t pendingEvents() const { return queue_.size(); }
-    std::uint64_t eventsHandled() const { return events_handled_; }
 
   private:
     struct ProcessRef {
         Job* job = nullptr;
-        int slot = -1;  // a ProcessType index, or -1 for an adopted escapee
+        int index = -1;  // a processIndex(), or -1 for an adopted escapee
     };
 
     // Event handling.
@@ -360,6 +204,11 @@ class Supervisor {
     void cancelTimer(sys::TimerId& id);
 
     model::Environment classEnvironment(const model::JobClass& cls) const;
+    // The class's environment with a request's KEY=VALUE pairs over it.
+    model::Environment requestEnvironment(const model::JobClass& cls,
+                                          const std::vector<std::string>& env) const;
+    std::optional<std::string> instanceName(const ClassEntry& entry, const model::Environment& env,
+                                            std::string& error) const;
 
     sys::Platform& platform_;
     log::OutputRouter* output_;
@@ -380,7 +229,6 @@ class Supervisor {
     std::unordered_map<std::uint64_t, std::shared_ptr<QueuedEvent>> live_events_;
     std::uint64_t next_event_id_ = 1;
     std::uint64_t next_serial_ = 1;
-    std::uint64_t events_handled_ = 0;
     bool polling_ = false;
 
     std::unordered_map<pid_t, ProcessRef> processes_;

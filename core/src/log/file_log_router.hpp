@@ -39,7 +39,6 @@ class FileLogRouter final : public OutputRouter {
     // Every line written from now on is also handed to `tap` (none: stop). Thread-safe.
     void setTap(OutputTap tap);
 
-    const std::filesystem::path& directory() const { return dir_; }
 
   private:
     struct Stream;

@@ -11,15 +11,20 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "log/output_router.hpp"
 #include "sys/asio.hpp"
+#include "sys/inotify_reader.hpp"
 #include "tend/plugin/plugin.hpp"
 
 namespace spdlog {
@@ -36,11 +41,27 @@ class StanzaRegistry;
 
 namespace tend::plugin {
 
+struct PluginRecord;
+struct Subscribers;
+
+enum class PluginState : std::uint8_t {
+    Refused,   // not trusted, no descriptor, or built for another API version: never loaded
+    Disabled,  // `disable` in its <name>.conf
+    Skipped,   // a plugin of its name runs already, or what it requires does not run
+    Pending,   // waiting for the plugins it requires to start
+    Starting,  // its factory and start() are running
+    Running,
+    Failed,   // its code failed to load, threw, or blocked the loop too often
+    Stopped,  // unloaded: its file went or changed, or tend is ending
+};
+// "running", "refused", ...: what `tendctl plugins` prints.
+std::string_view pluginStateName(PluginState state);
+
 struct PluginStatus {
     std::string name;  // from the descriptor; the file name when it could not be read
     std::string path;
     std::string version;
-    std::string state;   // "running", "refused", "failed", "disabled", "skipped"
+    PluginState state = PluginState::Refused;
     std::string reason;  // why it is not running
     std::vector<std::string> requires_plugins;
     std::vector<std::string> provides;
@@ -89,6 +110,9 @@ class PluginManager {
     void rescan();
 
     std::vector<PluginStatus> status() const;
+    // `tendctl plugins`: one line per plugin, and the same as JSON.
+    static std::string statusText(const std::vector<PluginStatus>& plugins);
+    static nlohmann::json statusJson(const std::vector<PluginStatus>& plugins);
 
     // A control command a plugin serves; false when no plugin serves `name`.
     bool runCommand(const std::string& name, const std::vector<std::string>& args,
@@ -97,34 +121,31 @@ class PluginManager {
     class Host;
 
   private:
-    struct Slot;
-    struct Subscribers;
-
     void load(const std::vector<std::filesystem::path>& files);
-    bool startSlot(Slot& slot);
-    void stopSlot(Slot& slot, const std::string& state, const std::string& reason);
-    void fail(Slot& slot, const std::string& what);
+    bool startRecord(PluginRecord& record);
+    void stopRecord(PluginRecord& record, PluginState state, const std::string& reason);
+    void fail(PluginRecord& record, const std::string& what);
     // Calls into the plugin: a throw disables it, an overrun of the budget counts against it.
     // `mark`, when given, is the time the call starts, and is set to the time it ended: a
     // fan-out reads the clock once per callback instead of twice.
     template <typename Fn>
-    bool guarded(Slot& slot, const char* what, Fn&& fn, GuardClock::time_point* mark = nullptr);
+    bool guarded(PluginRecord& record, const char* what, Fn&& fn,
+                 GuardClock::time_point* mark = nullptr);
     std::vector<std::filesystem::path> scan() const;
     void watchDirectories();
     void stanzasChanged();
     void updateOutputTap();
     void deliverOutput(const log::CapturedLines& batch);
-    void readWatch();
+    void onDirectoryEvents(const sys::InotifyBatch& batch);
 
     boost::asio::io_context& io_;
     dispatch::Supervisor& supervisor_;
     std::shared_ptr<spdlog::logger> logger_;
     PluginManagerOptions options_;
-    std::vector<std::unique_ptr<Slot>> slots_;  // in start order
+    std::vector<std::unique_ptr<PluginRecord>> records_;  // in start order
     std::unique_ptr<Subscribers> subscribers_;
     std::uint64_t observer_ids_[3] = {0, 0, 0};
-    int inotify_fd_ = -1;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+    sys::InotifyReader inotify_;
     boost::asio::steady_timer rescan_timer_;
     bool stanzas_pending_ = false;
     bool tapping_ = false;

@@ -199,7 +199,8 @@ class PluginHost {
     virtual Registration addCommand(
         std::string name, std::function<CommandReply(const std::vector<std::string>&)> run) = 0;
 
-    // Services: typed interfaces other plugins find by name (see *_public.hpp headers).
+    // Services: typed interfaces other plugins find by name. The providing plugin declares the
+    // type in a header of its own (by convention `<name>_public.hpp`) that users include.
     virtual Registration provideService(std::string name, void* service) = 0;
     virtual void* findService(std::string_view name) const = 0;
     template <typename T>

@@ -54,6 +54,8 @@ class EventCondition {
     const EventNode& node(std::uint32_t index) const { return nodes_.at(index); }
     std::uint32_t rootIndex() const { return root_; }
     const std::vector<EventNode>& nodes() const { return nodes_; }
+    // Every MATCH node's match, in node order: what the index, the bridges and `explain` read.
+    std::vector<const EventMatch*> matches() const;
 
     // Canonical text with the parentheses the tree needs and no more: `a and (b or c KEY=v)`.
     std::string toString() const;

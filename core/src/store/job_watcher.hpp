@@ -4,11 +4,12 @@
 // once the files have settled.
 //
 // Settling is what makes editors safe: a file that is open for writing (IN_MODIFY seen, no
-// IN_CLOSE_WRITE yet) holds the reload back, so a file written in chunks is read once, whole; a
+// IN_CLOSE_WRITE yet) holds the rescan back, so a file written in chunks is read once, whole; a
 // rename over the original (vim, emacs, sed -i) is one IN_MOVED_TO; and a file that disappears
 // counts as removed only after a grace period, so delete-and-recreate is a change, not a removal
 // followed by an addition. Without inotify (or past its watch limit) tend says so once and
-// relies on `reload-configuration`, SIGHUP and, if configured, a periodic rescan.
+// relies on `reload-configuration`, SIGHUP and, if configured, a periodic rescan. When the
+// kernel's event queue overflows, it reads every job file again.
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "sys/asio.hpp"
+#include "sys/inotify_reader.hpp"
 
 namespace spdlog {
 class logger;
@@ -28,14 +30,14 @@ namespace tend::dispatch {
 class Supervisor;
 }
 
-namespace tend::daemon {
+namespace tend::store {
 
-class JobConfig;
-struct ReloadReport;
+class JobStore;
+struct RescanReport;
 
 struct WatchOptions {
     bool inotify = true;                           // false: no watching (--watch=off)
-    std::chrono::milliseconds debounce{5};         // quiet time before a reload
+    std::chrono::milliseconds debounce{5};         // quiet time before a rescan
     std::chrono::milliseconds removal_grace{150};  // a vanished file counts as removed after this
     std::chrono::milliseconds write_settle{2000};  // longest wait for a file open for writing
     std::chrono::milliseconds rescan_interval{0};  // periodic rescan; 0: none
@@ -43,32 +45,29 @@ struct WatchOptions {
 
 class JobWatcher {
   public:
-    JobWatcher(boost::asio::io_context& io, JobConfig& config, dispatch::Supervisor& supervisor,
+    JobWatcher(boost::asio::io_context& io, JobStore& config, dispatch::Supervisor& supervisor,
                std::shared_ptr<spdlog::logger> logger, WatchOptions options);
     ~JobWatcher();
 
     // Starts watching; returns false (after saying why in the log) when changes will only be
     // noticed by explicit reloads and the periodic rescan.
     bool start();
-    bool watching() const { return fd_ >= 0 && !degraded_; }
-    std::size_t watchCount() const { return watches_.size(); }
 
   private:
     void watchTree();
     void addWatch(const std::filesystem::path& path, bool directory);
-    void readEvents();
+    void onEvents(const sys::InotifyBatch& batch);
     void schedule(std::chrono::milliseconds delay);
     void apply();
     void scheduleRescan();
     void degrade(const std::string& why);
 
     boost::asio::io_context& io_;
-    JobConfig& config_;
+    JobStore& store_;
     dispatch::Supervisor& supervisor_;
     std::shared_ptr<spdlog::logger> logger_;
     WatchOptions options_;
-    int fd_ = -1;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> stream_;
+    sys::InotifyReader inotify_;
     std::map<int, std::filesystem::path> watches_;  // watch descriptor -> watched path
     std::set<std::string> being_written_;           // files with IN_MODIFY and no close yet
     std::chrono::steady_clock::time_point writing_since_{};
@@ -79,7 +78,7 @@ class JobWatcher {
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// Writes a reload's plan to the log, one line per step, and its summary.
-void logReload(spdlog::logger& logger, const std::string& why, const ReloadReport& report);
+// Writes a rescan's plan to the log, one line per step, and its summary.
+void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report);
 
-}  // namespace tend::daemon
+}  // namespace tend::store

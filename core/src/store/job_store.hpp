@@ -3,15 +3,13 @@
 // start-up and again whenever the files change (job_watcher.hpp), on `reload-configuration`
 // and on SIGHUP.
 //
-// A reload re-parses only files whose identity (device, inode, size, modification time, of the
+// A rescan re-parses only files whose identity (device, inode, size, modification time, of the
 // `.conf` and of its `.override`) changed, and applies only the differences: a file that no
 // longer parses keeps its last good definition in force, a file that is gone takes its job with
 // it once the job has stopped, and running instances finish on the definition they started
-// with (except `start on`/`stop on`, which take effect at once). Every reload produces a plan:
+// with (except `start on`/`stop on`, which take effect at once). Every rescan produces a plan:
 // what was added, changed or removed, and what that means for running instances.
 #pragma once
-
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstddef>
@@ -25,6 +23,7 @@
 
 #include "conf/stanza_registry.hpp"
 #include "model/job_class.hpp"
+#include "sys/file_stamp.hpp"
 
 namespace spdlog {
 class logger;
@@ -34,19 +33,7 @@ namespace tend::dispatch {
 class Supervisor;
 }
 
-namespace tend::daemon {
-
-// What identifies one version of a file without reading it.
-struct FileStamp {
-    bool exists = false;
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    std::int64_t mtime_ns = 0;
-    std::int64_t ctime_ns = 0;
-    friend bool operator==(const FileStamp&, const FileStamp&) = default;
-};
-FileStamp stampOf(const std::filesystem::path& path);  // follows symlinks
+namespace tend::store {
 
 struct PlanStep {
     enum class Kind { Added, Changed, Removed, KeptLastGood, PendingRemoval };
@@ -55,7 +42,7 @@ struct PlanStep {
     std::string detail;  // what changed, and what happens to running instances
 };
 
-struct ReloadReport {
+struct RescanReport {
     bool dry_run = false;
     std::vector<std::string> added;
     std::vector<std::string> changed;
@@ -63,7 +50,7 @@ struct ReloadReport {
     std::vector<std::string> kept;  // broken now; the last good definition stays in force
     std::size_t unchanged = 0;
     std::size_t files = 0;
-    std::size_t parsed = 0;  // files read and parsed by this reload; the rest were unchanged
+    std::size_t parsed = 0;  // files read and parsed by this rescan; the rest were unchanged
     std::vector<std::string> errors;  // every diagnostic, formatted `file:line:col: ...`
     std::vector<PlanStep> plan;
 
@@ -74,7 +61,7 @@ struct ReloadReport {
     std::string planText() const;
 };
 
-struct ReloadOptions {
+struct RescanOptions {
     bool dry_run = false;
     // Parse every file even if unchanged: the stanzas tend understands changed (a plugin came
     // or went).
@@ -85,15 +72,15 @@ struct ReloadOptions {
     std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
-class JobConfig {
+class JobStore {
   public:
-    JobConfig(dispatch::Supervisor& supervisor, std::vector<std::filesystem::path> dirs,
-              std::shared_ptr<spdlog::logger> logger);
+    JobStore(dispatch::Supervisor& supervisor, std::vector<std::filesystem::path> dirs,
+             std::shared_ptr<spdlog::logger> logger);
 
-    ReloadReport reload(const ReloadOptions& options = {});
+    RescanReport rescan(const RescanOptions& options = {});
 
     const std::vector<std::filesystem::path>& directories() const { return dirs_; }
-    // The stanzas job files may use; plugins add theirs (then reload with reread_all).
+    // The stanzas job files may use; plugins add theirs (then rescan with reread_all).
     conf::StanzaRegistry& registry() { return registry_; }
     // Since when the longest-missing job file has been missing, if one is: its removal falls
     // due a grace period later, and the watcher reloads again then.
@@ -104,8 +91,8 @@ class JobConfig {
   private:
     struct Known {
         std::filesystem::path path;
-        FileStamp conf;
-        FileStamp override_file;
+        sys::FileStamp conf;
+        sys::FileStamp override_file;
         std::shared_ptr<const model::JobClass> good;  // null: never parsed cleanly
         bool racy = false;  // stamped too soon after a write to trust the stamp: read again
         std::string error;  // set while the file does not parse
@@ -119,4 +106,4 @@ class JobConfig {
     std::map<std::string, Known, std::less<>> known_;
 };
 
-}  // namespace tend::daemon
+}  // namespace tend::store

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "daemon/job_config.hpp"
+#include "store/job_store.hpp"
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
@@ -8,28 +8,12 @@
 
 #include "conf/job_loader.hpp"
 #include "dispatch/supervisor.hpp"
+#include "model/english_list.hpp"
 
-namespace tend::daemon {
+namespace tend::store {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-FileStamp stampOf(const fs::path& path) {
-    struct stat st {};
-    FileStamp stamp;
-    if (::stat(path.c_str(), &st) != 0) {
-        return stamp;
-    }
-    stamp.exists = true;
-    stamp.dev = st.st_dev;
-    stamp.ino = st.st_ino;
-    stamp.size = st.st_size;
-    stamp.mtime_ns =
-        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    stamp.ctime_ns =
-        static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
-    return stamp;
-}
 
 namespace {
 
@@ -39,7 +23,7 @@ namespace {
 // filesystems that keep whole seconds (ext4 with 128-byte inodes, FAT, some network
 // filesystems). Such a file is read again at the next reload whatever its stamp says, as git
 // does with "racy" index entries. The granule is guessed from the timestamps themselves.
-bool racyStamp(const FileStamp& stamp, std::int64_t coarse_now) {
+bool racyStamp(const sys::FileStamp& stamp, std::int64_t coarse_now) {
     if (!stamp.exists) {
         return false;
     }
@@ -98,14 +82,6 @@ bool conditionsOnly(const std::vector<std::string>& changed) {
     });
 }
 
-std::string joined(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
-    }
-    return out;
-}
-
 // The definition a running instance of `entry` started with, when it equals `definition`: an
 // edit undone, or a removed file back as it was. Handing that very object back to the
 // supervisor keeps the instance from showing "definition changed" (it compares by identity).
@@ -158,7 +134,7 @@ std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool 
 
 }  // namespace
 
-std::string ReloadReport::summary() const {
+std::string RescanReport::summary() const {
     std::string out = std::to_string(files) + (files == 1 ? " job file: " : " job files: ") +
                       std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
                       " changed, " + std::to_string(removed.size()) + " removed, " +
@@ -171,7 +147,7 @@ std::string ReloadReport::summary() const {
     return out;
 }
 
-std::string ReloadReport::planText() const {
+std::string RescanReport::planText() const {
     if (plan.empty()) {
         return dry_run ? "nothing would change" : "nothing changed";
     }
@@ -201,15 +177,15 @@ std::string ReloadReport::planText() const {
     return out;
 }
 
-JobConfig::JobConfig(dispatch::Supervisor& supervisor, std::vector<fs::path> dirs,
-                     std::shared_ptr<spdlog::logger> logger)
+JobStore::JobStore(dispatch::Supervisor& supervisor, std::vector<fs::path> dirs,
+                   std::shared_ptr<spdlog::logger> logger)
     : supervisor_(supervisor),
       dirs_(std::move(dirs)),
       logger_(std::move(logger)),
       registry_(conf::StanzaRegistry::withCoreStanzas()) {}
 
-ReloadReport JobConfig::reload(const ReloadOptions& options) {
-    ReloadReport report;
+RescanReport JobStore::rescan(const RescanOptions& options) {
+    RescanReport report;
     report.dry_run = options.dry_run;
     const auto now = Clock::now();
     timespec coarse{};
@@ -242,9 +218,9 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
         if (options.progress) {
             options.progress(++done, found.size());
         }
-        const FileStamp conf_stamp = stampOf(file.path);
-        const FileStamp override_stamp =
-            file.has_override ? stampOf(overridePath(file.path)) : FileStamp{};
+        const sys::FileStamp conf_stamp = sys::stampOf(file.path);
+        const sys::FileStamp override_stamp =
+            file.has_override ? sys::stampOf(overridePath(file.path)) : sys::FileStamp{};
         const bool racy =
             racyStamp(conf_stamp, coarse_now) || racyStamp(override_stamp, coarse_now);
         const auto known_it = known_.find(file.name);
@@ -320,7 +296,8 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
             report.changed.push_back(file.name);
             report.plan.push_back(
                 {PlanStep::Kind::Changed, file.name,
-                 joined(changed) + (moved ? " (now from " + file.path.string() + ")" : "") +
+                 model::englishList(changed) +
+                     (moved ? " (now from " + file.path.string() + ")" : "") +
                      runningEffect(entry, false, conditionsOnly(changed), definition.get())});
         } else {
             report.added.push_back(file.name);
@@ -394,7 +371,7 @@ ReloadReport JobConfig::reload(const ReloadOptions& options) {
     return report;
 }
 
-std::optional<Clock::time_point> JobConfig::oldestMissing() const {
+std::optional<Clock::time_point> JobStore::oldestMissing() const {
     std::optional<Clock::time_point> earliest;
     for (const auto& [name, known] : known_) {
         if (known.missing_since && (!earliest || *known.missing_since < *earliest)) {
@@ -404,7 +381,7 @@ std::optional<Clock::time_point> JobConfig::oldestMissing() const {
     return earliest;
 }
 
-std::vector<fs::path> JobConfig::symlinkTargets() const {
+std::vector<fs::path> JobStore::symlinkTargets() const {
     std::vector<fs::path> out;
     for (const auto& [name, known] : known_) {
         std::error_code ec;
@@ -420,4 +397,4 @@ std::vector<fs::path> JobConfig::symlinkTargets() const {
     return out;
 }
 
-}  // namespace tend::daemon
+}  // namespace tend::store

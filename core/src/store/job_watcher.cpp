@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: MIT
-#include "daemon/job_watcher.hpp"
+#include "store/job_watcher.hpp"
 
 #include <sys/inotify.h>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/job_config.hpp"
 #include "dispatch/supervisor.hpp"
+#include "store/job_store.hpp"
 
-namespace tend::daemon {
+namespace tend::store {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -30,7 +29,7 @@ bool isJobFileName(std::string_view name) {
 
 }  // namespace
 
-void logReload(spdlog::logger& logger, const std::string& why, const ReloadReport& report) {
+void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report) {
     // Before the early return: a new file that never parsed changes nothing, but its
     // diagnostics are what its author is looking for.
     for (const auto& error : report.errors) {
@@ -66,20 +65,20 @@ void logReload(spdlog::logger& logger, const std::string& why, const ReloadRepor
     logger.info("{}: {} ({} read)", why, report.summary(), report.parsed);
 }
 
-JobWatcher::JobWatcher(boost::asio::io_context& io, JobConfig& config,
+JobWatcher::JobWatcher(boost::asio::io_context& io, JobStore& config,
                        dispatch::Supervisor& supervisor, std::shared_ptr<spdlog::logger> logger,
                        WatchOptions options)
     : io_(io),
-      config_(config),
+      store_(config),
       supervisor_(supervisor),
       logger_(std::move(logger)),
       options_(options),
+      inotify_(io),
       timer_(io),
       rescan_(io) {}
 
 JobWatcher::~JobWatcher() {
     *alive_ = false;
-    stream_.reset();  // closes fd_
 }
 
 bool JobWatcher::start() {
@@ -91,14 +90,12 @@ bool JobWatcher::start() {
             options_.rescan_interval.count() ? " and the periodic rescan" : "");
         return false;
     }
-    fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd_ < 0) {
-        degrade(std::string("inotify is unavailable: ") + std::strerror(errno));
+    if (const std::string error = inotify_.open(); !error.empty()) {
+        degrade("inotify is unavailable: " + error);
         return false;
     }
-    stream_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, fd_);
     watchTree();
-    readEvents();
+    inotify_.start([this](const sys::InotifyBatch& batch) { onEvents(batch); });
     return !degraded_;
 }
 
@@ -108,15 +105,14 @@ void JobWatcher::degrade(const std::string& why) {
     }
     degraded_ = true;
     logger_->warn("{}; job file changes{} apply on `tendctl reload-configuration` or SIGHUP{}", why,
-                  fd_ >= 0 ? " there" : "",
+                  inotify_.isOpen() ? " there" : "",
                   options_.rescan_interval.count()
                       ? " and every " + std::to_string(options_.rescan_interval.count()) + " ms"
                       : " (or start tend with --rescan-interval)");
 }
 
 void JobWatcher::addWatch(const fs::path& path, bool directory) {
-    const int wd =
-        ::inotify_add_watch(fd_, path.c_str(), directory ? kDirectoryEvents : kFileEvents);
+    const int wd = inotify_.addWatch(path, directory ? kDirectoryEvents : kFileEvents);
     if (wd < 0) {
         if (errno == ENOSPC) {
             degrade("the inotify watch limit is reached (fs.inotify.max_user_watches) at " +
@@ -130,7 +126,7 @@ void JobWatcher::addWatch(const fs::path& path, bool directory) {
 }
 
 void JobWatcher::watchTree() {
-    for (const auto& dir : config_.directories()) {
+    for (const auto& dir : store_.directories()) {
         std::error_code ec;
         if (!fs::is_directory(dir, ec)) {
             // Not there yet: watch the nearest ancestor that is, to notice it being created.
@@ -154,81 +150,63 @@ void JobWatcher::watchTree() {
             }
         }
     }
-    for (const auto& target : config_.symlinkTargets()) {
+    for (const auto& target : store_.symlinkTargets()) {
         addWatch(target, false);
     }
 }
 
-void JobWatcher::readEvents() {
-    std::weak_ptr<bool> alive = alive_;
-    stream_->async_wait(
-        boost::asio::posix::stream_descriptor::wait_read,
-        [this, alive](const boost::system::error_code& ec) {
-            if (ec || alive.expired()) {
-                return;
+void JobWatcher::onEvents(const sys::InotifyBatch& batch) {
+    bool relevant = false;
+    if (batch.overflowed) {
+        // Events were lost, a close among them perhaps: a full rescan finds everything.
+        logger_->warn("the job files' inotify queue overflowed; reading every job file again");
+        being_written_.clear();
+        rewatch_ = true;
+        relevant = true;
+    }
+    for (const sys::InotifyEvent& event : batch.events) {
+        if (event.mask & IN_IGNORED) {
+            watches_.erase(event.wd);
+            rewatch_ = true;
+            relevant = true;
+            continue;
+        }
+        if (event.mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+            rewatch_ = true;
+            relevant = true;
+            continue;
+        }
+        if (event.mask & IN_ISDIR) {
+            if (event.mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+                rewatch_ = true;
+                relevant = true;
             }
-            bool relevant = false;
-            alignas(inotify_event) char buffer[16384];
-            for (;;) {
-                const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-                if (n <= 0) {
-                    break;
-                }
-                for (char* p = buffer; p < buffer + n;) {
-                    const auto* event = reinterpret_cast<const inotify_event*>(p);
-                    p += sizeof(inotify_event) + event->len;
-                    const std::string name = event->len ? event->name : "";
-                    if (event->mask & IN_Q_OVERFLOW) {
-                        relevant = true;  // events were lost: a full rescan finds everything
-                        rewatch_ = true;
-                        continue;
-                    }
-                    if (event->mask & IN_IGNORED) {
-                        watches_.erase(event->wd);
-                        rewatch_ = true;
-                        relevant = true;
-                        continue;
-                    }
-                    if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-                        rewatch_ = true;
-                        relevant = true;
-                        continue;
-                    }
-                    const bool is_dir = event->mask & IN_ISDIR;
-                    if (is_dir) {
-                        if (event->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
-                            rewatch_ = true;
-                            relevant = true;
-                        }
-                        continue;
-                    }
-                    const auto watched = watches_.find(event->wd);
-                    const std::string key =
-                        (watched == watches_.end() ? std::string() : watched->second.string()) +
-                        "/" + name;
-                    if (!name.empty() && !isJobFileName(name)) {
-                        continue;  // editors' swap and backup files, and anything else
-                    }
-                    if (event->mask & IN_MODIFY) {
-                        if (being_written_.empty()) {
-                            writing_since_ = Clock::now();
-                        }
-                        being_written_.insert(key);
-                    }
-                    if (event->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) {
-                        being_written_.erase(key);
-                    }
-                    if (event->mask & (IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) {
-                        rewatch_ = rewatch_ || name.empty();  // a symlink target was replaced
-                    }
-                    relevant = true;
-                }
+            continue;
+        }
+        if (!event.name.empty() && !isJobFileName(event.name)) {
+            continue;  // editors' swap and backup files, and anything else
+        }
+        const auto watched = watches_.find(event.wd);
+        const std::string key =
+            (watched == watches_.end() ? std::string() : watched->second.string()) + "/" +
+            event.name;
+        if (event.mask & IN_MODIFY) {
+            if (being_written_.empty()) {
+                writing_since_ = Clock::now();
             }
-            if (relevant) {
-                schedule(options_.debounce);
-            }
-            readEvents();
-        });
+            being_written_.insert(key);
+        }
+        if (event.mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) {
+            being_written_.erase(key);
+        }
+        if (event.mask & (IN_MOVED_TO | IN_CREATE | IN_ATTRIB)) {
+            rewatch_ = rewatch_ || event.name.empty();  // a symlink target was replaced
+        }
+        relevant = true;
+    }
+    if (relevant) {
+        schedule(options_.debounce);
+    }
 }
 
 void JobWatcher::schedule(std::chrono::milliseconds delay) {
@@ -253,21 +231,21 @@ void JobWatcher::apply() {
                       *being_written_.begin(), options_.write_settle.count());
         being_written_.clear();
     }
-    if (rewatch_ && fd_ >= 0) {
+    if (rewatch_ && inotify_.isOpen()) {
         rewatch_ = false;
         watchTree();
     }
-    ReloadOptions reload;
-    reload.removal_grace = options_.removal_grace;
-    const ReloadReport report = config_.reload(reload);
-    logReload(*logger_, "job files changed", report);
+    RescanOptions rescan;
+    rescan.removal_grace = options_.removal_grace;
+    const RescanReport report = store_.rescan(rescan);
+    logRescan(*logger_, "job files changed", report);
     supervisor_.poll();
-    if (fd_ >= 0) {
-        for (const auto& target : config_.symlinkTargets()) {
+    if (inotify_.isOpen()) {
+        for (const auto& target : store_.symlinkTargets()) {
             addWatch(target, false);  // a new symlink, or one pointed elsewhere
         }
     }
-    if (const auto missing = config_.oldestMissing()) {
+    if (const auto missing = store_.oldestMissing()) {
         const auto due = *missing + options_.removal_grace;
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due - now) +
                           std::chrono::milliseconds(1);
@@ -285,12 +263,12 @@ void JobWatcher::scheduleRescan() {
         if (ec || alive.expired()) {
             return;
         }
-        ReloadOptions reload;
-        reload.removal_grace = options_.removal_grace;
-        logReload(*logger_, "periodic rescan", config_.reload(reload));
+        RescanOptions rescan;
+        rescan.removal_grace = options_.removal_grace;
+        logRescan(*logger_, "periodic rescan", store_.rescan(rescan));
         supervisor_.poll();
         scheduleRescan();
     });
 }
 
-}  // namespace tend::daemon
+}  // namespace tend::store

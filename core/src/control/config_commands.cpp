@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+// The configuration commands and tend itself: show-config, check-config, reload-configuration
+// (read the job files again), graph, log-priority, plugins and version.
+#include <spdlog/spdlog.h>
+#include <filesystem>
+
+#include "conf/check.hpp"
+#include "control/control_server.hpp"
+#include "control/job_graph.hpp"
+#include "control/show_config.hpp"
+#include "dispatch/supervisor.hpp"
+#include "store/job_store.hpp"
+#include "store/job_watcher.hpp"
+
+namespace tend::control {
+
+using json = nlohmann::json;
+using dispatch::ClassEntry;
+
+namespace {
+
+std::string upstartPriorityName(spdlog::level::level_enum level) {
+    switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+        return "debug";
+    case spdlog::level::info:
+        return "info";
+    case spdlog::level::warn:
+        return "warn";
+    case spdlog::level::err:
+        return "error";
+    case spdlog::level::critical:
+    case spdlog::level::off:
+    default:
+        return "fatal";
+    }
+}
+
+std::optional<spdlog::level::level_enum> parsePriority(std::string_view name) {
+    if (name == "debug" || name == "trace") {
+        return spdlog::level::debug;
+    }
+    if (name == "info" || name == "message") {
+        return spdlog::level::info;
+    }
+    if (name == "warn" || name == "warning") {
+        return spdlog::level::warn;
+    }
+    if (name == "error") {
+        return spdlog::level::err;
+    }
+    if (name == "fatal" || name == "critical") {
+        return spdlog::level::critical;
+    }
+    return std::nullopt;
+}
+
+// `check-config` against this tend's own stanzas, plugins' included, and its own search path:
+// what `tendctl check-config` asks for when a tend is running. Relative paths are the client's,
+// resolved against the working directory it sends, and reported the way it gave them.
+json checkConfigReply(const Request& request, store::JobStore* store) {
+    if (!store) {
+        return errorReply("unavailable", "this tend has no job directories to check against");
+    }
+    conf::CheckOptions options;
+    options.lint = true;
+    if (const auto events = request.options.find("ignore-events");
+        events != request.options.end()) {
+        if (!events->is_array()) {
+            return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+        }
+        for (const auto& event : *events) {
+            if (!event.is_string()) {
+                return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+            }
+            options.assumed_events.push_back(event.get<std::string>());
+        }
+    }
+    std::filesystem::path cwd;
+    if (const auto it = request.options.find("cwd"); it != request.options.end()) {
+        if (!it->is_string() || !std::filesystem::path(it->get<std::string>()).is_absolute()) {
+            return errorReply("bad-request", "option 'cwd' must be an absolute path");
+        }
+        cwd = it->get<std::string>();
+    }
+    std::vector<std::filesystem::path> given;
+    std::vector<std::filesystem::path> paths;
+    for (const auto& arg : request.args) {
+        std::filesystem::path path(arg);
+        if (path.is_relative()) {
+            if (cwd.empty()) {
+                return errorReply("bad-argument",
+                                  "relative path '" + arg + "' without the option 'cwd'");
+            }
+            given.push_back(path);
+            path = cwd / path;
+        }
+        paths.push_back(std::move(path));
+    }
+    std::vector<std::filesystem::path> session;
+    for (const auto& dir : store->directories()) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(dir, ec)) {
+            session.push_back(dir);
+        }
+    }
+    if (paths.empty()) {
+        paths = std::move(session);
+    } else {
+        options.context = std::move(session);
+    }
+    auto report = conf::checkPaths(paths, store->registry(), options);
+    report.showPathsAsGiven(cwd, given);
+    const bool warnings_fail = flag(request, "warn");
+    const bool failed = report.failed(warnings_fail);
+    return okReply(report.text(),
+                   json{{"failed", failed}, {"report", report.document(warnings_fail)}});
+}
+
+}  // namespace
+
+void ControlServer::showConfig(Request& request, const Replier& reply,
+                               const std::shared_ptr<Client>&) {
+    const bool enumerate = flag(request, "enumerate");
+    std::string out;
+    json jobs = json::array();
+    if (!request.args.empty()) {
+        const ClassEntry* entry = needJob(request, reply);
+        if (!entry) {
+            return;
+        }
+        out = showConfigText(*entry->cls, enumerate);
+        jobs.push_back(showConfigJson(*entry->cls));
+    } else {
+        for (const ClassEntry* entry : supervisor_.classes()) {
+            out += showConfigText(*entry->cls, enumerate) + "\n";
+            jobs.push_back(showConfigJson(*entry->cls));
+        }
+        if (!out.empty()) {
+            out.pop_back();
+        }
+    }
+    reply(okReply(std::move(out), json{{"jobs", std::move(jobs)}}));
+}
+
+void ControlServer::checkConfig(Request& request, const Replier& reply,
+                                const std::shared_ptr<Client>&) {
+    reply(checkConfigReply(request, context_.store));
+}
+
+void ControlServer::rescanJobFiles(Request& request, const Replier& reply,
+                                   const std::shared_ptr<Client>&) {
+    if (!context_.store) {
+        reply(errorReply("unavailable", "this tend has no job directories to reload"));
+        return;
+    }
+    const bool progress = flag(request, "progress");
+    std::size_t last_percent = 0;
+    store::RescanOptions options;
+    options.dry_run = flag(request, "dry_run");
+    options.progress = [&](std::size_t done, std::size_t total) {
+        const std::size_t percent = total ? done * 100 / total : 100;
+        if (progress && (percent != last_percent || done == total)) {
+            last_percent = percent;
+            reply(json{
+                {"protocol", kProtocolVersion},
+                {"progress", {{"what", "reading job files"}, {"done", done}, {"total", total}}}});
+        }
+    };
+    const store::RescanReport report = context_.store->rescan(options);
+    if (!options.dry_run) {
+        store::logRescan(*logger_, "reload-configuration", report);
+        supervisor_.poll();
+    }
+    json plan = json::array();
+    for (const auto& step : report.plan) {
+        static constexpr const char* kKinds[] = {"added", "changed", "removed", "kept_last_good",
+                                                 "pending_removal"};
+        plan.push_back({{"kind", kKinds[static_cast<int>(step.kind)]},
+                        {"job", step.job},
+                        {"detail", step.detail}});
+    }
+    reply(okReply(report.planText() + "\n" + report.summary(), json{{"dry_run", report.dry_run},
+                                                                    {"files", report.files},
+                                                                    {"parsed", report.parsed},
+                                                                    {"added", report.added},
+                                                                    {"changed", report.changed},
+                                                                    {"removed", report.removed},
+                                                                    {"kept_last_good", report.kept},
+                                                                    {"unchanged", report.unchanged},
+                                                                    {"errors", report.errors},
+                                                                    {"plan", std::move(plan)}}));
+}
+
+void ControlServer::graph(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+    Graph graph = jobGraph(supervisor_);
+    reply(okReply(std::move(graph.dot), std::move(graph.json)));
+}
+
+void ControlServer::logPriority(Request& request, const Replier& reply,
+                                const std::shared_ptr<Client>&) {
+    if (!request.args.empty()) {
+        const std::string& name = request.args.front();
+        const auto level = parsePriority(name);
+        if (!level) {
+            reply(errorReply("bad-argument", "unknown priority '" + name +
+                                                 "': use debug, info, message, warn, error or "
+                                                 "fatal"));
+            return;
+        }
+        logger_->set_level(*level);
+        logger_->info("log priority set to {}", name);
+        // Upstart's `message` shares tend's info level but reads back by its own name.
+        priority_name_ = name == "message" ? "message" : upstartPriorityName(*level);
+        reply(okReply("", json{{"priority", priority_name_}}));
+        return;
+    }
+    std::string current = upstartPriorityName(logger_->level());
+    if (priority_name_ == "message" && current == "info") {
+        current = priority_name_;
+    }
+    reply(okReply(current, json{{"priority", current}}));
+}
+
+void ControlServer::version(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+    reply(okReply("tend " + context_.version,
+                  json{{"version", context_.version}, {"protocol", kProtocolVersion}}));
+}
+
+void ControlServer::plugins(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+    CommandResult list;
+    list.data = json{{"plugins", json::array()}};
+    if (context_.plugin_list) {
+        list = context_.plugin_list();
+    }
+    reply(okReply(std::move(list.text), std::move(list.data)));
+}
+
+}  // namespace tend::control

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Jobs and job changes as JSON: the `data` of status, list and start replies, and the lines
+// `monitor` streams. The field names are the ones docs/control.md promises; add fields, never
+// rename them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::control {
+
+// {"job","instance","goal","state","processes":[{"process","pid"}],"respawns"}
+nlohmann::json jobJson(const dispatch::Job& job);
+// {"job","instances":[jobJson...]}; a job with no instance has none.
+nlohmann::json classJson(const dispatch::ClassEntry& entry);
+// initctl's answer for an instance that is not there: `NAME stop/waiting`, as JSON.
+nlohmann::json waitingJson(const std::string& job, const std::string& instance);
+
+// Stream lines for `monitor`.
+nlohmann::json monitorEventMessage(const model::Event& event);
+nlohmann::json monitorTransitionMessage(const dispatch::Supervisor::Transition& change);
+
+}  // namespace tend::control

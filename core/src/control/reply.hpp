@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// How a command answers: a connected client, the reply sender that honours the request's
+// options, and the result a command run elsewhere (a plugin's) hands back.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "control/protocol.hpp"
+
+namespace tend::control {
+
+// One connected client as the commands see it: replies, progress and monitor lines go out
+// through send(), in order.
+class Client {
+  public:
+    virtual ~Client() = default;
+    virtual void send(const nlohmann::json& message) = 0;
+};
+
+// Holds the client until the answer is out: a client that half-closes its side after a
+// request that waits (`start`) still gets the reply, and one that has truly gone costs a
+// failed write.
+//
+// A request with `"options":{"data":false}` gets its reply without `data`: a client that prints
+// the text (tendctl without --json) need not read and parse the JSON form as well, which for
+// `list` with 1,000 jobs is most of the reply and most of the client's time.
+struct Replier {
+    std::shared_ptr<Client> client;
+    bool omit_data = false;
+    Replier(std::shared_ptr<Client> to, const Request& request);
+    void operator()(const nlohmann::json& message) const;
+};
+
+// A command's answer when it comes from outside the server (a plugin): `text` is the output,
+// or the error when not `ok`.
+struct CommandResult {
+    bool ok = true;
+    std::string text;
+    nlohmann::json data = nlohmann::json::object();
+};
+
+// A boolean option of the request, false when absent.
+bool flag(const Request& request, const char* name);
+
+}  // namespace tend::control

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+// The class table: job classes added, replaced and removed, and the index by event that keeps
+// dispatch proportional to the classes an event can concern.
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::dispatch {
+
+using model::ProcessType;
+
+Supervisor::Supervisor(sys::Platform& platform, log::OutputRouter* output,
+                       SupervisorOptions options, std::shared_ptr<spdlog::logger> logger)
+    : platform_(platform),
+      output_(output),
+      options_(std::move(options)),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
+
+Supervisor::~Supervisor() {
+    for (auto& [name, entry] : classes_) {
+        for (auto& [instance, job] : entry->instances) {
+            cancelTimer(job->kill_timer);
+            cancelTimer(job->delay_timer);
+            cancelTimer(job->start_timer);
+            if (job->output_fd >= 0) {
+                ::close(job->output_fd);
+            }
+        }
+    }
+}
+
+void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
+    auto it = classes_.find(cls->name);
+    if (it == classes_.end()) {
+        it = classes_.emplace(cls->name, std::make_unique<ClassEntry>()).first;
+    } else {
+        indexClass(*it->second, false);
+    }
+    ClassEntry& entry = *it->second;
+    std::vector<std::string> ignored;
+    if (cls->chroot) {
+        ignored.emplace_back("chroot");
+    }
+    if (cls->apparmor_load || cls->apparmor_switch) {
+        ignored.emplace_back("apparmor");
+    }
+    if (!cls->cgroups.empty()) {
+        ignored.emplace_back("cgroup");
+    }
+    if (!ignored.empty()) {
+        std::string list;
+        for (const auto& word : ignored) {
+            list += (list.empty() ? "" : ", ") + word;
+        }
+        logger_->info("{}: not applied in a user session: {}", cls->name, list);
+    }
+    const bool existed = static_cast<bool>(entry.cls) && !entry.deleted;
+    const bool stop_on_changed = entry.cls && entry.cls->stop_on != cls->stop_on;
+    entry.cls = std::move(cls);
+    entry.deleted = false;
+    entry.start_on.reset();
+    if (entry.cls->start_on) {
+        entry.start_on.emplace(*entry.cls->start_on);
+    }
+    // Running instances keep the definition they started with, except for `stop on`, which
+    // (as in Upstart) takes effect at once.
+    for (auto& [instance, job] : entry.instances) {
+        if (stop_on_changed) {
+            job->stop_on.reset();
+            if (entry.cls->stop_on) {
+                job->stop_on.emplace(*entry.cls->stop_on);
+            }
+        }
+    }
+    indexClass(entry, true);
+    if (!class_observers_.empty()) {
+        const auto keep = entry.cls;  // an observer may replace the class again
+        class_observers_.notify(existed ? ClassChangeKind::Changed : ClassChangeKind::Added, *keep);
+    }
+}
+
+namespace {
+
+// The bucket a MATCH node is filed under: its event name, narrowed by its first literal operand
+// when it has one (`started dbus` files under "started" + "#dbus"), so that `started JOB=x`
+// visits only the classes that wait for x, not every class that says `start on started ...`.
+std::string matchKey(const grammar::EventMatch& match) {
+    const auto literal = [](const std::string& value) {
+        return value.find_first_of("*?[$\\") == std::string::npos;
+    };
+    if (!match.args.empty() && match.args.front().positional() &&
+        literal(match.args.front().value)) {
+        return match.name + "\x1f#" + match.args.front().value;
+    }
+    for (const auto& arg : match.args) {
+        if (!arg.positional() && !arg.negated && literal(arg.value)) {
+            return match.name + "\x1f" + arg.key + "=" + arg.value;
+        }
+    }
+    return match.name;
+}
+
+}  // namespace
+
+void Supervisor::indexClass(ClassEntry& entry, bool add) {
+    auto visit = [&](const std::optional<grammar::EventCondition>& condition, EventIndex& index) {
+        if (!condition) {
+            return;
+        }
+        for (const grammar::EventMatch* match : condition->matches()) {
+            auto& list = index[matchKey(*match)];
+            const auto found = std::find(list.begin(), list.end(), &entry);
+            if (add && found == list.end()) {
+                list.push_back(&entry);
+            } else if (!add && found != list.end()) {
+                list.erase(found);
+            }
+        }
+    };
+    if (!add || !entry.deleted) {
+        visit(entry.cls->start_on, start_index_);
+    }
+    visit(entry.cls->stop_on, stop_index_);
+    // A running instance may still hold an older stop on; keep it reachable.
+    for (auto& [name, job] : entry.instances) {
+        if (job->cls != entry.cls) {
+            visit(job->cls->stop_on, stop_index_);
+        }
+    }
+}
+
+void Supervisor::candidates(const EventIndex& index, const model::Event& event,
+                            std::vector<ClassEntry*>& out) {
+    out.clear();
+    const std::uint64_t epoch = ++visit_epoch_;
+    const auto take = [&](const std::string& key) {
+        const auto it = index.find(key);
+        if (it == index.end()) {
+            return;
+        }
+        for (ClassEntry* entry : it->second) {
+            if (entry->visit_epoch != epoch) {
+                entry->visit_epoch = epoch;
+                out.push_back(entry);
+            }
+        }
+    };
+    take(event.name);
+    if (event.env.size() == 0) {
+        return;
+    }
+    std::string key = event.name + "\x1f#";
+    const std::size_t prefix = key.size() - 1;
+    key.append(event.env.valueAt(0));
+    take(key);
+    for (const auto& entry : event.env.entries()) {
+        key.resize(prefix);
+        key.append(entry);
+        take(key);
+    }
+}
+
+void Supervisor::removeClass(std::string_view name) {
+    const auto it = classes_.find(name);
+    if (it == classes_.end()) {
+        return;
+    }
+    ClassEntry& entry = *it->second;
+    if (!class_observers_.empty()) {
+        const auto keep = entry.cls;
+        class_observers_.notify(ClassChangeKind::Removed, *keep);
+    }
+    if (entry.instances.empty()) {
+        indexClass(entry, false);
+        classes_.erase(it);
+        return;
+    }
+    // Unindexed and re-indexed so that only the running instances' `stop on` stays live.
+    indexClass(entry, false);
+    entry.deleted = true;
+    entry.start_on.reset();
+    indexClass(entry, true);
+}
+
+const ClassEntry* Supervisor::findClass(std::string_view name) const {
+    const auto it = classes_.find(name);
+    return it == classes_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const ClassEntry*> Supervisor::classes() const {
+    std::vector<const ClassEntry*> out;
+    out.reserve(classes_.size());
+    for (const auto& [name, entry] : classes_) {
+        out.push_back(entry.get());
+    }
+    return out;
+}
+
+model::Environment Supervisor::classEnvironment(const model::JobClass& cls) const {
+    model::Environment env = options_.global_env;
+    for (const auto& entry : cls.env) {
+        if (entry.value) {
+            env.set(entry.name, *entry.value);
+        } else if (const char* value = std::getenv(entry.name.c_str())) {
+            env.set(entry.name, value);
+        }
+    }
+    return env;
+}
+
+void Supervisor::setFileError(std::string_view name, std::string error) {
+    if (const auto it = classes_.find(name); it != classes_.end()) {
+        it->second->file_error = std::move(error);
+    }
+}
+
+}  // namespace tend::dispatch

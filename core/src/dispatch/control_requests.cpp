@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// Control requests: start, stop, restart and reload of a job, and finding the instance a
+// request names, with initctl's error texts.
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::dispatch {
+
+using model::ProcessType;
+
+namespace {
+
+bool validEntry(const std::string& entry) {
+    const auto eq = entry.find('=');
+    return eq != std::string::npos && eq > 0;
+}
+
+}  // namespace
+
+model::Environment Supervisor::requestEnvironment(const model::JobClass& cls,
+                                                  const std::vector<std::string>& env) const {
+    model::Environment out = classEnvironment(cls);
+    for (const auto& item : env) {
+        out.setEntry(item);
+    }
+    return out;
+}
+
+std::optional<std::string> Supervisor::instanceName(const ClassEntry& entry,
+                                                    const std::vector<std::string>& env,
+                                                    std::string& error) const {
+    return instanceName(entry, requestEnvironment(*entry.cls, env), error);
+}
+
+std::optional<std::string> Supervisor::instanceName(const ClassEntry& entry,
+                                                    const model::Environment& env,
+                                                    std::string& error) const {
+    auto instance = model::expandVariables(entry.cls->instance, env);
+    if (!instance) {
+        error = "Unknown parameter in instance name '" + entry.cls->instance + "'";
+        if (entry.cls->usage) {
+            error += "\nUsage: " + *entry.cls->usage;
+        }
+    }
+    return instance;
+}
+
+Job* Supervisor::findInstance(std::string_view name, const std::vector<std::string>& env,
+                              std::string& error) {
+    const auto it = classes_.find(name);
+    if (it == classes_.end()) {
+        error = "Unknown job: " + std::string(name);
+        return nullptr;
+    }
+    ClassEntry& entry = *it->second;
+    const auto instance = instanceName(entry, env, error);
+    if (!instance) {
+        return nullptr;
+    }
+    const auto found = entry.instances.find(*instance);
+    if (found == entry.instances.end()) {
+        error = "Unknown instance: " + *instance;
+        return nullptr;
+    }
+    return found->second.get();
+}
+
+Supervisor::Reply Supervisor::start(std::string_view name, const std::vector<std::string>& env,
+                                    Completion done) {
+    for (const auto& item : env) {
+        if (!validEntry(item)) {
+            return {false, "Env must be KEY=VALUE pairs"};
+        }
+    }
+    const auto it = classes_.find(name);
+    if (it == classes_.end() || it->second->deleted) {
+        return {false, "Unknown job: " + std::string(name)};
+    }
+    ClassEntry& entry = *it->second;
+    model::Environment start_env = requestEnvironment(*entry.cls, env);
+    std::string error;
+    const auto instance = instanceName(entry, start_env, error);
+    if (!instance) {
+        return {false, error};
+    }
+    auto found = entry.instances.find(*instance);
+    Job* job = found != entry.instances.end() ? found->second.get() : nullptr;
+    if (job && job->goal == Goal::Start) {
+        return {false, "Job is already running: " + std::string(name)};
+    }
+    if (!job) {
+        job = &createInstance(entry, *instance);
+    }
+    if (job->state == State::Waiting || job->goal == Goal::Stop) {
+        job->env = std::move(start_env);
+        job->start_events.clear();
+    }
+    if (job->stop_on) {
+        job->stop_on->reset();
+    }
+    if (done) {
+        job->waiters.push_back(std::move(done));
+    }
+    changeGoal(*job, Goal::Start);
+    poll();
+    return {};
+}
+
+Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std::string>& env,
+                                   Completion done) {
+    for (const auto& item : env) {
+        if (!validEntry(item)) {
+            return {false, "Env must be KEY=VALUE pairs"};
+        }
+    }
+    std::string error;
+    Job* job = findInstance(name, env, error);
+    if (!job) {
+        return {false, error};
+    }
+    if (job->goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + std::string(name)};
+    }
+    job->stop_env = {};
+    for (const auto& item : env) {
+        job->stop_env.setEntry(item);
+    }
+    return stopInstance(*job, std::move(done));
+}
+
+Supervisor::Reply Supervisor::changeInstance(std::string_view name, const std::string& instance,
+                                             const std::string& command, Completion done) {
+    const auto it = classes_.find(name);
+    if (it == classes_.end()) {
+        return {false, "Unknown job: " + std::string(name)};
+    }
+    const auto found = it->second->instances.find(instance);
+    if (found == it->second->instances.end()) {
+        return {false, "Unknown instance: " + instance};
+    }
+    Job& job = *found->second;
+    if (command == "stop") {
+        return stopInstance(job, std::move(done));
+    }
+    if (command == "start" && job.goal == Goal::Start) {
+        return {false, "Job is already running: " + std::string(name)};
+    }
+    if (command == "restart" && job.goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + std::string(name)};
+    }
+    if (done) {
+        job.waiters.push_back(std::move(done));
+    }
+    if (command == "restart") {
+        changeGoal(job, Goal::Stop);
+    }
+    changeGoal(job, Goal::Start);
+    poll();
+    return {};
+}
+
+Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
+    if (job.goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + job.cls->name};
+    }
+    job.stop_events.clear();
+    if (done) {
+        job.waiters.push_back(std::move(done));
+    }
+    changeGoal(job, Goal::Stop);
+    poll();
+    return {};
+}
+
+Supervisor::Reply Supervisor::restart(std::string_view name, const std::vector<std::string>& env,
+                                      Completion done, bool adopt_definition) {
+    std::string error;
+    Job* job = findInstance(name, env, error);
+    if (!job) {
+        return {false, error};
+    }
+    if (job->goal == Goal::Stop) {
+        return {false, "Job has already been stopped: " + std::string(name)};
+    }
+    if (adopt_definition) {
+        if (job->entry->deleted) {
+            return {false, "Job file is gone, nothing to reload: " + std::string(name)};
+        }
+        job->adopt_definition = definitionChanged(*job);
+    }
+    if (done) {
+        job->waiters.push_back(std::move(done));
+    }
+    changeGoal(*job, Goal::Stop);
+    changeGoal(*job, Goal::Start);
+    poll();
+    return {};
+}
+
+Supervisor::Reply Supervisor::signalReload(std::string_view name,
+                                           const std::vector<std::string>& env) {
+    std::string error;
+    Job* job = findInstance(name, env, error);
+    if (!job) {
+        return {false, error};
+    }
+    if (!job->mainPid()) {
+        return {false, "Not running"};
+    }
+    platform_.signalProcess(job->mainPid(), job->cls->reload_signal);
+    return {};
+}
+
+}  // namespace tend::dispatch

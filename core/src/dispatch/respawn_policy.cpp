@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// The respawn policy: what counts as a normal exit, the respawn limit, and the back-off.
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::dispatch {
+
+using model::ProcessType;
+
+namespace {
+
+constexpr std::uint32_t kBackoffResetMs = 10000;  // uptime after which the back-off starts over
+
+}  // namespace
+
+bool Supervisor::delayRespawn(Job& job) {
+    if (job.goal != Goal::Start || job.pending_delay_ms == 0) {
+        return false;
+    }
+    job.goal = Goal::Respawn;
+    Job* target = &job;
+    logger_->info("{} respawning in {}", job.displayName(), formatMillis(job.pending_delay_ms));
+    job.delay_timer = platform_.startTimer(sys::Millis(job.pending_delay_ms), [this, target] {
+        target->delay_timer = 0;
+        target->pending_delay_ms = 0;
+        if (target->goal == Goal::Respawn && target->state == State::PostStop) {
+            target->goal = Goal::Start;
+            changeState(*target, nextState(*target));
+        }
+        poll();
+    });
+    return true;
+}
+
+bool Supervisor::isNormalExit(const Job& job, sys::ExitStatus status) const {
+    for (const auto& normal : job.cls->normal_exit) {
+        if (normal.signal == status.signaled && normal.value == status.value) {
+            return true;
+        }
+    }
+    if (!status.signaled && status.value == 0) {
+        return !job.cls->respawn || job.cls->task;
+    }
+    return false;
+}
+
+bool Supervisor::respawnTooFast(Job& job) {
+    const model::JobClass& cls = *job.cls;
+    if (cls.respawn_limit == 0 || cls.respawn_interval == 0) {
+        return false;
+    }
+    const auto now = platform_.now();
+    if (job.respawn_count > 0 &&
+        now - job.respawn_window_start < std::chrono::seconds(cls.respawn_interval)) {
+        return ++job.respawn_count > cls.respawn_limit;
+    }
+    job.respawn_window_start = now;
+    job.respawn_count = 1;
+    return false;
+}
+
+std::uint32_t Supervisor::nextRespawnDelay(Job& job) {
+    const model::JobClass& cls = *job.cls;
+    model::JobClass::RespawnDelay delay{0, 0};
+    if (cls.respawn_delay) {
+        delay = *cls.respawn_delay;
+    } else if (cls.respawn_limit == 0 || cls.respawn_interval == 0) {
+        delay = {100, 30000};  // no limit to stop a crash loop, so pace it
+    }
+    if (delay.initial_ms == 0) {
+        return 0;
+    }
+    const auto uptime = platform_.now() - job.main_started;
+    if (uptime >= sys::Millis(kBackoffResetMs)) {
+        job.backoff_ms = 0;
+    }
+    job.backoff_ms = job.backoff_ms == 0
+                         ? delay.initial_ms
+                         : std::min<std::uint32_t>(job.backoff_ms * 2, delay.max_ms);
+    return job.backoff_ms;
+}
+
+}  // namespace tend::dispatch

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// Session end: every instance stopped, and whatever is left killed at the deadline.
+#include <csignal>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::dispatch {
+
+using model::ProcessType;
+
+bool Supervisor::idle() const {
+    for (const auto& [name, entry] : classes_) {
+        if (!entry->instances.empty()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void Supervisor::stopEverything(std::function<void()> on_idle) {
+    ending_ = true;
+    on_idle_ = std::move(on_idle);
+    std::vector<Job*> jobs;
+    for (auto& [name, entry] : classes_) {
+        for (auto& [instance, job] : entry->instances) {
+            jobs.push_back(job.get());
+        }
+    }
+    for (Job* job : jobs) {
+        // Helper processes that would hold the stop up (a pre-start that never ends) go too.
+        for (ProcessType type : {ProcessType::PreStart, ProcessType::PostStart}) {
+            if (const pid_t pid = job->pids[processIndex(type)]) {
+                platform_.signalProcess(pid, job->cls->kill_signal);
+                platform_.signalGroup(job->pgids[processIndex(type)], job->cls->kill_signal);
+            }
+        }
+        changeGoal(*job, Goal::Stop);
+    }
+    poll();
+}
+
+void Supervisor::killEverything() {
+    for (auto& [name, entry] : classes_) {
+        for (auto& [instance, job] : entry->instances) {
+            for (std::size_t i = 0; i < job->pids.size(); ++i) {
+                if (job->pids[i]) {
+                    platform_.signalProcess(job->pids[i], SIGKILL);
+                }
+                if (job->pgids[i]) {
+                    platform_.signalGroup(job->pgids[i], SIGKILL);
+                }
+            }
+            for (pid_t pid : job->adopted) {
+                platform_.signalProcess(pid, SIGKILL);
+            }
+        }
+    }
+}
+
+}  // namespace tend::dispatch

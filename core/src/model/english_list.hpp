@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: MIT
+// Items joined for a message: "a, b, c".
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tend::model {
+
+inline std::string englishList(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+}  // namespace tend::model

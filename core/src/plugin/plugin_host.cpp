@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+#include "plugin/plugin_host.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace tend::plugin {
+
+PluginManager::Host::~Host() {
+    *alive_ = false;
+    for (auto& [id, watch] : fd_watches_) {
+        boost::system::error_code ignored;
+        watch->cancel(ignored);
+        watch->release();  // the descriptor is the plugin's to close
+    }
+    for (auto& [id, timer] : timers_) {
+        timer->cancel();
+    }
+    manager_.subscribers_->eraseRecord(&record_);
+    manager_.updateOutputTap();
+    // Stanzas whose registration outlived the plugin (kept somewhere the plugin's
+    // destruction does not reach): their checks are the plugin's code, about to be unloaded.
+    for (const auto& keyword : stanzas_) {
+        retireStanza(keyword);
+    }
+    for (std::uint64_t event : held_) {
+        manager_.supervisor_.releaseEvent(event);
+    }
+}
+
+std::string PluginManager::Host::setting(std::string_view key, std::string_view fallback) const {
+    const auto it = record_.conf.settings.find(key);
+    return it == record_.conf.settings.end() ? std::string(fallback) : it->second;
+}
+
+void PluginManager::Host::log(LogLevel level, std::string_view text) {
+    const auto spd = level == LogLevel::Debug  ? spdlog::level::debug
+                     : level == LogLevel::Info ? spdlog::level::info
+                     : level == LogLevel::Warn ? spdlog::level::warn
+                                               : spdlog::level::err;
+    manager_.logger_->log(spd, "[{}] {}", record_.descriptor.name, text);
+}
+
+void PluginManager::Host::emit(std::string name, std::vector<std::string> env,
+                               std::function<void(bool)> done) {
+    model::Environment environment;
+    for (const auto& entry : env) {
+        environment.setEntry(entry);
+    }
+    dispatch::Completion completion;
+    if (done) {
+        completion = [this, alive = std::weak_ptr<bool>(alive_), done](bool failed,
+                                                                       const std::string&) {
+            if (!alive.expired()) {
+                manager_.guarded(record_, "an emit completion", [&] { done(failed); });
+            }
+        };
+    }
+    manager_.supervisor_.emit(std::move(name), std::move(environment), std::move(completion));
+    manager_.supervisor_.poll();
+}
+
+Registration PluginManager::Host::onEvent(std::function<void(const EventView&)> callback) {
+    const auto id = ++manager_.subscribers_->next_id;
+    manager_.subscribers_->events.add({id, &record_, std::move(callback)});
+    return undo([this, id] { manager_.subscribers_->events.erase(id); });
+}
+
+Registration PluginManager::Host::holdEvent(std::uint64_t event_id) {
+    if (!manager_.supervisor_.holdEvent(event_id)) {
+        return {};
+    }
+    held_.insert(event_id);
+    return undo([this, event_id] {
+        if (held_.erase(event_id)) {
+            manager_.supervisor_.releaseEvent(event_id);
+        }
+    });
+}
+
+Registration PluginManager::Host::onJobChange(std::function<void(const JobChange&)> callback) {
+    const auto id = ++manager_.subscribers_->next_id;
+    manager_.subscribers_->jobs.add({id, &record_, std::move(callback)});
+    return undo([this, id] { manager_.subscribers_->jobs.erase(id); });
+}
+
+Registration PluginManager::Host::onJobClass(
+    std::function<void(ClassChange, const JobClassView&)> callback) {
+    for (const auto* entry : manager_.supervisor_.classes()) {
+        if (!entry->deleted) {
+            const JobClassView view = viewOf(*entry->cls);
+            if (!manager_.guarded(record_, "a job class callback",
+                                  [&] { callback(ClassChange::Added, view); })) {
+                return {};
+            }
+        }
+    }
+    const auto id = ++manager_.subscribers_->next_id;
+    manager_.subscribers_->classes.push_back({id, &record_, std::move(callback)});
+    return undo([this, id] { Subscribers::erase(manager_.subscribers_->classes, id); });
+}
+
+Registration PluginManager::Host::watchFd(int fd, unsigned events,
+                                          std::function<void(unsigned)> ready) {
+    const auto id = ++next_id_;
+    auto watch = std::make_shared<boost::asio::posix::stream_descriptor>(manager_.io_, fd);
+    fd_watches_[id] = watch;
+    auto wait = std::make_shared<std::function<void(unsigned)>>();
+    *wait = [this, alive = std::weak_ptr<bool>(alive_), weak = std::weak_ptr(watch), ready,
+             wait_ref = std::weak_ptr(wait)](unsigned which) {
+        auto live = weak.lock();
+        auto again = wait_ref.lock();
+        if (alive.expired() || !live || !again) {
+            return;
+        }
+        const auto type = which == Writable ? boost::asio::posix::stream_descriptor::wait_write
+                                            : boost::asio::posix::stream_descriptor::wait_read;
+        live->async_wait(
+            type, [this, alive, which, ready, again, weak](const boost::system::error_code& ec) {
+                if (ec || alive.expired() || weak.expired()) {
+                    return;
+                }
+                if (manager_.guarded(record_, "an fd watch callback", [&] { ready(which); })) {
+                    (*again)(which);
+                }
+            });
+    };
+    waits_[id] = wait;
+    if (events & Readable) {
+        (*wait)(Readable);
+    }
+    if (events & Writable) {
+        (*wait)(Writable);
+    }
+    return undo([this, id] {
+        if (const auto it = fd_watches_.find(id); it != fd_watches_.end()) {
+            boost::system::error_code ignored;
+            it->second->cancel(ignored);
+            it->second->release();
+            fd_watches_.erase(it);
+        }
+        waits_.erase(id);
+    });
+}
+
+Registration PluginManager::Host::addTimer(std::chrono::milliseconds delay,
+                                           std::function<void()> fire, bool repeat) {
+    const auto id = ++next_id_;
+    auto timer = std::make_shared<boost::asio::steady_timer>(manager_.io_);
+    timers_[id] = timer;
+    auto arm = std::make_shared<std::function<void()>>();
+    *arm = [this, alive = std::weak_ptr<bool>(alive_), weak = std::weak_ptr(timer), delay, fire,
+            repeat, arm_ref = std::weak_ptr(arm)] {
+        auto live = weak.lock();
+        auto again = arm_ref.lock();
+        if (alive.expired() || !live || !again) {
+            return;
+        }
+        live->expires_after(delay);
+        live->async_wait(
+            [this, alive, weak, fire, repeat, again](const boost::system::error_code& ec) {
+                if (ec || alive.expired() || weak.expired()) {
+                    return;
+                }
+                if (manager_.guarded(record_, "a timer callback", [&] { fire(); }) && repeat) {
+                    (*again)();
+                }
+            });
+    };
+    arms_[id] = arm;
+    (*arm)();
+    return undo([this, id] {
+        if (const auto it = timers_.find(id); it != timers_.end()) {
+            it->second->cancel();
+            timers_.erase(it);
+        }
+        arms_.erase(id);
+    });
+}
+
+void PluginManager::Host::post(std::function<void()> work) {
+    boost::asio::post(manager_.io_,
+                      [this, alive = std::weak_ptr<bool>(alive_), work = std::move(work)] {
+                          if (!alive.expired()) {
+                              manager_.guarded(record_, "posted work", work);
+                          }
+                      });
+}
+
+Registration PluginManager::Host::addStanza(
+    std::string keyword, std::function<std::string(const std::vector<std::string>&)> check) {
+    conf::StanzaRegistry* registry = manager_.options_.stanzas;
+    if (!registry) {
+        log(LogLevel::Warn, "stanza '" + keyword + "': this tend takes no plugin stanzas");
+        return {};
+    }
+    const std::string owner = std::string(record_.descriptor.name);
+    const bool added = registry->add(
+        keyword, owner,
+        [this, alive = std::weak_ptr<bool>(alive_), keyword, owner,
+         check](conf::StanzaContext& context) {
+            std::vector<std::string> args;
+            for (std::size_t i = 0; i < context.argCount(); ++i) {
+                args.push_back(context.arg(i).text);
+            }
+            std::string problem;
+            if (alive.expired() ||
+                !manager_.guarded(record_, "a stanza check", [&] { problem = check(args); })) {
+                problem = "plugin " + owner + " failed while checking '" + keyword + "'";
+            }
+            if (!problem.empty()) {
+                context.error(context.stanza().offset, keyword + ": " + problem);
+                return;
+            }
+            context.job().plugin_stanzas[keyword].push_back(std::move(args));
+        });
+    if (!added) {
+        log(LogLevel::Warn, "stanza '" + keyword + "' is already taken");
+        return {};
+    }
+    stanzas_.insert(keyword);
+    manager_.stanzasChanged();
+    return undo([this, keyword] {
+        if (stanzas_.erase(keyword)) {
+            retireStanza(keyword);
+        }
+    });
+}
+
+Registration PluginManager::Host::addOutputSink(std::function<void(const OutputLines&)> sink) {
+    const auto id = ++manager_.subscribers_->next_id;
+    manager_.subscribers_->sinks.add({id, &record_, std::move(sink)});
+    manager_.updateOutputTap();
+    return undo([this, id] {
+        manager_.subscribers_->sinks.erase(id);
+        manager_.updateOutputTap();
+    });
+}
+
+Registration PluginManager::Host::addCommand(
+    std::string name, std::function<CommandReply(const std::vector<std::string>&)> run) {
+    auto& commands = manager_.subscribers_->commands;
+    if (commands.contains(name)) {
+        log(LogLevel::Warn, "command '" + name + "' is already served by plugin " +
+                                std::string(commands.at(name).record->descriptor.name));
+        return {};
+    }
+    const auto id = ++manager_.subscribers_->next_id;
+    commands.emplace(
+        name, Subscribers::Entry<std::function<CommandReply(const std::vector<std::string>&)>>{
+                  id, &record_, std::move(run)});
+    return undo([this, name, id] {
+        auto& list = manager_.subscribers_->commands;
+        if (const auto it = list.find(name); it != list.end() && it->second.id == id) {
+            list.erase(it);
+        }
+    });
+}
+
+Registration PluginManager::Host::provideService(std::string name, void* service) {
+    auto& services = manager_.subscribers_->services;
+    if (services.contains(name)) {
+        log(LogLevel::Warn, "service '" + name + "' is already provided");
+        return {};
+    }
+    services.emplace(name, std::make_pair(&record_, service));
+    return undo([this, name] { manager_.subscribers_->services.erase(name); });
+}
+
+void* PluginManager::Host::findService(std::string_view name) const {
+    const auto& services = manager_.subscribers_->services;
+    const auto it = services.find(name);
+    return it == services.end() ? nullptr : it->second.second;
+}
+
+void PluginManager::Host::retireStanza(const std::string& keyword) {
+    manager_.options_.stanzas->remove(keyword);
+    manager_.options_.stanzas->retire(keyword, std::string(record_.descriptor.name));
+    manager_.stanzasChanged();
+}
+
+Registration PluginManager::Host::undo(std::function<void()> action) {
+    return Registration([alive = std::weak_ptr<bool>(alive_), action = std::move(action)] {
+        if (!alive.expired()) {
+            action();
+        }
+    });
+}
+
+}  // namespace tend::plugin

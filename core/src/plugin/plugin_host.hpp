@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// The PluginHost a plugin is given: every call a plugin makes into tend, each registration a
+// handle that undoes it, and every call back into the plugin guarded (fault_guard.hpp). Its
+// destruction removes whatever the plugin left registered.
+#pragma once
+
+#include <spdlog/spdlog.h>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "conf/stanza_registry.hpp"
+#include "dispatch/supervisor.hpp"
+#include "plugin/fault_guard.hpp"
+#include "plugin/job_class_view.hpp"
+#include "plugin/plugin_manager.hpp"
+#include "plugin/plugin_record.hpp"
+#include "plugin/subscribers.hpp"
+
+namespace tend::plugin {
+
+class PluginManager::Host final : public PluginHost {
+  public:
+    Host(PluginManager& manager, PluginRecord& record) : manager_(manager), record_(record) {}
+    ~Host() override;
+
+    std::string_view pluginName() const override { return record_.descriptor.name; }
+    std::string setting(std::string_view key, std::string_view fallback) const override;
+
+    void log(LogLevel level, std::string_view text) override;
+
+    void emit(std::string name, std::vector<std::string> env,
+              std::function<void(bool)> done) override;
+
+    Registration onEvent(std::function<void(const EventView&)> callback) override;
+
+    Registration holdEvent(std::uint64_t event_id) override;
+
+    Registration onJobChange(std::function<void(const JobChange&)> callback) override;
+
+    Registration onJobClass(
+        std::function<void(ClassChange, const JobClassView&)> callback) override;
+
+    Registration watchFd(int fd, unsigned events, std::function<void(unsigned)> ready) override;
+
+    Registration addTimer(std::chrono::milliseconds delay, std::function<void()> fire,
+                          bool repeat) override;
+
+    void post(std::function<void()> work) override;
+
+    Registration addStanza(
+        std::string keyword,
+        std::function<std::string(const std::vector<std::string>&)> check) override;
+
+    Registration addOutputSink(std::function<void(const OutputLines&)> sink) override;
+
+    Registration addCommand(
+        std::string name,
+        std::function<CommandReply(const std::vector<std::string>&)> run) override;
+
+    Registration provideService(std::string name, void* service) override;
+
+    void* findService(std::string_view name) const override;
+
+  private:
+    // Job files that use the keyword now say they need this plugin; they are all read again.
+    void retireStanza(const std::string& keyword);
+
+    Registration undo(std::function<void()> action);
+
+    PluginManager& manager_;
+    PluginRecord& record_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::uint64_t next_id_ = 0;
+    std::map<std::uint64_t, std::shared_ptr<boost::asio::posix::stream_descriptor>> fd_watches_;
+    std::map<std::uint64_t, std::shared_ptr<std::function<void(unsigned)>>> waits_;
+    std::map<std::uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
+    std::map<std::uint64_t, std::shared_ptr<std::function<void()>>> arms_;
+    std::set<std::uint64_t> held_;
+    std::set<std::string> stanzas_;  // keywords this plugin added to the registry
+};
+
+}  // namespace tend::plugin
