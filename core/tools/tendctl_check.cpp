@@ -40,17 +40,6 @@ void addEvents(std::string_view list, std::vector<std::string>& out) {
     }
 }
 
-std::vector<std::filesystem::path> existingJobDirectories() {
-    std::vector<std::filesystem::path> dirs;
-    for (const auto& dir : tend::conf::defaultJobDirectories()) {
-        std::error_code ec;
-        if (std::filesystem::is_directory(dir, ec)) {
-            dirs.push_back(dir);
-        }
-    }
-    return dirs;
-}
-
 bool mentionsUnknownStanza(const tend::conf::CheckReport& report) {
     for (const auto& file : report.files) {
         for (const auto& finding : file.findings) {
@@ -90,10 +79,7 @@ std::optional<int> checkWithTend(const std::vector<std::filesystem::path>& paths
         return std::nullopt;
     }
     if (json) {
-        std::fputs(
-            (data["report"].dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n')
-                .c_str(),
-            stdout);
+        std::fputs(tend::conf::CheckReport::jsonText(data["report"]).c_str(), stdout);
     } else {
         std::fputs(reply->value("output", "").c_str(), stderr);
     }
@@ -151,10 +137,10 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
         }
     }
     if (paths.empty()) {
-        paths = existingJobDirectories();
+        paths = tend::conf::existingDirectories(tend::conf::defaultJobDirectories());
     } else {
         // The files named are checked against the session they would join.
-        options.context = existingJobDirectories();
+        options.context = tend::conf::existingDirectories(tend::conf::defaultJobDirectories());
     }
     const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
     const auto report = tend::conf::checkPaths(paths, registry, options);

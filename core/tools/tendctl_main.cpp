@@ -230,9 +230,10 @@ int requestAndPrint(const Cli& cli, const std::string& command, std::vector<std:
     }
 }
 
-// The answer to a request that must succeed for the command to go on (`log`).
-json requestData(const Cli& cli, const std::string& command, std::vector<std::string> args) {
-    Connection connection(cli);
+// Sends a request whose first reply must be a success for the command to go on (`log`,
+// `monitor`), and returns that reply's data; a failure ends tendctl with tend's error.
+json requestOk(const Cli& cli, Connection& connection, const std::string& command,
+               std::vector<std::string> args) {
     connection.send({{"protocol", tend::control::kProtocolVersion},
                      {"command", command},
                      {"args", std::move(args)},
@@ -269,17 +270,7 @@ std::string describeMonitor(const json& body) {
 
 int monitor(const Cli& cli) {
     Connection connection(cli);
-    connection.send({{"protocol", tend::control::kProtocolVersion},
-                     {"command", "monitor"},
-                     {"args", json::array()},
-                     {"wait", true}});
-    const auto first = connection.next();
-    if (!first) {
-        fail(cli, "tend closed the connection without a reply");
-    }
-    if (!first->value("ok", false)) {
-        fail(cli, first->value("error", "request failed"), 1, first->value("code", "failed"));
-    }
+    requestOk(cli, connection, "monitor", {});
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     while (const auto message = connection.next()) {
         const auto body = message->find("monitor");
@@ -466,7 +457,8 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
         return monitor(cli);
     }
     if (mode == ClientMode::LogFile) {
-        const json data = requestData(cli, "log", positional);
+        Connection connection(cli);
+        const json data = requestOk(cli, connection, "log", positional);
         if (!data.value("console_log", true)) {
             fail(cli,
                  positional.front() +

@@ -83,7 +83,7 @@ expect_exactly() { # LINE WORD...: the completion of LINE offers exactly the WOR
 
 jobs=(alpha beta net/web worker)
 commands=(start stop restart reload status list usage emit reload-configuration version
-    log-priority show-config check-config log graph monitor explain)
+    log-priority show-config check-config log graph monitor explain plugins)
 expect_has "tendctl " "${commands[@]}"
 expect_not "tendctl " "${jobs[@]}"
 expect_exactly "tendctl st" start status stop

@@ -23,7 +23,7 @@ socket=$XDG_RUNTIME_DIR/tend/control
 
 jobs="alpha beta net/web worker"
 builtin_events="session-end started starting startup stopped stopping"
-commands="check-config emit explain graph list log log-priority monitor reload
+commands="check-config emit explain graph list log log-priority monitor plugins reload
 reload-configuration restart show-config start status stop usage version"
 commands=${commands//$'\n'/ }
 # LINE|WHAT IT MUST OFFER, exactly (sorted); lines starting with '!' change the environment.

@@ -40,8 +40,7 @@ class InotifyReaderTest : public ::testing::Test {
     void TearDown() override { ::close(fds_[1]); }
 
     void feed(const std::string& bytes) {
-        ASSERT_EQ(::write(fds_[1], bytes.data(), bytes.size()),
-                  static_cast<ssize_t>(bytes.size()));
+        ASSERT_EQ(::write(fds_[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
     }
     void runUntilIdle() {
         io_.restart();

@@ -214,8 +214,11 @@ std::string CheckReport::text() const {
 }
 
 std::string CheckReport::json(bool warnings_fail) const {
-    return document(warnings_fail).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-           '\n';
+    return jsonText(document(warnings_fail));
+}
+
+std::string CheckReport::jsonText(const nlohmann::json& document) {
+    return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
 }
 
 void CheckReport::showPathsAsGiven(const std::filesystem::path& base,

@@ -48,6 +48,8 @@ struct CheckReport {
     // Human form: every diagnostic, then one summary line.
     std::string text() const;
     std::string json(bool warnings_fail = false) const;
+    // A report document as `--json` prints it: indented, invalid UTF-8 replaced.
+    static std::string jsonText(const nlohmann::json& document);
     nlohmann::json document(bool warnings_fail = false) const;
 
     // A check made on someone else's behalf (a running tend for tendctl) reads absolute paths;

@@ -47,4 +47,16 @@ std::vector<std::filesystem::path> defaultJobDirectories() {
     return dirs;
 }
 
+std::vector<std::filesystem::path> existingDirectories(
+    const std::vector<std::filesystem::path>& dirs) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& dir : dirs) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(dir, ec)) {
+            out.push_back(dir);
+        }
+    }
+    return out;
+}
+
 }  // namespace tend::conf

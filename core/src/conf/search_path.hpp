@@ -10,5 +10,8 @@
 namespace tend::conf {
 
 std::vector<std::filesystem::path> defaultJobDirectories();
+// The directories of `dirs` that exist now, in order.
+std::vector<std::filesystem::path> existingDirectories(
+    const std::vector<std::filesystem::path>& dirs);
 
 }  // namespace tend::conf

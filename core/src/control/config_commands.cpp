@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "conf/check.hpp"
+#include "conf/search_path.hpp"
 #include "control/control_server.hpp"
 #include "control/job_graph.hpp"
 #include "control/show_config.hpp"
@@ -98,13 +99,7 @@ json checkConfigReply(const Request& request, store::JobStore* store) {
         }
         paths.push_back(std::move(path));
     }
-    std::vector<std::filesystem::path> session;
-    for (const auto& dir : store->directories()) {
-        std::error_code ec;
-        if (std::filesystem::is_directory(dir, ec)) {
-            session.push_back(dir);
-        }
-    }
+    std::vector<std::filesystem::path> session = conf::existingDirectories(store->directories());
     if (paths.empty()) {
         paths = std::move(session);
     } else {

@@ -10,9 +10,6 @@ namespace tend::control {
 
 using json = nlohmann::json;
 using dispatch::ClassEntry;
-using dispatch::Goal;
-using dispatch::Job;
-using dispatch::State;
 
 namespace {
 

@@ -9,7 +9,6 @@ using json = nlohmann::json;
 using dispatch::ClassEntry;
 using dispatch::Goal;
 using dispatch::Job;
-using dispatch::State;
 
 json jobJson(const Job& job) {
     json processes = json::array();

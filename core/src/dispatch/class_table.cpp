@@ -10,8 +10,6 @@
 
 namespace tend::dispatch {
 
-using model::ProcessType;
-
 Supervisor::Supervisor(sys::Platform& platform, log::OutputRouter* output,
                        SupervisorOptions options, std::shared_ptr<spdlog::logger> logger)
     : platform_(platform),

@@ -8,8 +8,6 @@
 
 namespace tend::dispatch {
 
-using model::ProcessType;
-
 namespace {
 
 bool validEntry(const std::string& entry) {
@@ -108,6 +106,19 @@ Supervisor::Reply Supervisor::start(std::string_view name, const std::vector<std
     return {};
 }
 
+Job* Supervisor::instanceToStop(std::string_view name, const std::vector<std::string>& env,
+                                Reply& refused) {
+    std::string error;
+    Job* job = findInstance(name, env, error);
+    if (!job) {
+        refused = {false, error};
+    } else if (job->goal == Goal::Stop) {
+        refused = {false, "Job has already been stopped: " + std::string(name)};
+        job = nullptr;
+    }
+    return job;
+}
+
 Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std::string>& env,
                                    Completion done) {
     for (const auto& item : env) {
@@ -115,13 +126,10 @@ Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std:
             return {false, "Env must be KEY=VALUE pairs"};
         }
     }
-    std::string error;
-    Job* job = findInstance(name, env, error);
+    Reply refused;
+    Job* job = instanceToStop(name, env, refused);
     if (!job) {
-        return {false, error};
-    }
-    if (job->goal == Goal::Stop) {
-        return {false, "Job has already been stopped: " + std::string(name)};
+        return refused;
     }
     job->stop_env = {};
     for (const auto& item : env) {
@@ -176,13 +184,10 @@ Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
 
 Supervisor::Reply Supervisor::restart(std::string_view name, const std::vector<std::string>& env,
                                       Completion done, bool adopt_definition) {
-    std::string error;
-    Job* job = findInstance(name, env, error);
+    Reply refused;
+    Job* job = instanceToStop(name, env, refused);
     if (!job) {
-        return {false, error};
-    }
-    if (job->goal == Goal::Stop) {
-        return {false, "Job has already been stopped: " + std::string(name)};
+        return refused;
     }
     if (adopt_definition) {
         if (job->entry->deleted) {

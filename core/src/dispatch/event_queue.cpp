@@ -8,8 +8,6 @@
 
 namespace tend::dispatch {
 
-using model::ProcessType;
-
 void Supervisor::emit(std::string name, model::Environment env, Completion done) {
     auto event = std::make_shared<QueuedEvent>();
     event->event.id = next_event_id_++;

@@ -7,8 +7,6 @@
 
 namespace tend::dispatch {
 
-using model::ProcessType;
-
 namespace {
 
 constexpr std::uint32_t kBackoffResetMs = 10000;  // uptime after which the back-off starts over

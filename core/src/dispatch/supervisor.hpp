@@ -204,6 +204,8 @@ class Supervisor {
     void cancelTimer(sys::TimerId& id);
 
     model::Environment classEnvironment(const model::JobClass& cls) const;
+    // The instance stop and restart act on: one that is not stopping already.
+    Job* instanceToStop(std::string_view name, const std::vector<std::string>& env, Reply& refused);
     // The class's environment with a request's KEY=VALUE pairs over it.
     model::Environment requestEnvironment(const model::JobClass& cls,
                                           const std::vector<std::string>& env) const;

@@ -39,7 +39,6 @@ class FileLogRouter final : public OutputRouter {
     // Every line written from now on is also handed to `tap` (none: stop). Thread-safe.
     void setTap(OutputTap tap);
 
-
   private:
     struct Stream;
     void run();
