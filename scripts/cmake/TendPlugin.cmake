@@ -1,7 +1,8 @@
 # tend_add_plugin(NAME SOURCES...)
 #
 # Builds a plugin as a MODULE library the way the loader expects it: no `lib` prefix, hidden
-# visibility (only the BOOST_DLL_ALIAS exports stay visible) and output in build/plugins.d/.
+# visibility (only what TEND_PLUGIN exports stays visible: the factory's BOOST_DLL_ALIAS and the
+# descriptor) and output in build/plugins.d/.
 function(tend_add_plugin name)
     add_library(${name} MODULE ${ARGN})
     set_target_properties(${name} PROPERTIES

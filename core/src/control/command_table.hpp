@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The control commands tend serves itself, in one table. tendctl's usage text, its option
-// parsing and its choice of how to carry a command out come from it; the server dispatches
-// through it (every name here has a handler, and tests hold both completion scripts to it). A
+// parsing and its choice of how to carry a command out come from it; tests hold the server's
+// handlers and both completion scripts to it (every name here has a handler, no other does). A
 // plugin's commands are not in it: tendctl passes any other name through, and tend asks its
 // plugins.
 #pragma once

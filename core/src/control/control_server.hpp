@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The control socket: `$XDG_RUNTIME_DIR/tend/control`, in a 0700 directory, answering only
 // clients of tend's own uid (checked with SO_PEERCRED on every connection). Requests are
-// decoded by protocol.hpp and dispatched through the command table (command_table.hpp) to the
-// handlers in job_commands.cpp, event_commands.cpp and config_commands.cpp; a name the table
-// does not hold goes to the plugins.
+// decoded by protocol.hpp and dispatched through a name -> handler map, which a test holds equal
+// to the command table (command_table.hpp), to the handlers in job_commands.cpp,
+// event_commands.cpp and config_commands.cpp; any other name goes to the plugins.
 #pragma once
 
 #include <functional>

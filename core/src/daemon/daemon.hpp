@@ -19,7 +19,7 @@ struct DaemonOptions {
     std::string log_level = "info";
     bool foreground = false;
     bool log_timestamps = false;
-    bool watch = true;                // hot reload through inotify
+    bool watch = true;                // hot reload: rescan on inotify events
     unsigned rescan_interval_ms = 0;  // periodic rescan of the job files; 0: none
     std::string version;
 };

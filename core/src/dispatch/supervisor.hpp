@@ -218,8 +218,9 @@ class Supervisor {
     std::shared_ptr<spdlog::logger> logger_;
 
     std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;
-    // Event name -> classes whose start on / stop on mention it, so that an event only visits
-    // the classes that can care.
+    // matchKey() -> classes whose start on / stop on have such a MATCH, so that an event only
+    // visits the classes that can care: the key is the event name, narrowed by a literal first
+    // positional operand or else the first literal KEY=VALUE (class_table.cpp).
     using EventIndex = std::unordered_map<std::string, std::vector<ClassEntry*>>;
     void candidates(const EventIndex& index, const model::Event& event,
                     std::vector<ClassEntry*>& out);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // JobClass: the validated definition read from one job file plus its `.override`.
 //
-// It is a plain value. Loading a file builds one; a reload builds a new one and compares it with
+// It is a plain value. Loading a file builds one; a rescan builds a new one and compares it with
 // the old (operator== is structural and ignores source positions), and the canonical printer
 // writes one back as text that parses to an equal value. Running instances (Job) keep the
 // JobClass they were started from, which is how a changed file leaves a running job alone until

@@ -3,7 +3,6 @@
 // through a bounded backlog, so that a slow sink costs lines for the sinks (counted and
 // reported), never memory or the log files.
 #include <atomic>
-#include <boost/asio/post.hpp>
 
 #include "plugin/fault_guard.hpp"
 #include "plugin/plugin_manager.hpp"

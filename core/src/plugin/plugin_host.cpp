@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/plugin_host.hpp"
 
-#include <boost/asio/post.hpp>
-
 namespace tend::plugin {
 
 PluginManager::Host::~Host() {

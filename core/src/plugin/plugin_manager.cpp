@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <set>
 
 #include "dispatch/supervisor.hpp"

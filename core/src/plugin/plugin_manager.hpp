@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The plugin host: finds plugins in the plugins.d directories, reads their descriptors without
+// The plugin manager: finds plugins in the plugins.d directories, reads their descriptors without
 // loading them, refuses what it cannot trust or run (with the reason), starts the rest in
 // dependency order and stops them in reverse. Copying a .so into a plugins.d directory loads it,
 // replacing one restarts it on the new code, removing one unloads it.

@@ -184,6 +184,19 @@ JobStore::JobStore(dispatch::Supervisor& supervisor, std::vector<fs::path> dirs,
       logger_(std::move(logger)),
       registry_(conf::StanzaRegistry::withCoreStanzas()) {}
 
+JobStore::Known& JobStore::remember(const std::string& name, const fs::path& path,
+                                    const sys::FileStamp& conf, const sys::FileStamp& override_file,
+                                    bool racy, std::string error) {
+    Known& known = known_[name];
+    known.path = path;
+    known.conf = conf;
+    known.override_file = override_file;
+    known.racy = racy;
+    known.error = std::move(error);
+    known.missing_since.reset();
+    return known;
+}
+
 RescanReport JobStore::rescan(const RescanOptions& options) {
     RescanReport report;
     report.dry_run = options.dry_run;
@@ -266,14 +279,9 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
                 }
             }
             if (!options.dry_run) {
-                Known& slot = known_[file.name];
-                slot.path = file.path;
-                slot.conf = conf_stamp;
-                slot.override_file = override_stamp;
-                slot.racy = racy;
-                slot.error = headline;
-                slot.missing_since.reset();
-                if (slot.good) {
+                const Known& known_file =
+                    remember(file.name, file.path, conf_stamp, override_stamp, racy, headline);
+                if (known_file.good) {
                     supervisor_.setFileError(file.name, headline);
                 }
             }
@@ -313,18 +321,13 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
         if (options.dry_run) {
             continue;
         }
-        Known& slot = known_[file.name];
-        slot.path = file.path;
-        slot.conf = conf_stamp;
-        slot.override_file = override_stamp;
-        slot.racy = racy;
-        slot.error.clear();
-        slot.missing_since.reset();
-        if (!slot.good || *slot.good != *definition || (entry && entry->deleted)) {
+        Known& known_file =
+            remember(file.name, file.path, conf_stamp, override_stamp, racy, std::string());
+        if (!known_file.good || *known_file.good != *definition || (entry && entry->deleted)) {
             if (auto running = runningDefinition(entry, *definition)) {
                 definition = std::move(running);
             }
-            slot.good = definition;
+            known_file.good = definition;
             supervisor_.setClass(definition);
         }
         supervisor_.setFileError(file.name, {});

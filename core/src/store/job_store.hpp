@@ -67,7 +67,7 @@ struct RescanOptions {
     // or went).
     bool reread_all = false;
     // A file missing for less than this is not yet a removal: editors and tools delete and
-    // re-create. Zero applies removals at once (explicit reloads).
+    // re-create. Zero applies removals at once (explicit rescans).
     std::chrono::milliseconds removal_grace{0};
     std::function<void(std::size_t done, std::size_t total)> progress;
 };
@@ -83,7 +83,7 @@ class JobStore {
     // The stanzas job files may use; plugins add theirs (then rescan with reread_all).
     conf::StanzaRegistry& registry() { return registry_; }
     // Since when the longest-missing job file has been missing, if one is: its removal falls
-    // due a grace period later, and the watcher reloads again then.
+    // due a grace period later, and the watcher rescans again then.
     std::optional<std::chrono::steady_clock::time_point> oldestMissing() const;
     // Resolved targets of job files that are symlinks, to watch them too.
     std::vector<std::filesystem::path> symlinkTargets() const;
@@ -98,6 +98,11 @@ class JobStore {
         std::string error;  // set while the file does not parse
         std::optional<std::chrono::steady_clock::time_point> missing_since;
     };
+
+    // Records what a rescan read of one job file: its stamps, and its error (empty: it parsed).
+    Known& remember(const std::string& name, const std::filesystem::path& path,
+                    const sys::FileStamp& conf, const sys::FileStamp& override_file, bool racy,
+                    std::string error);
 
     dispatch::Supervisor& supervisor_;
     std::vector<std::filesystem::path> dirs_;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Hot reload: watches every job directory (and its subdirectories, and directories created
-// later, and the targets of symlinked job files) with inotify, and reloads the configuration
+// later, and the targets of symlinked job files) with inotify, and rescans the job files
 // once the files have settled.
 //
 // Settling is what makes editors safe: a file that is open for writing (IN_MODIFY seen, no
@@ -50,7 +50,7 @@ class JobWatcher {
     ~JobWatcher();
 
     // Starts watching; returns false (after saying why in the log) when changes will only be
-    // noticed by explicit reloads and the periodic rescan.
+    // noticed by explicit rescans (reload-configuration, SIGHUP) and the periodic one.
     bool start();
 
   private:

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// One inotify instance on the event loop, shared by the job-file watcher and the plugin
-// directories' watch. It reads every event the kernel has queued at each wake-up and hands them
-// over as one batch. When the kernel's queue overflowed (IN_Q_OVERFLOW), events were lost and
-// the batch says so: its owner must look at everything again, since a file may have come or
-// gone without a word.
+// An inotify instance on the event loop: the job-file watcher and the plugin directories' watch
+// each read theirs through one. It reads every event the kernel has queued at each wake-up and
+// hands them over as one batch. When the kernel's queue overflowed (IN_Q_OVERFLOW), events were
+// lost and the batch says so: its owner must look at everything again, since a file may have come
+// or gone without a word.
 #pragma once
 
 #include <cstdint>
