@@ -6,12 +6,11 @@
 
 #include "conf/check.hpp"
 #include "conf/search_path.hpp"
-#include "control/control_server.hpp"
+#include "control/command_handlers.hpp"
 #include "control/job_graph.hpp"
 #include "control/show_config.hpp"
 #include "dispatch/supervisor.hpp"
 #include "store/job_store.hpp"
-#include "store/job_watcher.hpp"
 
 namespace tend::control {
 
@@ -115,20 +114,22 @@ json checkConfigReply(const Request& request, store::JobStore* store) {
 
 }  // namespace
 
-void ControlServer::showConfig(Request& request, const Replier& reply,
-                               const std::shared_ptr<Client>&) {
+namespace commands {
+
+void showConfig(CommandContext& c, Request& request, const Replier& reply,
+                const std::shared_ptr<Client>&) {
     const bool enumerate = flag(request, "enumerate");
     std::string out;
     json jobs = json::array();
     if (!request.args.empty()) {
-        const ClassEntry* entry = needJob(request, reply);
+        const ClassEntry* entry = needJob(c, request, reply);
         if (!entry) {
             return;
         }
         out = showConfigText(*entry->cls, enumerate);
         jobs.push_back(showConfigJson(*entry->cls));
     } else {
-        for (const ClassEntry* entry : supervisor_.classes()) {
+        for (const ClassEntry* entry : c.supervisor.classes()) {
             out += showConfigText(*entry->cls, enumerate) + "\n";
             jobs.push_back(showConfigJson(*entry->cls));
         }
@@ -139,14 +140,14 @@ void ControlServer::showConfig(Request& request, const Replier& reply,
     reply(okReply(std::move(out), json{{"jobs", std::move(jobs)}}));
 }
 
-void ControlServer::checkConfig(Request& request, const Replier& reply,
-                                const std::shared_ptr<Client>&) {
-    reply(checkConfigReply(request, context_.store));
+void checkConfig(CommandContext& c, Request& request, const Replier& reply,
+                 const std::shared_ptr<Client>&) {
+    reply(checkConfigReply(request, c.context.store));
 }
 
-void ControlServer::rescanJobFiles(Request& request, const Replier& reply,
-                                   const std::shared_ptr<Client>&) {
-    if (!context_.store) {
+void rescanJobFiles(CommandContext& c, Request& request, const Replier& reply,
+                    const std::shared_ptr<Client>&) {
+    if (!c.context.store) {
         reply(errorReply("unavailable", "this tend has no job directories to reload"));
         return;
     }
@@ -163,10 +164,10 @@ void ControlServer::rescanJobFiles(Request& request, const Replier& reply,
                 {"progress", {{"what", "reading job files"}, {"done", done}, {"total", total}}}});
         }
     };
-    const store::RescanReport report = context_.store->rescan(options);
+    const store::RescanReport report = c.context.store->rescan(options);
     if (!options.dry_run) {
-        store::logRescan(*logger_, "reload-configuration", report);
-        supervisor_.poll();
+        store::logRescan(*c.context.logger, "reload-configuration", report);
+        c.supervisor.poll();
     }
     json plan = json::array();
     for (const auto& step : report.plan) {
@@ -176,25 +177,21 @@ void ControlServer::rescanJobFiles(Request& request, const Replier& reply,
                         {"job", step.job},
                         {"detail", step.detail}});
     }
-    reply(okReply(report.planText() + "\n" + report.summary(), json{{"dry_run", report.dry_run},
-                                                                    {"files", report.files},
-                                                                    {"parsed", report.parsed},
-                                                                    {"added", report.added},
-                                                                    {"changed", report.changed},
-                                                                    {"removed", report.removed},
-                                                                    {"kept_last_good", report.kept},
-                                                                    {"unchanged", report.unchanged},
-                                                                    {"errors", report.errors},
-                                                                    {"plan", std::move(plan)}}));
+    json data{{"dry_run", report.dry_run},     {"files", report.files},
+              {"parsed", report.parsed},       {"added", report.added},
+              {"changed", report.changed},     {"removed", report.removed},
+              {"kept_last_good", report.kept}, {"unchanged", report.unchanged},
+              {"errors", report.errors},       {"plan", std::move(plan)}};
+    reply(okReply(report.planText() + "\n" + report.summary(), std::move(data)));
 }
 
-void ControlServer::graph(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
-    Graph graph = jobGraph(supervisor_);
+void graph(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+    Graph graph = jobGraph(c.supervisor);
     reply(okReply(std::move(graph.dot), std::move(graph.json)));
 }
 
-void ControlServer::logPriority(Request& request, const Replier& reply,
-                                const std::shared_ptr<Client>&) {
+void logPriority(CommandContext& c, Request& request, const Replier& reply,
+                 const std::shared_ptr<Client>&) {
     if (!request.args.empty()) {
         const std::string& name = request.args.front();
         const auto level = parsePriority(name);
@@ -204,32 +201,34 @@ void ControlServer::logPriority(Request& request, const Replier& reply,
                                                  "fatal"));
             return;
         }
-        logger_->set_level(*level);
-        logger_->info("log priority set to {}", name);
+        c.context.logger->set_level(*level);
+        c.context.logger->info("log priority set to {}", name);
         // Upstart's `message` shares tend's info level but reads back by its own name.
-        priority_name_ = name == "message" ? "message" : upstartPriorityName(*level);
-        reply(okReply("", json{{"priority", priority_name_}}));
+        c.priority_name = name == "message" ? "message" : upstartPriorityName(*level);
+        reply(okReply("", json{{"priority", c.priority_name}}));
         return;
     }
-    std::string current = upstartPriorityName(logger_->level());
-    if (priority_name_ == "message" && current == "info") {
-        current = priority_name_;
+    std::string current = upstartPriorityName(c.context.logger->level());
+    if (c.priority_name == "message" && current == "info") {
+        current = c.priority_name;
     }
     reply(okReply(current, json{{"priority", current}}));
 }
 
-void ControlServer::version(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
-    reply(okReply("tend " + context_.version,
-                  json{{"version", context_.version}, {"protocol", kProtocolVersion}}));
+void version(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+    reply(okReply("tend " + c.context.version,
+                  json{{"version", c.context.version}, {"protocol", kProtocolVersion}}));
 }
 
-void ControlServer::plugins(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+void plugins(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
     CommandResult list;
     list.data = json{{"plugins", json::array()}};
-    if (context_.plugin_list) {
-        list = context_.plugin_list();
+    if (c.context.plugin_list) {
+        list = c.context.plugin_list();
     }
     reply(okReply(std::move(list.text), std::move(list.data)));
 }
+
+}  // namespace commands
 
 }  // namespace tend::control

@@ -243,42 +243,11 @@ void ControlServer::handle(const std::string& line, const std::shared_ptr<Client
     }
 }
 
-const std::unordered_map<std::string_view, ControlServer::Handler>& ControlServer::handlers() {
-    static const std::unordered_map<std::string_view, Handler> table{
-        {"start", &ControlServer::changeGoal},
-        {"stop", &ControlServer::stop},
-        {"restart", &ControlServer::changeGoal},
-        {"reload", &ControlServer::signalReload},
-        {"status", &ControlServer::status},
-        {"list", &ControlServer::list},
-        {"usage", &ControlServer::usage},
-        {"explain", &ControlServer::explain},
-        {"log", &ControlServer::logFile},
-        {"emit", &ControlServer::emit},
-        {"monitor", &ControlServer::monitor},
-        {"reload-configuration", &ControlServer::rescanJobFiles},
-        {"show-config", &ControlServer::showConfig},
-        {"check-config", &ControlServer::checkConfig},
-        {"graph", &ControlServer::graph},
-        {"log-priority", &ControlServer::logPriority},
-        {"plugins", &ControlServer::plugins},
-        {"version", &ControlServer::version},
-    };
-    return table;
-}
-
-std::vector<std::string_view> ControlServer::handledCommands() {
-    std::vector<std::string_view> names;
-    for (const auto& [name, handler] : handlers()) {
-        names.push_back(name);
-    }
-    return names;
-}
-
 void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Client>& client) {
     const Replier reply(client, request);
-    if (const auto it = handlers().find(request.command); it != handlers().end()) {
-        (this->*it->second)(request, reply, client);
+    if (const auto it = commandHandlers().find(request.command); it != commandHandlers().end()) {
+        CommandContext context{context_, supervisor_, monitors_, priority_name_};
+        it->second(context, request, reply, client);
         return;
     }
     if (context_.plugin_command) {
@@ -289,19 +258,6 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
         }
     }
     reply(errorReply("unknown-command", "unknown command '" + request.command + "'"));
-}
-
-const dispatch::ClassEntry* ControlServer::needJob(const Request& request,
-                                                   const Replier& reply) const {
-    if (request.args.empty()) {
-        reply(errorReply("missing-argument", "missing job name"));
-        return nullptr;
-    }
-    const dispatch::ClassEntry* entry = supervisor_.findClass(request.args.front());
-    if (!entry) {
-        reply(errorReply("unknown-job", "Unknown job: " + request.args.front()));
-    }
-    return entry;
 }
 
 void ControlServer::broadcast(const json& message) {

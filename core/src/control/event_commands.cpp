@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The event commands: emit (waiting for the jobs the event starts or stops), and monitor, which
 // streams every event and job change to the client while it stays.
-#include "control/control_server.hpp"
+#include "control/command_handlers.hpp"
 #include "dispatch/supervisor.hpp"
 
 namespace tend::control {
 
 using json = nlohmann::json;
 
-void ControlServer::emit(Request& request, const Replier& reply, const std::shared_ptr<Client>&) {
+namespace commands {
+
+void emit(CommandContext& c, Request& request, const Replier& reply,
+          const std::shared_ptr<Client>&) {
     const auto& args = request.args;
     if (args.empty() || args.front().empty()) {
         reply(errorReply("missing-argument", "missing event name"));
@@ -35,16 +38,19 @@ void ControlServer::emit(Request& request, const Replier& reply, const std::shar
             }
         };
     }
-    supervisor_.emit(name, std::move(env), done);
-    supervisor_.poll();
+    c.supervisor.emit(name, std::move(env), done);
+    c.supervisor.poll();
     if (!request.wait) {
         reply(okReply("", json{{"event", name}}));
     }
 }
 
-void ControlServer::monitor(Request&, const Replier& reply, const std::shared_ptr<Client>& client) {
-    monitors_.push_back(client);
+void monitor(CommandContext& c, Request&, const Replier& reply,
+             const std::shared_ptr<Client>& client) {
+    c.monitors.push_back(client);
     reply(okReply("", json{{"monitoring", true}}));
 }
+
+}  // namespace commands
 
 }  // namespace tend::control

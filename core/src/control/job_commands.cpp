@@ -3,7 +3,7 @@
 // signal), status, list, usage, explain and log, with initctl's output and error texts.
 #include <memory>
 
-#include "control/control_server.hpp"
+#include "control/command_handlers.hpp"
 #include "control/explain.hpp"
 #include "control/job_json.hpp"
 #include "dispatch/supervisor.hpp"
@@ -24,8 +24,10 @@ std::vector<std::string> envOf(const Request& request) {
 
 }  // namespace
 
-void ControlServer::changeGoal(Request& request, const Replier& reply,
-                               const std::shared_ptr<Client>&) {
+namespace commands {
+
+void changeGoal(CommandContext& c, Request& request, const Replier& reply,
+                const std::shared_ptr<Client>&) {
     const std::string& command = request.command;
     if (request.args.empty()) {
         reply(errorReply("missing-argument", "missing job name"));
@@ -38,7 +40,8 @@ void ControlServer::changeGoal(Request& request, const Replier& reply,
                                               : "Job failed to restart";
     dispatch::Completion done;
     if (request.wait) {
-        done = [this, reply, name, env, failure, command](bool failed, const std::string& detail) {
+        done = [supervisor = &c.supervisor, reply, name, env, failure, command](
+                   bool failed, const std::string& detail) {
             if (failed) {
                 std::string error = failure;
                 if (!detail.empty()) {
@@ -48,15 +51,15 @@ void ControlServer::changeGoal(Request& request, const Replier& reply,
                 return;
             }
             std::string ignored;
-            const Job* job = supervisor_.findInstance(name, env, ignored);
+            const Job* job = supervisor->findInstance(name, env, ignored);
             if (job && (command != "stop" || job->state != State::Waiting)) {
-                reply(okReply(supervisor_.statusText(*job), jobJson(*job)));
+                reply(okReply(supervisor->statusText(*job), jobJson(*job)));
                 return;
             }
             // The instance has gone (a finished task, a stopped job).
             std::string instance;
-            if (const ClassEntry* entry = supervisor_.findClass(name)) {
-                instance = supervisor_.instanceName(*entry, env, ignored).value_or("");
+            if (const ClassEntry* entry = supervisor->findClass(name)) {
+                instance = supervisor->instanceName(*entry, env, ignored).value_or("");
             }
             const std::string display = instance.empty() ? name : name + " (" + instance + ")";
             reply(okReply(display + " stop/waiting", waitingJson(name, instance)));
@@ -69,15 +72,15 @@ void ControlServer::changeGoal(Request& request, const Replier& reply,
             reply(errorReply("bad-request", "\"instance\" must be a string"));
             return;
         }
-        result = supervisor_.changeInstance(name, it->get<std::string>(), command, done);
+        result = c.supervisor.changeInstance(name, it->get<std::string>(), command, done);
     } else if (command == "start") {
-        result = supervisor_.start(name, env, done);
+        result = c.supervisor.start(name, env, done);
     } else if (command == "stop") {
-        result = supervisor_.stop(name, env, done);
+        result = c.supervisor.stop(name, env, done);
     } else {
         // `adopt`; `reload` is what tendctl sent before the option had its own word.
         const bool adopt = flag(request, "adopt") || flag(request, "reload");
-        result = supervisor_.restart(name, env, done, adopt);
+        result = c.supervisor.restart(name, env, done, adopt);
     }
     if (!result.ok) {
         reply(errorReply(errorCodeFor(result.error), result.error));
@@ -86,19 +89,19 @@ void ControlServer::changeGoal(Request& request, const Replier& reply,
     }
 }
 
-void ControlServer::stop(Request& request, const Replier& reply,
-                         const std::shared_ptr<Client>& client) {
+void stop(CommandContext& c, Request& request, const Replier& reply,
+          const std::shared_ptr<Client>& client) {
     if (flag(request, "all")) {
-        stopAll(request, reply, client);
+        stopAll(c, request, reply, client);
     } else {
-        changeGoal(request, reply, client);
+        changeGoal(c, request, reply, client);
     }
 }
 
-void ControlServer::stopAll(Request& request, const Replier& reply,
-                            const std::shared_ptr<Client>&) {
+void stopAll(CommandContext& c, Request& request, const Replier& reply,
+             const std::shared_ptr<Client>&) {
     std::vector<Job*> running;
-    for (const ClassEntry* entry : supervisor_.classes()) {
+    for (const ClassEntry* entry : c.supervisor.classes()) {
         for (const auto& [name, job] : entry->instances) {
             if (job->goal != Goal::Stop) {
                 running.push_back(job.get());
@@ -159,7 +162,7 @@ void ControlServer::stopAll(Request& request, const Replier& reply,
             };
         }
         // A job that another request is stopping already counts as stopped here.
-        if (!supervisor_.stopInstance(*job, done).ok && done) {
+        if (!c.supervisor.stopInstance(*job, done).ok && done) {
             done(false, {});
         }
     }
@@ -168,41 +171,42 @@ void ControlServer::stopAll(Request& request, const Replier& reply,
     }
 }
 
-void ControlServer::signalReload(Request& request, const Replier& reply,
-                                 const std::shared_ptr<Client>&) {
+void signalReload(CommandContext& c, Request& request, const Replier& reply,
+                  const std::shared_ptr<Client>&) {
     if (request.args.empty()) {
         reply(errorReply("missing-argument", "missing job name"));
         return;
     }
-    const auto result = supervisor_.signalReload(request.args.front(), envOf(request));
+    const auto result = c.supervisor.signalReload(request.args.front(), envOf(request));
     reply(result.ok ? okReply("", json::object())
                     : errorReply(errorCodeFor(result.error), result.error));
 }
 
-void ControlServer::status(Request& request, const Replier& reply, const std::shared_ptr<Client>&) {
-    const ClassEntry* entry = needJob(request, reply);
+void status(CommandContext& c, Request& request, const Replier& reply,
+            const std::shared_ptr<Client>&) {
+    const ClassEntry* entry = needJob(c, request, reply);
     if (!entry) {
         return;
     }
     if (request.args.size() == 1) {
-        reply(okReply(supervisor_.statusOfClass(*entry), classJson(*entry)));
+        reply(okReply(c.supervisor.statusOfClass(*entry), classJson(*entry)));
         return;
     }
     std::string error;
-    const Job* job = supervisor_.findInstance(request.args.front(), envOf(request), error);
+    const Job* job = c.supervisor.findInstance(request.args.front(), envOf(request), error);
     if (!job) {
         reply(errorReply(errorCodeFor(error), error));
         return;
     }
     json data{{"job", entry->cls->name}, {"instances", json::array({jobJson(*job)})}};
-    reply(okReply(supervisor_.statusText(*job), std::move(data)));
+    reply(okReply(c.supervisor.statusText(*job), std::move(data)));
 }
 
-void ControlServer::list(Request&, const Replier& reply, const std::shared_ptr<Client>&) {
+void list(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
     std::string out;
     json jobs = json::array();
-    for (const ClassEntry* entry : supervisor_.classes()) {
-        out += supervisor_.statusOfClass(*entry);
+    for (const ClassEntry* entry : c.supervisor.classes()) {
+        out += c.supervisor.statusOfClass(*entry);
         out += '\n';
         jobs.push_back(classJson(*entry));
     }
@@ -212,8 +216,9 @@ void ControlServer::list(Request&, const Replier& reply, const std::shared_ptr<C
     reply(okReply(std::move(out), json{{"jobs", std::move(jobs)}}));
 }
 
-void ControlServer::usage(Request& request, const Replier& reply, const std::shared_ptr<Client>&) {
-    const ClassEntry* entry = needJob(request, reply);
+void usage(CommandContext& c, Request& request, const Replier& reply,
+           const std::shared_ptr<Client>&) {
+    const ClassEntry* entry = needJob(c, request, reply);
     if (!entry) {
         return;
     }
@@ -221,29 +226,29 @@ void ControlServer::usage(Request& request, const Replier& reply, const std::sha
     reply(okReply("Usage: " + usage, json{{"job", entry->cls->name}, {"usage", usage}}));
 }
 
-void ControlServer::explain(Request& request, const Replier& reply,
-                            const std::shared_ptr<Client>&) {
-    const ClassEntry* entry = needJob(request, reply);
+void explain(CommandContext& c, Request& request, const Replier& reply,
+             const std::shared_ptr<Client>&) {
+    const ClassEntry* entry = needJob(c, request, reply);
     if (!entry) {
         return;
     }
     const Job* only = nullptr;
     if (request.args.size() > 1) {
         std::string error;
-        only = supervisor_.findInstance(request.args.front(), envOf(request), error);
+        only = c.supervisor.findInstance(request.args.front(), envOf(request), error);
         if (!only) {
             reply(errorReply(errorCodeFor(error), error));
             return;
         }
     }
-    Explanation explanation = explainClass(supervisor_, *entry, only);
+    Explanation explanation = explainClass(c.supervisor, *entry, only);
     reply(okReply(std::move(explanation.text), std::move(explanation.json)));
 }
 
 // Where the job's log is; tendctl reads it itself.
-void ControlServer::logFile(Request& request, const Replier& reply,
-                            const std::shared_ptr<Client>&) {
-    const ClassEntry* entry = needJob(request, reply);
+void logFile(CommandContext& c, Request& request, const Replier& reply,
+             const std::shared_ptr<Client>&) {
+    const ClassEntry* entry = needJob(c, request, reply);
     if (!entry) {
         return;
     }
@@ -251,9 +256,9 @@ void ControlServer::logFile(Request& request, const Replier& reply,
     std::string instance;
     if (!entry->cls->instance.empty()) {
         std::string error;
-        if (const Job* job = supervisor_.findInstance(name, envOf(request), error)) {
+        if (const Job* job = c.supervisor.findInstance(name, envOf(request), error)) {
             instance = job->instance;
-        } else if (const auto expanded = supervisor_.instanceName(*entry, envOf(request), error)) {
+        } else if (const auto expanded = c.supervisor.instanceName(*entry, envOf(request), error)) {
             instance = *expanded;  // not running now: its log is still there
         } else {
             reply(errorReply("unknown-parameter", error +
@@ -264,11 +269,13 @@ void ControlServer::logFile(Request& request, const Replier& reply,
         }
     }
     const std::string path =
-        context_.log_dir + "/" + dispatch::Supervisor::logFileName(name, instance);
+        c.context.log_dir + "/" + dispatch::Supervisor::logFileName(name, instance);
     const bool logged = entry->cls->console == model::Console::Log;
     reply(okReply(
         path,
         json{{"job", name}, {"instance", instance}, {"path", path}, {"console_log", logged}}));
 }
+
+}  // namespace commands
 
 }  // namespace tend::control

@@ -332,9 +332,8 @@ int runDaemon(DaemonOptions options) {
     control::ControlContext control_context;
     control_context.plugin_list = [&plugins] {
         const auto status = plugins.status();
-        return control::CommandResult{
-            true, plugin::PluginManager::statusText(status),
-            nlohmann::json{{"plugins", plugin::PluginManager::statusJson(status)}}};
+        return control::CommandResult{true, plugin::pluginsText(status),
+                                      nlohmann::json{{"plugins", plugin::pluginsJson(status)}}};
     };
     control_context.plugin_command =
         [&plugins](const std::string& name,

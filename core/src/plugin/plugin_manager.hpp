@@ -20,9 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "log/output_router.hpp"
+#include "plugin/plugin_status.hpp"
 #include "sys/asio.hpp"
 #include "sys/inotify_reader.hpp"
 #include "tend/plugin/plugin.hpp"
@@ -43,30 +42,6 @@ namespace tend::plugin {
 
 struct PluginRecord;
 struct Subscribers;
-
-enum class PluginState : std::uint8_t {
-    Refused,   // not trusted, no descriptor, or built for another API version: never loaded
-    Disabled,  // `disable` in its <name>.conf
-    Skipped,   // a plugin of its name runs already, or what it requires does not run
-    Pending,   // waiting for the plugins it requires to start
-    Starting,  // its factory and start() are running
-    Running,
-    Failed,   // its code failed to load, threw, or blocked the loop too often
-    Stopped,  // unloaded: its file went or changed, or tend is ending
-};
-// "running", "refused", ...: what `tendctl plugins` prints.
-std::string_view pluginStateName(PluginState state);
-
-struct PluginStatus {
-    std::string name;  // from the descriptor; the file name when it could not be read
-    std::string path;
-    std::string version;
-    PluginState state = PluginState::Refused;
-    std::string reason;  // why it is not running
-    std::vector<std::string> requires_plugins;
-    std::vector<std::string> provides;
-    double load_ms = 0;
-};
 
 struct PluginManagerOptions {
     std::vector<std::filesystem::path> dirs;
@@ -110,9 +85,6 @@ class PluginManager {
     void rescan();
 
     std::vector<PluginStatus> status() const;
-    // `tendctl plugins`: one line per plugin, and the same as JSON.
-    static std::string statusText(const std::vector<PluginStatus>& plugins);
-    static nlohmann::json statusJson(const std::vector<PluginStatus>& plugins);
 
     // A control command a plugin serves; false when no plugin serves `name`.
     bool runCommand(const std::string& name, const std::vector<std::string>& args,

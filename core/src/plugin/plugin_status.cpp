@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // What `tendctl plugins` shows: each plugin's name, version, state and why, and its file.
-#include "plugin/plugin_manager.hpp"
+#include "plugin/plugin_status.hpp"
 
 namespace tend::plugin {
 
@@ -28,7 +28,7 @@ std::string_view pluginStateName(PluginState state) {
     return "unknown";
 }
 
-std::string PluginManager::statusText(const std::vector<PluginStatus>& plugins) {
+std::string pluginsText(const std::vector<PluginStatus>& plugins) {
     std::string out;
     for (const auto& plugin : plugins) {
         out += plugin.name + (plugin.version.empty() ? "" : " " + plugin.version) + " " +
@@ -44,7 +44,7 @@ std::string PluginManager::statusText(const std::vector<PluginStatus>& plugins) 
     return out;
 }
 
-json PluginManager::statusJson(const std::vector<PluginStatus>& plugins) {
+json pluginsJson(const std::vector<PluginStatus>& plugins) {
     json list = json::array();
     for (const auto& plugin : plugins) {
         list.push_back({{"name", plugin.name},

@@ -61,6 +61,9 @@ struct RescanReport {
     std::string planText() const;
 };
 
+// Writes a rescan's plan to the log, one line per step, and its summary.
+void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report);
+
 struct RescanOptions {
     bool dry_run = false;
     // Parse every file even if unchanged: the stanzas tend understands changed (a plugin came

@@ -29,42 +29,6 @@ bool isJobFileName(std::string_view name) {
 
 }  // namespace
 
-void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report) {
-    // Before the early return: a new file that never parsed changes nothing, but its
-    // diagnostics are what its author is looking for.
-    for (const auto& error : report.errors) {
-        const auto newline = error.find('\n');
-        logger.error("{}", newline == std::string::npos ? error : error.substr(0, newline));
-    }
-    if (report.empty()) {
-        logger.debug("{}: nothing changed ({} job files, {} read)", why, report.files,
-                     report.parsed);
-        return;
-    }
-    for (const auto& step : report.plan) {
-        const char* verb = "";
-        switch (step.kind) {
-        case PlanStep::Kind::Added:
-            verb = "added";
-            break;
-        case PlanStep::Kind::Changed:
-            verb = "changed";
-            break;
-        case PlanStep::Kind::Removed:
-            verb = "removed";
-            break;
-        case PlanStep::Kind::KeptLastGood:
-            verb = "kept";
-            break;
-        case PlanStep::Kind::PendingRemoval:
-            verb = "missing";
-            break;
-        }
-        logger.info("{}: {} {}: {}", why, verb, step.job, step.detail);
-    }
-    logger.info("{}: {} ({} read)", why, report.summary(), report.parsed);
-}
-
 JobWatcher::JobWatcher(boost::asio::io_context& io, JobStore& config,
                        dispatch::Supervisor& supervisor, std::shared_ptr<spdlog::logger> logger,
                        WatchOptions options)

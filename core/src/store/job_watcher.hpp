@@ -78,7 +78,4 @@ class JobWatcher {
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// Writes a rescan's plan to the log, one line per step, and its summary.
-void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report);
-
 }  // namespace tend::store
