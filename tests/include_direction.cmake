@@ -41,8 +41,10 @@ set(plugin_sdk_may_include        tend/plugin tend/grammar)
 # grammar/include and grammar/src: the Upstart job-file grammar, which knows nothing of core.
 set(grammar_may_include           tend/grammar)
 # plugins/<name>/: the standard plugins, built against the SDK alone (plus their own
-# "<name>/..." headers).
+# "<name>/..." headers). Their tests (plugins/<name>/tests/) also use the shared test support
+# (tests/support/), which runs the real daemon.
 set(plugins_may_include           tend/plugin)
+set(plugin_tests_may_include      tend/plugin support)
 
 # -------------------------------------------------------------------------------------------
 
@@ -119,6 +121,10 @@ foreach(source IN LISTS sources)
     elseif(source MATCHES "^grammar/")
         set(part "grammar")
         set(allowed ${grammar_may_include})
+    elseif(source MATCHES "^plugins/([^/]+)/tests/")
+        set(part "plugins/${CMAKE_MATCH_1}/tests")
+        set(own_folder "${CMAKE_MATCH_1}")
+        set(allowed ${plugin_tests_may_include})
     elseif(source MATCHES "^plugins/([^/]+)/")
         set(part "plugins/${CMAKE_MATCH_1}")
         set(own_folder "${CMAKE_MATCH_1}")

@@ -429,6 +429,19 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     const CommandSpec* spec = tend::control::findCommand(command);
     Parsed parsed = parseOptions(cli, spec, std::move(args));
     auto& positional = parsed.positional;
+    if (!spec) {
+        // A plugin's command learns which job (if any) runs it: initctl's env commands act on
+        // that instance's table unless told --global.
+        for (const auto& [variable, key] : {std::pair{"TEND_JOB", "job"},
+                                            {"UPSTART_JOB", "job"},
+                                            {"TEND_INSTANCE", "instance"},
+                                            {"UPSTART_INSTANCE", "instance"}}) {
+            const char* value = std::getenv(variable);
+            if (value && *value && !parsed.options.contains(key)) {
+                parsed.options[key] = value;
+            }
+        }
+    }
     const CommandArgument argument = spec ? spec->argument : CommandArgument::None;
     const bool stop_all = parsed.options.value("all", false);
     const bool names_job = argument == CommandArgument::OwnJob || argument == CommandArgument::Job;

@@ -103,15 +103,6 @@ class HotReload : public test::TendDaemonTest {
         return json::parse(r.out, nullptr, false);
     }
 
-    static std::vector<std::string> lines(const std::string& text) {
-        std::vector<std::string> out;
-        std::istringstream in(text);
-        for (std::string line; std::getline(in, line);) {
-            out.push_back(line);
-        }
-        return out;
-    }
-
     static long rssKb(pid_t pid) {
         std::istringstream in(readFile("/proc/" + std::to_string(pid) + "/status"));
         for (std::string line; std::getline(in, line);) {
@@ -605,7 +596,8 @@ TEST_F(HotReload, JobInAHigherPriorityDirectoryTakesOverAndGivesBack) {
     // The request's option as tendctl sent it before it had its own word ("adopt") still works.
     test::RawClient client(socketPath());
     const auto reply = client.exchange(
-        R"({"protocol":1,"command":"restart","args":["svc"],"options":{"reload":true}})" "\n");
+        R"({"protocol":1,"command":"restart","args":["svc"],"options":{"reload":true}})"
+        "\n");
     ASSERT_TRUE(reply && reply->value("ok", false)) << (reply ? reply->dump() : "no reply");
     EXPECT_THAT(runningCommand("svc"), HasSubstr("sleep 1001"));
 }

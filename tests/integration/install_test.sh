@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `cmake --install` puts tend, tendctl, the man pages and the shell completions in place, and the
-# `shortcuts` component the start/stop/restart/reload/status links, which work as tendctl.
+# `cmake --install` puts tend, tendctl, the standard plugins, the man pages and the shell
+# completions in place, and the `shortcuts` component the start/stop/restart/reload/status
+# links, which work as tendctl.
 #   install_test.sh CMAKE BUILD_DIR SOURCE_DIR TEND_INSTALL_SHORTCUTS TEND_MAN_PAGES
 set -euo pipefail
 cmake=$1 build=$2 source=$3 shortcuts_option=$4 man_pages=$5
@@ -44,6 +45,13 @@ else
         grep -q "^$name - " "$file" || fail "$page's NAME section does not start with '$name - '"
     done
 fi
+
+# The standard plugins, where tend loads them by default, as tend trusts them (not writable by
+# group or others).
+for plugin in env-manager; do
+    found=$(find "$prefix" -path "*/tend/plugins.d/$plugin.so" -perm -u=r ! -perm /022 | head -n 1)
+    [ -n "$found" ] || fail "the $plugin plugin is not installed into <libdir>/tend/plugins.d"
+done
 
 cmp -s "$source/scripts/completion/tendctl.bash" \
     "$prefix/share/bash-completion/completions/tendctl" ||

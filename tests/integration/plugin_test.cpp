@@ -14,11 +14,13 @@
 #include <thread>
 
 #include "support/daemon_fixture.hpp"
+#include "tend/plugin/plugin.hpp"
 
 namespace tend::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -27,20 +29,14 @@ class TendPlugins : public TendDaemonTest {
   protected:
     void SetUp() override {
         TendDaemonTest::SetUp();
-        plugins_ = root_ / "plugins.d";
-        fs::create_directories(plugins_);
-        fs::permissions(plugins_, fs::perms(0755));
+        plugins_ = makePluginsDir();
     }
 
     // Copies a built test plugin into the private plugins.d, the way a user installs one:
     // to a temporary name, then renamed into place.
     void install(const std::string& name, const std::string& as = {}) {
-        const fs::path target = plugins_ / ((as.empty() ? name : as) + ".so");
-        const fs::path temporary = plugins_ / ("." + name + ".tmp");
-        fs::copy_file(fs::path(TEND_TEST_PLUGINS_DIR) / (name + ".so"), temporary,
-                      fs::copy_options::overwrite_existing);
-        fs::permissions(temporary, fs::perms(0644));
-        fs::rename(temporary, target);
+        installPlugin(fs::path(TEND_TEST_PLUGINS_DIR) / (name + ".so"), plugins_,
+                      as.empty() ? name : as);
     }
 
     ::testing::AssertionResult startWithPlugins() {
@@ -117,7 +113,8 @@ TEST_F(TendPlugins, RefusesWhatItCannotTrustOrRunAndSaysWhy) {
 
     EXPECT_EQ(stateOf("wrong_api"),
               std::make_pair(std::string("refused"),
-                             std::string("refused: built for plugin API 999; this tend speaks 1")));
+                             "refused: built for plugin API 999; this tend speaks " +
+                                 std::to_string(tend::plugin::kApiVersion)));
     EXPECT_FALSE(fs::exists(marker)) << "tend ran code of a plugin it refused";
     EXPECT_EQ(stateOf("no_factory").first, "failed");
     EXPECT_THAT(stateOf("no_factory").second, HasSubstr("tend_plugin_factory_v1"));
@@ -188,6 +185,38 @@ TEST_F(TendPlugins, APluginDroppedInWhileTheWatchQueueOverflowedStillLoads) {
     ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; }, 10s)) << tendLog();
     EXPECT_THAT(tendLog(), HasSubstr("the plugin directories' inotify queue overflowed"));
     EXPECT_EQ(ctl("echo", "after", "overflow").out, "after overflow\n");
+}
+
+// API 2: a command learns who ran it (and in which job), may answer later, and a command
+// that never answers costs the client an error, not a hang.
+TEST_F(TendPlugins, ACommandKnowsItsCallerAndMayAnswerLaterOrNotAtAll) {
+    install("echo");
+    writeJob("inside", "console log\nexec " + std::string(TENDCTL_BIN) + " echo-caller\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; })) << tendLog();
+
+    const ProcessResult outside = ctl("echo-caller");
+    EXPECT_THAT(outside.out, HasSubstr("uid=" + std::to_string(::geteuid()) + " pid="));
+    EXPECT_THAT(outside.out, HasSubstr(" job= instance= json=no"));
+    EXPECT_THAT(outside.out, Not(HasSubstr("pid=0 ")));
+    ASSERT_EQ(ctl("start", "inside").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("inside").find("job=") != std::string::npos; }));
+    EXPECT_THAT(readLog("inside"), HasSubstr(" job=inside instance= json=no"));
+
+    EXPECT_EQ(ctl("echo-later", "x").out, "later x\n");
+    const ProcessResult never = ctl("echo-never");
+    EXPECT_EQ(never.exit_code, 1);
+    EXPECT_THAT(never.err, HasSubstr("plugin echo failed to answer 'echo-never'"));
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
+TEST_F(TendPlugins, ExpansionFollowsTheGlobalEnvironmentAndTheHomeDirectory) {
+    install("echo");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; })) << tendLog();
+    const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
+    EXPECT_EQ(ctl("echo-expand", "~/Mail/new/*", "$HOME/x", "${NOPE:-fallback}", "$NOPE").out,
+              home + "/Mail/new/*|" + home + "/x|fallback|(unset)\n");
 }
 
 TEST_F(TendPlugins, APluginThatThrowsIsDisabledAndTheJobsKeepRunning) {

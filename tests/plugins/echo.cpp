@@ -133,6 +133,33 @@ class Echo final : public Plugin {
                 }
                 return reply;
             }));
+        // API 2: who called, answers that come later or never, and expansion.
+        registrations_.push_back(host_.serveCommand("echo-caller", [](const CommandCall& call,
+                                                                      CommandResponder reply) {
+            reply(CommandReply{
+                true,
+                "uid=" + std::to_string(call.uid) + " pid=" + std::to_string(call.pid) + " job=" +
+                    call.job + " instance=" + call.instance + " json=" + (call.json ? "yes" : "no"),
+                "{}"});
+        }));
+        registrations_.push_back(host_.serveCommand(
+            "echo-later", [this](const CommandCall& call, CommandResponder reply) {
+                later_.push_back(
+                    host_.addTimer(std::chrono::milliseconds(100), [reply, args = call.args] {
+                        reply(CommandReply{true, "later " + (args.empty() ? "" : args[0]), "{}"});
+                    }));
+            }));
+        registrations_.push_back(
+            host_.serveCommand("echo-never", [](const CommandCall&, CommandResponder) {}));
+        registrations_.push_back(
+            host_.addCommand("echo-expand", [this](const std::vector<std::string>& args) {
+                CommandReply reply;
+                for (const auto& arg : args) {
+                    const auto expanded = host_.expand(arg);
+                    reply.text += (reply.text.empty() ? "" : "|") + expanded.value_or("(unset)");
+                }
+                return reply;
+            }));
         registrations_.push_back(host_.provideService("echo", &service_));
         host_.log(LogLevel::Info, "echo started");
     }
@@ -149,6 +176,7 @@ class Echo final : public Plugin {
     std::map<std::string, std::size_t> counts_;
     std::vector<Registration> registrations_;
     std::vector<Registration> holds_;
+    std::vector<Registration> later_;
 };
 
 std::unique_ptr<Plugin> makeEcho(PluginHost& host) {

@@ -4,4 +4,5 @@
 
 extern "C" __attribute__((section(".tend_plugin"), used, visibility("default")))
 const char tend_plugin_descriptor_v1[] =
-    "tend-plugin\nname=no_factory\nversion=1.0\napi=1\nrequires=\noptional=\nprovides=\n";
+    "tend-plugin\nname=no_factory\nversion=1.0\napi=" TEND_PLUGIN_STRINGIFY(
+        TEND_PLUGIN_API_VERSION) "\nrequires=\noptional=\nprovides=\n";

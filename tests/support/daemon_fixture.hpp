@@ -259,6 +259,34 @@ class TendDaemonTest : public ::testing::Test {
 
     pid_t tendPid() const { return tend_pid_; }
 
+    // A plugins.d of this test's own, as tend trusts one (owned by us, mode 0755).
+    std::filesystem::path makePluginsDir(const std::string& name = "plugins.d") const {
+        const std::filesystem::path dir = root_ / name;
+        std::filesystem::create_directories(dir);
+        std::filesystem::permissions(dir, std::filesystem::perms(0755));
+        return dir;
+    }
+
+    // Copies a built plugin into `dir` as `as`.so, the way a user or a package installs one: to
+    // a temporary name, then renamed into place.
+    static void installPlugin(const std::filesystem::path& built, const std::filesystem::path& dir,
+                              const std::string& as) {
+        const std::filesystem::path temporary = dir / ("." + as + ".tmp");
+        std::filesystem::copy_file(built, temporary,
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::permissions(temporary, std::filesystem::perms(0644));
+        std::filesystem::rename(temporary, dir / (as + ".so"));
+    }
+
+    static std::vector<std::string> lines(const std::string& text) {
+        std::vector<std::string> out;
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            out.push_back(line);
+        }
+        return out;
+    }
+
     // Stops tend (SIGSTOP) so that it reads nothing until resumeTend(), and lets it go on.
     void pauseTend() const { ::kill(tend_pid_, SIGSTOP); }
     void resumeTend() const { ::kill(tend_pid_, SIGCONT); }

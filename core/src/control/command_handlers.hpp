@@ -35,6 +35,16 @@ class JobStore;
 
 namespace tend::control {
 
+// A command no handler serves, as it goes to the plugins.
+struct PluginCall {
+    std::string name;
+    std::vector<std::string> args;
+    Peer peer;
+    std::string job;  // the job whose process ran tendctl, and its instance (tendctl says)
+    std::string instance;
+    bool json = false;  // the client prints the reply's data
+};
+
 // What the daemon hands the control server.
 struct ControlContext {
     dispatch::Supervisor* supervisor = nullptr;
@@ -43,10 +53,10 @@ struct ControlContext {
     std::string version;
     std::string log_dir;  // where job logs go, for `tendctl log`
     // What plugins add, wired by the daemon (control/ does not know plugins): the answer to
-    // `tendctl plugins`, and a plugin's own command (nothing when no plugin serves the name).
+    // `tendctl plugins`, and a plugin's own command, answered through `reply` now or later
+    // (false when no plugin serves the name).
     std::function<CommandResult()> plugin_list;
-    std::function<std::optional<CommandResult>(const std::string& name,
-                                               const std::vector<std::string>& args)>
+    std::function<bool(const PluginCall& call, std::function<void(CommandResult)> reply)>
         plugin_command;
 };
 

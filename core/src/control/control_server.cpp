@@ -27,8 +27,9 @@ constexpr std::size_t kOutputHighWater = 8u << 20;
 
 class ControlServer::Connection : public Client, public std::enable_shared_from_this<Connection> {
   public:
-    Connection(ControlServer& server, asio::local::stream_protocol::socket socket)
-        : server_(server),
+    Connection(ControlServer& server, asio::local::stream_protocol::socket socket, Peer peer)
+        : peer_(peer),
+          server_(server),
           server_alive_(server.alive_),
           socket_(std::move(socket)),
           buffer_(kMaxRequestBytes + 1) {}  // the newline is not part of the limit
@@ -66,6 +67,8 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
     }
 
   public:
+    Peer peer() const override { return peer_; }
+
     void send(const json& reply) override {
         if (!socket_.is_open()) {
             return;
@@ -103,6 +106,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
                           });
     }
 
+    Peer peer_;
     ControlServer& server_;
     std::shared_ptr<bool> server_alive_;
     asio::local::stream_protocol::socket socket_;
@@ -192,7 +196,8 @@ void ControlServer::accept() {
                 asio::write(socket, asio::buffer(refusal), ignored);
                 socket.close(ignored);
             } else {
-                std::make_shared<Connection>(*this, std::move(socket))->start();
+                const Peer peer{cred.uid, cred.pid};
+                std::make_shared<Connection>(*this, std::move(socket), peer)->start();
             }
         } else if ((ec == asio::error::no_descriptors ||
                     ec == boost::system::errc::too_many_files_open_in_system) &&
@@ -251,9 +256,18 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
         return;
     }
     if (context_.plugin_command) {
-        if (auto answer = context_.plugin_command(request.command, request.args)) {
-            reply(answer->ok ? okReply(std::move(answer->text), std::move(answer->data))
-                             : errorReply("failed", std::move(answer->text)));
+        const auto text = [&](const char* key) {
+            const auto it = request.options.find(key);
+            return it != request.options.end() && it->is_string() ? it->get<std::string>()
+                                                                  : std::string();
+        };
+        const PluginCall call{request.command, request.args,     client->peer(),
+                              text("job"),     text("instance"), !reply.omit_data};
+        const auto answer = [reply](CommandResult result) {
+            reply(result.ok ? okReply(std::move(result.text), std::move(result.data))
+                            : errorReply("failed", std::move(result.text)));
+        };
+        if (context_.plugin_command(call, answer)) {
             return;
         }
     }

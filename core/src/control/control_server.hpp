@@ -5,11 +5,8 @@
 // a test holds equal to the command table; any other name goes to the plugins.
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,19 +14,6 @@
 #include "control/command_handlers.hpp"
 #include "control/reply.hpp"
 #include "sys/asio.hpp"
-
-namespace spdlog {
-class logger;
-}
-
-namespace tend::dispatch {
-class Supervisor;
-struct ClassEntry;
-}  // namespace tend::dispatch
-
-namespace tend::store {
-class JobStore;
-}
 
 namespace tend::control {
 

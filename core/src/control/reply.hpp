@@ -12,12 +12,19 @@
 
 namespace tend::control {
 
+// Who is at the other end of a connection, as SO_PEERCRED told when it connected.
+struct Peer {
+    unsigned uid = 0;
+    int pid = 0;
+};
+
 // One connected client as the commands see it: replies, progress and monitor lines go out
 // through send(), in order.
 class Client {
   public:
     virtual ~Client() = default;
     virtual void send(const nlohmann::json& message) = 0;
+    virtual Peer peer() const { return {}; }
 };
 
 // Holds the client until the answer is out: a client that half-closes its side after a

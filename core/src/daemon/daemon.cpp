@@ -335,18 +335,17 @@ int runDaemon(DaemonOptions options) {
         return control::CommandResult{true, plugin::pluginsText(status),
                                       nlohmann::json{{"plugins", plugin::pluginsJson(status)}}};
     };
-    control_context.plugin_command =
-        [&plugins](const std::string& name,
-                   const std::vector<std::string>& args) -> std::optional<control::CommandResult> {
-        plugin::CommandReply answer;
-        if (!plugins.runCommand(name, args, answer)) {
-            return std::nullopt;
-        }
-        nlohmann::json data = nlohmann::json::parse(answer.json, nullptr, false);
-        if (data.is_discarded()) {
-            data = nlohmann::json::object();
-        }
-        return control::CommandResult{answer.ok, std::move(answer.text), std::move(data)};
+    control_context.plugin_command = [&plugins](const control::PluginCall& call,
+                                                std::function<void(control::CommandResult)> reply) {
+        plugin::CommandCall plugin_call{call.args, call.peer.uid, call.peer.pid,
+                                        call.job,  call.instance, call.json};
+        return plugins.runCommand(call.name, plugin_call, [reply](plugin::CommandReply answer) {
+            nlohmann::json data = nlohmann::json::parse(answer.json, nullptr, false);
+            if (data.is_discarded()) {
+                data = nlohmann::json::object();
+            }
+            reply(control::CommandResult{answer.ok, std::move(answer.text), std::move(data)});
+        });
     };
     control_context.supervisor = &supervisor;
     control_context.store = &store;

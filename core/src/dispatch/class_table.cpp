@@ -15,6 +15,7 @@ Supervisor::Supervisor(sys::Platform& platform, log::OutputRouter* output,
     : platform_(platform),
       output_(output),
       options_(std::move(options)),
+      initial_global_env_(options_.global_env),
       logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
 
 Supervisor::~Supervisor() {

@@ -19,6 +19,7 @@
 //   control_requests.cpp  start, stop, restart, reload (the signal), finding an instance
 //   status_text.cpp       initctl's status lines
 //   session_end.cpp       stopping everything at logout
+//   job_environment.cpp   the global and per-instance environment tables
 #pragma once
 
 #include <sys/types.h>
@@ -116,6 +117,16 @@ class Supervisor {
     // The instance a request names: its instance template expanded with `env`.
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);
+
+    // The job environment: the global table (`job` null), copied into every job at its start,
+    // or a running instance's own. set and unset return an error text, empty on success; a bad
+    // name or value (NUL, newline, over 64 KiB) changes nothing. Setting a global variable sets
+    // it in every running instance's table too, as initctl's `set-env --global` did; reset
+    // takes the global table back to the one tend started with.
+    const model::Environment& environment(const Job* job) const;
+    std::string setEnvironment(Job* job, std::string_view entry, bool retain);
+    std::string unsetEnvironment(Job* job, std::string_view name);
+    void resetEnvironment();
 
     // initctl's status lines for one instance, or `NAME stop/waiting` for a class without one.
     std::string statusText(const Job& job) const;
@@ -215,6 +226,7 @@ class Supervisor {
     sys::Platform& platform_;
     log::OutputRouter* output_;
     SupervisorOptions options_;
+    model::Environment initial_global_env_;  // for reset-env
     std::shared_ptr<spdlog::logger> logger_;
 
     std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;

@@ -234,8 +234,8 @@ Registration PluginManager::Host::addOutputSink(std::function<void(const OutputL
     });
 }
 
-Registration PluginManager::Host::addCommand(
-    std::string name, std::function<CommandReply(const std::vector<std::string>&)> run) {
+Registration PluginManager::Host::serveCommand(
+    std::string name, std::function<void(const CommandCall&, CommandResponder)> run) {
     auto& commands = manager_.subscribers_->commands;
     if (commands.contains(name)) {
         log(LogLevel::Warn, "command '" + name + "' is already served by plugin " +
@@ -243,15 +243,73 @@ Registration PluginManager::Host::addCommand(
         return {};
     }
     const auto id = ++manager_.subscribers_->next_id;
-    commands.emplace(
-        name, Subscribers::Entry<std::function<CommandReply(const std::vector<std::string>&)>>{
-                  id, &record_, std::move(run)});
+    commands.emplace(name, Subscribers::Entry<CommandFunction>{id, &record_, std::move(run)});
     return undo([this, name, id] {
         auto& list = manager_.subscribers_->commands;
         if (const auto it = list.find(name); it != list.end() && it->second.id == id) {
             list.erase(it);
         }
     });
+}
+
+dispatch::Job* PluginManager::Host::instanceOf(std::string_view job, std::string_view instance,
+                                               std::string& error) const {
+    if (const dispatch::ClassEntry* entry = manager_.supervisor_.findClass(job)) {
+        if (const auto found = entry->instances.find(std::string(instance));
+            found != entry->instances.end()) {
+            return found->second.get();
+        }
+    }
+    error = "no running instance of " + std::string(job) +
+            (instance.empty() ? std::string() : " (" + std::string(instance) + ")");
+    return nullptr;
+}
+
+std::optional<std::vector<std::string>> PluginManager::Host::environment(
+    std::string_view job, std::string_view instance) const {
+    if (job.empty()) {
+        return manager_.supervisor_.environment(nullptr).entries();
+    }
+    std::string error;
+    const dispatch::Job* running = instanceOf(job, instance, error);
+    if (!running) {
+        return std::nullopt;
+    }
+    return manager_.supervisor_.environment(running).entries();
+}
+
+std::string PluginManager::Host::setEnvironment(std::string_view entry, bool retain,
+                                                std::string_view job, std::string_view instance) {
+    std::string error;
+    dispatch::Job* running = job.empty() ? nullptr : instanceOf(job, instance, error);
+    if (!job.empty() && !running) {
+        return error;
+    }
+    return manager_.supervisor_.setEnvironment(running, entry, retain);
+}
+
+std::string PluginManager::Host::unsetEnvironment(std::string_view name, std::string_view job,
+                                                  std::string_view instance) {
+    std::string error;
+    dispatch::Job* running = job.empty() ? nullptr : instanceOf(job, instance, error);
+    if (!job.empty() && !running) {
+        return error;
+    }
+    return manager_.supervisor_.unsetEnvironment(running, name);
+}
+
+void PluginManager::Host::resetEnvironment() {
+    manager_.supervisor_.resetEnvironment();
+}
+
+std::optional<std::string> PluginManager::Host::expand(std::string_view text) const {
+    const model::Environment& global = manager_.supervisor_.environment(nullptr);
+    std::string tilde;
+    if (text == "~" || text.starts_with("~/")) {
+        tilde = std::string(global.get("HOME").value_or("")) + std::string(text.substr(1));
+        text = tilde;
+    }
+    return model::expandVariables(text, global);
 }
 
 Registration PluginManager::Host::provideService(std::string name, void* service) {

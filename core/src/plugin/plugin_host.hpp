@@ -55,15 +55,26 @@ class PluginManager::Host final : public PluginHost {
 
     Registration addOutputSink(std::function<void(const OutputLines&)> sink) override;
 
-    Registration addCommand(
-        std::string name,
-        std::function<CommandReply(const std::vector<std::string>&)> run) override;
+    Registration serveCommand(
+        std::string name, std::function<void(const CommandCall&, CommandResponder)> run) override;
+
+    std::optional<std::vector<std::string>> environment(std::string_view job,
+                                                        std::string_view instance) const override;
+    std::string setEnvironment(std::string_view entry, bool retain, std::string_view job,
+                               std::string_view instance) override;
+    std::string unsetEnvironment(std::string_view name, std::string_view job,
+                                 std::string_view instance) override;
+    void resetEnvironment() override;
+    std::optional<std::string> expand(std::string_view text) const override;
 
     Registration provideService(std::string name, void* service) override;
 
     void* findService(std::string_view name) const override;
 
   private:
+    // The running instance a plugin names, or null with the reason in `error`.
+    dispatch::Job* instanceOf(std::string_view job, std::string_view instance,
+                              std::string& error) const;
     // Job files that use the keyword now say they need this plugin; they are all read again.
     void retireStanza(const std::string& keyword);
 

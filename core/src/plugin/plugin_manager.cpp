@@ -143,6 +143,18 @@ void PluginManager::stopRecord(PluginRecord& record, PluginState state, const st
     }
 }
 
+// A plugin's `<name>.conf` comes from the first plugins.d that has one (the user's comes
+// first, so that it can turn off a plugin installed system-wide), else from beside the plugin.
+fs::path PluginManager::confPath(const fs::path& plugin, const std::string& name) const {
+    for (const auto& dir : options_.dirs) {
+        std::error_code ec;
+        if (const fs::path conf = dir / (name + ".conf"); fs::exists(conf, ec)) {
+            return conf;
+        }
+    }
+    return plugin.parent_path() / (name + ".conf");
+}
+
 std::vector<fs::path> PluginManager::scan() const {
     std::vector<fs::path> out;
     for (const auto& dir : options_.dirs) {
@@ -211,8 +223,7 @@ void PluginManager::load(const std::vector<fs::path>& files) {
             logger_->warn("plugin {}: {}", path.string(), s.reason);
             continue;
         }
-        s.conf =
-            readPluginConf(path.parent_path() / (s.descriptor.name + ".conf"), s.descriptor.name);
+        s.conf = readPluginConf(confPath(path, s.descriptor.name), s.descriptor.name);
         for (const auto& problem : s.conf.problems) {
             logger_->error("plugin {}: {}", s.descriptor.name, problem);
         }
@@ -398,17 +409,50 @@ std::vector<PluginStatus> PluginManager::status() const {
     return out;
 }
 
-bool PluginManager::runCommand(const std::string& name, const std::vector<std::string>& args,
-                               CommandReply& reply) {
+namespace {
+
+// The client's side of a plugin's command: answered once, and answered with an error when the
+// plugin lets go of it without answering (it threw, it was unloaded, it forgot).
+class PendingAnswer {
+  public:
+    PendingAnswer(CommandResponder reply, std::string unanswered)
+        : reply_(std::move(reply)), unanswered_(std::move(unanswered)) {}
+    ~PendingAnswer() {
+        if (reply_) {
+            reply_(CommandReply{false, unanswered_, "{}"});
+        }
+    }
+    PendingAnswer(const PendingAnswer&) = delete;
+    PendingAnswer& operator=(const PendingAnswer&) = delete;
+    void answer(CommandReply reply) {
+        if (auto once = std::exchange(reply_, nullptr)) {
+            once(std::move(reply));
+        }
+    }
+
+  private:
+    CommandResponder reply_;
+    std::string unanswered_;
+};
+
+}  // namespace
+
+bool PluginManager::runCommand(const std::string& name, const CommandCall& call,
+                               CommandResponder reply) {
     const auto it = subscribers_->commands.find(name);
     if (it == subscribers_->commands.end()) {
         return false;
     }
     auto entry = it->second;
-    if (!guarded(*entry.record, "a control command", [&] { reply = entry.fn(args); })) {
-        reply.ok = false;
-        reply.text = "plugin " + entry.record->descriptor.name + " failed to answer '" + name + "'";
-    }
+    auto pending = std::make_shared<PendingAnswer>(
+        std::move(reply),
+        "plugin " + entry.record->descriptor.name + " failed to answer '" + name + "'");
+    // Like every host call, the responder is called on the loop thread (a plugin's own thread
+    // posts first), inside the call or later.
+    CommandResponder responder = [pending](CommandReply answer) {
+        pending->answer(std::move(answer));
+    };
+    guarded(*entry.record, "a control command", [&] { entry.fn(call, std::move(responder)); });
     return true;
 }
 

@@ -87,8 +87,9 @@ class PluginManager {
     std::vector<PluginStatus> status() const;
 
     // A control command a plugin serves; false when no plugin serves `name`.
-    bool runCommand(const std::string& name, const std::vector<std::string>& args,
-                    CommandReply& reply);
+    // `reply` is called once: with the plugin's answer, or with an error when the plugin
+    // fails, goes, or drops the responder without answering.
+    bool runCommand(const std::string& name, const CommandCall& call, CommandResponder reply);
 
     class Host;
 
@@ -104,6 +105,8 @@ class PluginManager {
     bool guarded(PluginRecord& record, const char* what, Fn&& fn,
                  GuardClock::time_point* mark = nullptr);
     std::vector<std::filesystem::path> scan() const;
+    std::filesystem::path confPath(const std::filesystem::path& plugin,
+                                   const std::string& name) const;
     void watchDirectories();
     void stanzasChanged();
     void updateOutputTap();

@@ -19,6 +19,8 @@ namespace tend::plugin {
 
 struct PluginRecord;
 
+using CommandFunction = std::function<void(const CommandCall&, CommandResponder)>;
+
 // The callbacks on the hot paths (events, job changes, output) are lists that are copied when
 // they change, which is rare, so that a fan-out only takes a reference to the current list:
 // no copy per event, and a callback may (un)subscribe while the list is being walked.
@@ -65,9 +67,7 @@ struct Subscribers {
     SubscriberList<std::function<void(const JobChange&)>> jobs;
     std::vector<Entry<std::function<void(ClassChange, const JobClassView&)>>> classes;
     SubscriberList<std::function<void(const OutputLines&)>> sinks;
-    std::map<std::string, Entry<std::function<CommandReply(const std::vector<std::string>&)>>,
-             std::less<>>
-        commands;
+    std::map<std::string, Entry<CommandFunction>, std::less<>> commands;
     std::map<std::string, std::pair<PluginRecord*, void*>, std::less<>> services;
 
     template <typename List>

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,7 @@
 
 // The API version the descriptor records: a literal so that the preprocessor can put it in the
 // descriptor string. Bumped whenever this header changes incompatibly.
-#define TEND_PLUGIN_API_VERSION 1
+#define TEND_PLUGIN_API_VERSION 2
 
 namespace tend::plugin {
 
@@ -146,6 +147,22 @@ struct CommandReply {
     std::string json = "{}";  // the reply's data for --json, as JSON text
 };
 
+// Who runs a plugin's command, and how (API 2).
+struct CommandCall {
+    std::vector<std::string> args;  // as the user typed them after the command's name
+    unsigned uid = 0;               // the client's (tend accepts only its own user)
+    int pid = 0;
+    // The job whose process ran tendctl (tendctl forwards $TEND_JOB or $UPSTART_JOB, and the
+    // instance), or empty: initctl's env commands act on that instance's table by default.
+    std::string job;
+    std::string instance;
+    bool json = false;  // the client prints the reply's JSON data rather than its text
+};
+
+// Answers a command: call it once, at once or later. A command whose responder is dropped
+// without being called answers the client with an error.
+using CommandResponder = std::function<void(CommandReply)>;
+
 enum class LogLevel { Debug, Info, Warn, Error };
 
 class PluginHost {
@@ -195,9 +212,39 @@ class PluginHost {
     // the log files never do.
     virtual Registration addOutputSink(std::function<void(const OutputLines&)> sink) = 0;
 
-    // `tendctl NAME ...` served by this plugin.
-    virtual Registration addCommand(
-        std::string name, std::function<CommandReply(const std::vector<std::string>&)> run) = 0;
+    // `tendctl NAME ...` served by this plugin (API 2): `run` learns who called, and answers
+    // through the responder, at once or later.
+    virtual Registration serveCommand(
+        std::string name, std::function<void(const CommandCall&, CommandResponder)> run) = 0;
+    // A command that answers at once from its arguments alone.
+    Registration addCommand(std::string name,
+                            std::function<CommandReply(const std::vector<std::string>&)> run) {
+        return serveCommand(std::move(name), [run = std::move(run)](const CommandCall& call,
+                                                                    CommandResponder reply) {
+            reply(run(call.args));
+        });
+    }
+
+    // The job environment (API 2). Without a job: the global table, which every job starts
+    // with; with one: that running instance's own table, which its later processes inherit.
+    // The tables are tend's: a plugin that changes them and goes leaves them as they are.
+    // environment() is empty-handed (nullopt) for an instance that does not run; set, unset
+    // and reset return an error text ("No such variable: X", "invalid variable name ..."),
+    // empty on success. setEnvironment takes `KEY=VALUE`, or `KEY` for an empty value;
+    // `retain` keeps a value that is there already.
+    virtual std::optional<std::vector<std::string>> environment(
+        std::string_view job = {}, std::string_view instance = {}) const = 0;
+    virtual std::string setEnvironment(std::string_view entry, bool retain,
+                                       std::string_view job = {},
+                                       std::string_view instance = {}) = 0;
+    virtual std::string unsetEnvironment(std::string_view name, std::string_view job = {},
+                                         std::string_view instance = {}) = 0;
+    // Back to the global table tend started with.
+    virtual void resetEnvironment() = 0;
+    // Expands `$VAR`, `${VAR:-default}` and the like, and a leading `~`, against the global
+    // table, as the supervisor expands `start on` operands; nullopt when a plain `$VAR` is
+    // unset.
+    virtual std::optional<std::string> expand(std::string_view text) const = 0;
 
     // Services: typed interfaces other plugins find by name. The providing plugin declares the
     // type in a header of its own (by convention `<name>_public.hpp`) that users include.
