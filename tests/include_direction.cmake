@@ -28,7 +28,7 @@
 set(core_src_may_include_model    model tend/grammar)
 set(core_src_may_include_sys      sys model)
 set(core_src_may_include_log      log sys model)
-set(core_src_may_include_conf     conf model tend/grammar tend/plugin)
+set(core_src_may_include_conf     conf model tend/grammar)
 set(core_src_may_include_dispatch dispatch conf model sys log tend/grammar)
 set(core_src_may_include_store    store dispatch conf model sys log tend/grammar)
 set(core_src_may_include_control  control store dispatch conf model sys log tend/grammar)

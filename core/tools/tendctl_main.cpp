@@ -432,6 +432,7 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     if (!spec) {
         // A plugin's command learns which job (if any) runs it: initctl's env commands act on
         // that instance's table unless told --global.
+        // TEND_* first: when both are set, they name the same job.
         for (const auto& [variable, key] : {std::pair{"TEND_JOB", "job"},
                                             {"UPSTART_JOB", "job"},
                                             {"TEND_INSTANCE", "instance"},
@@ -444,8 +445,9 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     }
     const CommandArgument argument = spec ? spec->argument : CommandArgument::None;
     const bool stop_all = parsed.options.value("all", false);
-    const bool names_job = argument == CommandArgument::OwnJob || argument == CommandArgument::Job;
-    if (names_job && !stop_all &&
+    const bool job_first =
+        argument == CommandArgument::OwnJob || argument == CommandArgument::JobFirst;
+    if (job_first && !stop_all &&
         (positional.empty() || positional.front().find('=') != std::string::npos)) {
         // Inside a job, a bare `stop` or `start` means "this job" (Upstart's pre-start idiom).
         const char* job = std::getenv("UPSTART_JOB");
@@ -461,6 +463,9 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
     }
     if (stop_all && !positional.empty()) {
         usageError(cli, "stop --all takes no job name");
+    }
+    if (argument == CommandArgument::Job && positional.empty()) {
+        usageError(cli, "missing job name");
     }
     if (argument == CommandArgument::Event && positional.empty()) {
         usageError(cli, "missing event name");

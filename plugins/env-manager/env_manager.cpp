@@ -129,54 +129,37 @@ class EnvManager final : public plugin::Plugin {
         return success(*value, data);
     }
 
-    // Puts back what `before` held for each of `names`: a command that fails half-way leaves
-    // the table as it found it.
-    void restore(const Scope& scope, const std::vector<std::string>& before,
-                 const std::vector<std::string>& names) {
-        for (const auto& name : names) {
-            if (const auto value = valueIn(before, name)) {
-                host_.setEnvironment(name + "=" + *value, false, scope.job, scope.instance);
-            } else {
-                host_.unsetEnvironment(name, scope.job, scope.instance);
-            }
-        }
-    }
-
-    // Changes the table once per operand; the first change that fails puts back what the
-    // ones before it changed, so that the command changes all or nothing. `verb` names the
-    // command ("set") and the JSON field listing the names.
+    // `change` takes every operand or none: a bad one anywhere leaves the table as it was.
     template <typename Change>
     CommandReply changeAll(const Scope& scope, const EnvArguments& args, const std::string& verb,
                            Change change) {
         if (args.operands.empty()) {
             return failure(verb + "-env: missing variable name");
         }
-        const auto before = table(scope);
-        if (!before) {
+        if (!scope.job.empty() && !table(scope)) {
             return noInstance(scope);
         }
-        std::vector<std::string> done;
+        if (std::string problem = change(args.operands); !problem.empty()) {
+            return failure(problem);
+        }
+        std::vector<std::string> names;
         for (const auto& operand : args.operands) {
-            if (std::string problem = change(operand); !problem.empty()) {
-                restore(scope, *before, done);
-                return failure(problem);
-            }
-            done.emplace_back(nameOf(operand));
+            names.emplace_back(nameOf(operand));
         }
         json data = scope.describe();
-        data[verb] = done;
+        data[verb] = names;
         return success("", data);
     }
 
     CommandReply setEnv(const Scope& scope, const EnvArguments& args) {
-        return changeAll(scope, args, "set", [&](const std::string& entry) {
-            return host_.setEnvironment(entry, args.retain, scope.job, scope.instance);
+        return changeAll(scope, args, "set", [&](const std::vector<std::string>& entries) {
+            return host_.setEnvironment(entries, args.retain, scope.job, scope.instance);
         });
     }
 
     CommandReply unsetEnv(const Scope& scope, const EnvArguments& args) {
-        return changeAll(scope, args, "unset", [&](const std::string& name) {
-            return host_.unsetEnvironment(name, scope.job, scope.instance);
+        return changeAll(scope, args, "unset", [&](const std::vector<std::string>& names) {
+            return host_.unsetEnvironment(names, scope.job, scope.instance);
         });
     }
 

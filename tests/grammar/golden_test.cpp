@@ -50,12 +50,16 @@ conf::LoadResult load(const std::string& name) {
     return conf::loadJob(name, conf, over ? &*over : nullptr, test::coreRegistry());
 }
 
-// The cases that load into a definition, which is what a print/parse round trip needs. The rest
-// are invalid files: they have nothing to print, and their diagnostics are checked against their
-// `.expect` like every case's output.
+// The cases that load into a definition, which is what a print/parse round trip needs: those
+// whose expected output has no error. The rest are invalid files: they have nothing to print,
+// and their diagnostics are checked against their `.expect` like every case's output. (Read from
+// the `.expect` files rather than by loading every case: each test process builds this list.)
 std::vector<std::string> loadingCaseNames() {
     std::vector<std::string> names = caseNames();
-    std::erase_if(names, [](const std::string& name) { return !load(name).job; });
+    std::erase_if(names, [](const std::string& name) {
+        return readFile(fs::path(TEND_CASES_DIR) / (name + ".expect")).find(": error:") !=
+               std::string::npos;
+    });
     return names;
 }
 

@@ -532,8 +532,8 @@ TEST_F(HotReload, WatchesSubfoldersIncludingOnesCreatedLater) {
 }
 
 // The kernel drops inotify events once a watcher's queue is full and says only that it did: a
-// job file written at such a moment is still found, because the overflow makes tend read every
-// job file again.
+// job file written at such a moment is still found, because the overflow makes tend rescan every
+// job file.
 TEST_F(HotReload, AJobWrittenWhileTheWatchQueueOverflowedIsStillFound) {
     writeJob("before", "start on go-1\n");
     ASSERT_TRUE(startTend());

@@ -214,9 +214,11 @@ TEST_F(TendPlugins, ExpansionFollowsTheGlobalEnvironmentAndTheHomeDirectory) {
     install("echo");
     ASSERT_TRUE(startWithPlugins());
     ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; })) << tendLog();
-    const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
+    const char* home = std::getenv("HOME");  // tend's global table is this process's environment
+    const std::string tilde = home ? home : "";
+    const std::string dollar = home ? std::string(home) + "/x" : "(unset)";
     EXPECT_EQ(ctl("echo-expand", "~/Mail/new/*", "$HOME/x", "${NOPE:-fallback}", "$NOPE").out,
-              home + "/Mail/new/*|" + home + "/x|fallback|(unset)\n");
+              tilde + "/Mail/new/*|" + dollar + "|fallback|(unset)\n");
 }
 
 TEST_F(TendPlugins, APluginThatThrowsIsDisabledAndTheJobsKeepRunning) {

@@ -288,7 +288,15 @@ class TendDaemonTest : public ::testing::Test {
     }
 
     // Stops tend (SIGSTOP) so that it reads nothing until resumeTend(), and lets it go on.
-    void pauseTend() const { ::kill(tend_pid_, SIGSTOP); }
+    void pauseTend() {
+        ::kill(tend_pid_, SIGSTOP);
+        // The stop takes effect asynchronously: wait for /proc to say so.
+        waitFor([&] {
+            const std::string stat = readFile("/proc/" + std::to_string(tend_pid_) + "/stat");
+            const auto close = stat.rfind(')');
+            return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'T';
+        });
+    }
     void resumeTend() const { ::kill(tend_pid_, SIGCONT); }
 
     // Queues more events on `dir` than an inotify instance holds (fs.inotify.max_queued_events),

@@ -82,6 +82,18 @@ TEST_F(InotifyReaderTest, AnOverflowIsReportedOnItsBatchAndNotAsAnEvent) {
     EXPECT_FALSE(batches_.back().overflowed);
 }
 
+// The kernel writes whole records; a record cut short (only a test can make one) is dropped
+// rather than read past its end.
+TEST_F(InotifyReaderTest, ARecordCutShortIsNotReadPastItsEnd) {
+    const std::string whole = record(3, IN_CLOSE_WRITE, "whole.conf");
+    const std::string cut = record(4, IN_CLOSE_WRITE, "a-name-that-is-cut-off.conf");
+    feed(whole + cut.substr(0, cut.size() - 20));
+    runUntilIdle();
+    ASSERT_EQ(batches_.size(), 1u);
+    ASSERT_EQ(batches_.front().events.size(), 1u);
+    EXPECT_EQ(batches_.front().events.front().name, "whole.conf");
+}
+
 TEST_F(InotifyReaderTest, NothingQueuedMeansNoBatch) {
     runUntilIdle();
     EXPECT_TRUE(batches_.empty());

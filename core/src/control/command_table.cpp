@@ -49,7 +49,7 @@ constexpr std::array<CommandSpec, 18> kCommands{{
     {"status",
      Jobs,
      "  status JOB [KEY=VALUE...]        print a job's goal, state and processes\n",
-     Job,
+     JobFirst,
      ClientMode::Reply,
      {}},
     {"list",

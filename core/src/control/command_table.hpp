@@ -14,10 +14,12 @@ namespace tend::control {
 
 enum class CommandGroup : std::uint8_t { Jobs, Events, Configuration };
 
-// What the command's first argument is, for tendctl's "missing ..." errors and the completions.
+// What the command's first argument is: tendctl says "missing job name" or "missing event
+// name" by it (the other kinds document the table).
 enum class CommandArgument : std::uint8_t {
     None,
     OwnJob,       // a job; inside a job, a bare start/stop/restart/reload means that job
+    JobFirst,     // a job, required, that a KEY=VALUE cannot stand for (status)
     Job,          // a job, required
     OptionalJob,  // a job, or every job
     Event,        // an event name, required

@@ -7,6 +7,7 @@
 #include "control/explain.hpp"
 #include "control/job_json.hpp"
 #include "dispatch/supervisor.hpp"
+#include "model/comma_list.hpp"
 
 namespace tend::control {
 
@@ -127,11 +128,8 @@ void stopAll(CommandContext& c, Request& request, const Replier& reply,
             reply(okReply(std::move(output), std::move(data)));
             return;
         }
-        std::string list;
-        for (const auto& failed : tally->failed) {
-            list += (list.empty() ? "" : ", ") + failed;
-        }
-        json error = errorReply("job-failed", output + "; failed while stopping: " + list);
+        json error = errorReply(
+            "job-failed", output + "; failed while stopping: " + model::commaList(tally->failed));
         error["data"] = std::move(data);
         reply(error);
     };

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "dispatch/supervisor.hpp"
+#include "model/comma_list.hpp"
 
 namespace tend::dispatch {
 
@@ -50,11 +51,8 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
         ignored.emplace_back("cgroup");
     }
     if (!ignored.empty()) {
-        std::string list;
-        for (const auto& word : ignored) {
-            list += (list.empty() ? "" : ", ") + word;
-        }
-        logger_->info("{}: not applied in a user session: {}", cls->name, list);
+        logger_->info("{}: not applied in a user session: {}", cls->name,
+                      model::commaList(ignored));
     }
     const bool existed = static_cast<bool>(entry.cls) && !entry.deleted;
     const bool stop_on_changed = entry.cls && entry.cls->stop_on != cls->stop_on;

@@ -52,50 +52,57 @@ const model::Environment& Supervisor::environment(const Job* job) const {
     return job ? job->env : options_.global_env;
 }
 
-std::string Supervisor::setEnvironment(Job* job, std::string_view entry, bool retain) {
-    if (std::string problem = checkEntry(entry); !problem.empty()) {
-        return problem;
+std::string Supervisor::setEnvironment(Job* job, const std::vector<std::string>& entries,
+                                       bool retain) {
+    // Everything is checked before anything changes: a bad operand anywhere changes nothing.
+    model::Environment& table = job ? job->env : options_.global_env;
+    std::size_t added = 0;
+    for (const auto& entry : entries) {
+        if (std::string problem = checkEntry(entry); !problem.empty()) {
+            return problem;
+        }
+        added += table.get(entry.substr(0, entry.find('='))) ? 0 : 1;
     }
-    const auto eq = entry.find('=');
-    const std::string_view name = entry.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? "" : entry.substr(eq + 1);
-    const auto set = [&](model::Environment& table) -> std::string {
-        const bool present = table.get(name).has_value();
-        if (present && retain) {
-            return {};
+    if (table.size() + added > kMaxVariables) {
+        return "the environment table is full: " + std::to_string(table.size()) + " + " +
+               std::to_string(added) + " variables would pass the limit of " +
+               std::to_string(kMaxVariables);
+    }
+    const auto apply = [&](model::Environment& target) {
+        for (const auto& entry : entries) {
+            const auto eq = entry.find('=');
+            const std::string_view name = std::string_view(entry).substr(0, eq);
+            if (!(retain && target.get(name))) {
+                target.set(name, eq == std::string::npos ? "" : entry.substr(eq + 1));
+            }
         }
-        if (!present && table.size() >= kMaxVariables) {
-            return "the environment table is full (" + std::to_string(kMaxVariables) +
-                   " variables)";
-        }
-        table.set(name, value);
-        return {};
     };
-    if (job) {
-        return set(job->env);
-    }
-    if (std::string problem = set(options_.global_env); !problem.empty()) {
-        return problem;
-    }
-    // As initctl's `set-env --global`: the running instances' tables take it too.
-    for (auto& [class_name, entry_ptr] : classes_) {
-        for (auto& [instance, running] : entry_ptr->instances) {
-            set(running->env);
+    apply(table);
+    if (!job) {
+        // As initctl's `set-env --global`: the running instances' tables take it too.
+        for (auto& [class_name, class_entry] : classes_) {
+            for (auto& [instance, running] : class_entry->instances) {
+                apply(running->env);
+            }
         }
     }
     return {};
 }
 
-std::string Supervisor::unsetEnvironment(Job* job, std::string_view name) {
-    if (!validName(name)) {
-        return "invalid variable name '" + std::string(name.substr(0, 64)) + "'";
-    }
+std::string Supervisor::unsetEnvironment(Job* job, const std::vector<std::string>& names) {
     model::Environment& table = job ? job->env : options_.global_env;
-    if (!table.get(name)) {
+    for (const auto& name : names) {
+        if (!validName(name)) {
+            return "invalid variable name '" + name.substr(0, 64) + "'";
+        }
         // initctl: an unknown name is an error in the global table, ignored in a job's own.
-        return job ? std::string() : "No such variable: " + std::string(name);
+        if (!job && !table.get(name)) {
+            return "No such variable: " + name;
+        }
     }
-    table.unset(name);
+    for (const auto& name : names) {
+        table.unset(name);
+    }
     return {};
 }
 

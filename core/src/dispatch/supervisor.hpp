@@ -119,13 +119,15 @@ class Supervisor {
                       std::string& error);
 
     // The job environment: the global table (`job` null), copied into every job at its start,
-    // or a running instance's own. set and unset return an error text, empty on success; a bad
-    // name or value (NUL, newline, over 64 KiB) changes nothing. Setting a global variable sets
-    // it in every running instance's table too, as initctl's `set-env --global` did; reset
-    // takes the global table back to the one tend started with.
+    // or a running instance's own. set (`KEY=VALUE`, or `KEY` for empty) and unset take every
+    // operand or none: a bad name or value (NUL, newline, over 64 KiB), a table that would pass
+    // 4,096 variables or an unknown global name changes nothing, and comes back as the error
+    // text (empty on success). Setting a global variable sets it in every running instance's
+    // table too, as initctl's `set-env --global` did; reset takes the global table back to the
+    // one tend started with.
     const model::Environment& environment(const Job* job) const;
-    std::string setEnvironment(Job* job, std::string_view entry, bool retain);
-    std::string unsetEnvironment(Job* job, std::string_view name);
+    std::string setEnvironment(Job* job, const std::vector<std::string>& entries, bool retain);
+    std::string unsetEnvironment(Job* job, const std::vector<std::string>& names);
     void resetEnvironment();
 
     // initctl's status lines for one instance, or `NAME stop/waiting` for a class without one.

@@ -278,24 +278,25 @@ std::optional<std::vector<std::string>> PluginManager::Host::environment(
     return manager_.supervisor_.environment(running).entries();
 }
 
-std::string PluginManager::Host::setEnvironment(std::string_view entry, bool retain,
-                                                std::string_view job, std::string_view instance) {
+std::string PluginManager::Host::setEnvironment(const std::vector<std::string>& entries,
+                                                bool retain, std::string_view job,
+                                                std::string_view instance) {
     std::string error;
     dispatch::Job* running = job.empty() ? nullptr : instanceOf(job, instance, error);
     if (!job.empty() && !running) {
         return error;
     }
-    return manager_.supervisor_.setEnvironment(running, entry, retain);
+    return manager_.supervisor_.setEnvironment(running, entries, retain);
 }
 
-std::string PluginManager::Host::unsetEnvironment(std::string_view name, std::string_view job,
-                                                  std::string_view instance) {
+std::string PluginManager::Host::unsetEnvironment(const std::vector<std::string>& names,
+                                                  std::string_view job, std::string_view instance) {
     std::string error;
     dispatch::Job* running = job.empty() ? nullptr : instanceOf(job, instance, error);
     if (!job.empty() && !running) {
         return error;
     }
-    return manager_.supervisor_.unsetEnvironment(running, name);
+    return manager_.supervisor_.unsetEnvironment(running, names);
 }
 
 void PluginManager::Host::resetEnvironment() {

@@ -60,9 +60,9 @@ class PluginManager::Host final : public PluginHost {
 
     std::optional<std::vector<std::string>> environment(std::string_view job,
                                                         std::string_view instance) const override;
-    std::string setEnvironment(std::string_view entry, bool retain, std::string_view job,
-                               std::string_view instance) override;
-    std::string unsetEnvironment(std::string_view name, std::string_view job,
+    std::string setEnvironment(const std::vector<std::string>& entries, bool retain,
+                               std::string_view job, std::string_view instance) override;
+    std::string unsetEnvironment(const std::vector<std::string>& names, std::string_view job,
                                  std::string_view instance) override;
     void resetEnvironment() override;
     std::optional<std::string> expand(std::string_view text) const override;

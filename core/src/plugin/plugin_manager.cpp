@@ -5,10 +5,11 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include "dispatch/supervisor.hpp"
-#include "model/english_list.hpp"
+#include "model/comma_list.hpp"
 #include "plugin/fault_guard.hpp"
 #include "plugin/job_class_view.hpp"
 #include "plugin/plugin_host.hpp"
@@ -287,7 +288,7 @@ void PluginManager::load(const std::vector<fs::path>& files) {
         record->state = PluginState::Skipped;
         record->reason = missing.empty()
                              ? "its requirements form a cycle"
-                             : "it requires " + model::englishList(missing) + ", which " +
+                             : "it requires " + model::commaList(missing) + ", which " +
                                    (missing.size() == 1 ? "is" : "are") + " not running";
         logger_->error("plugin {}: skipped: {}", record->descriptor.name, record->reason);
     }
@@ -332,7 +333,7 @@ bool PluginManager::startRecord(PluginRecord& record) {
         record.host.reset();
         record.library.unload();
         record.state = PluginState::Failed;
-        if (record.reason.empty() || record.reason == "") {
+        if (record.reason.empty()) {
             record.reason = reason;
         }
         record.failing = false;
@@ -412,25 +413,29 @@ std::vector<PluginStatus> PluginManager::status() const {
 namespace {
 
 // The client's side of a plugin's command: answered once, and answered with an error when the
-// plugin lets go of it without answering (it threw, it was unloaded, it forgot).
+// plugin lets go of it without answering (it threw, it was unloaded, it forgot). The answer
+// goes to the client from the loop, whichever thread the plugin answers or drops it on; at the
+// end of the session, when the loop has stopped, it goes nowhere.
 class PendingAnswer {
   public:
-    PendingAnswer(CommandResponder reply, std::string unanswered)
-        : reply_(std::move(reply)), unanswered_(std::move(unanswered)) {}
-    ~PendingAnswer() {
-        if (reply_) {
-            reply_(CommandReply{false, unanswered_, "{}"});
-        }
-    }
+    PendingAnswer(boost::asio::io_context& io, CommandResponder reply, std::string unanswered)
+        : io_(io), reply_(std::move(reply)), unanswered_(std::move(unanswered)) {}
+    ~PendingAnswer() { answer(CommandReply{false, unanswered_, "{}"}); }
     PendingAnswer(const PendingAnswer&) = delete;
     PendingAnswer& operator=(const PendingAnswer&) = delete;
     void answer(CommandReply reply) {
+        std::unique_lock lock(mutex_);
         if (auto once = std::exchange(reply_, nullptr)) {
-            once(std::move(reply));
+            lock.unlock();
+            boost::asio::post(io_, [once = std::move(once), reply = std::move(reply)]() mutable {
+                once(std::move(reply));
+            });
         }
     }
 
   private:
+    boost::asio::io_context& io_;
+    std::mutex mutex_;
     CommandResponder reply_;
     std::string unanswered_;
 };
@@ -445,10 +450,8 @@ bool PluginManager::runCommand(const std::string& name, const CommandCall& call,
     }
     auto entry = it->second;
     auto pending = std::make_shared<PendingAnswer>(
-        std::move(reply),
+        io_, std::move(reply),
         "plugin " + entry.record->descriptor.name + " failed to answer '" + name + "'");
-    // Like every host call, the responder is called on the loop thread (a plugin's own thread
-    // posts first), inside the call or later.
     CommandResponder responder = [pending](CommandReply answer) {
         pending->answer(std::move(answer));
     };

@@ -8,7 +8,7 @@
 
 #include "conf/job_loader.hpp"
 #include "dispatch/supervisor.hpp"
-#include "model/english_list.hpp"
+#include "model/comma_list.hpp"
 
 namespace tend::store {
 
@@ -340,7 +340,7 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
             report.changed.push_back(file.name);
             report.plan.push_back(
                 {PlanStep::Kind::Changed, file.name,
-                 model::englishList(changed) +
+                 model::commaList(changed) +
                      (moved ? " (now from " + file.path.string() + ")" : "") +
                      runningEffect(entry, false, conditionsOnly(changed), definition.get())});
         } else {

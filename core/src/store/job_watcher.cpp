@@ -122,9 +122,10 @@ void JobWatcher::watchTree() {
 void JobWatcher::onEvents(const sys::InotifyBatch& batch) {
     bool relevant = false;
     if (batch.overflowed) {
-        // Events were lost, a close among them perhaps: a full rescan finds everything.
-        logger_->warn("the job files' inotify queue overflowed; reading every job file again");
-        being_written_.clear();
+        // Events were lost: a rescan looks at every job file (and reads those whose stamps
+        // changed). A file still being written keeps the rescan back as before: if its close
+        // was among the lost events, the write-settle bound lets it go.
+        logger_->warn("the job files' inotify queue overflowed; rescanning every job file");
         rewatch_ = true;
         relevant = true;
     }

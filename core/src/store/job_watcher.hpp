@@ -9,7 +9,7 @@
 // counts as removed only after a grace period, so delete-and-recreate is a change, not a removal
 // followed by an addition. Without inotify (or past its watch limit) tend says so once and
 // relies on `reload-configuration`, SIGHUP and, if configured, a periodic rescan. When the
-// kernel's event queue overflows, it reads every job file again.
+// kernel's event queue overflows, it rescans every job file.
 #pragma once
 
 #include <chrono>

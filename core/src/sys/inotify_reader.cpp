@@ -64,16 +64,20 @@ void InotifyReader::readAll() {
         if (n <= 0) {
             break;
         }
-        for (const char* p = buffer; p < buffer + n;) {
+        const char* const end = buffer + n;
+        for (const char* p = buffer; p + sizeof(inotify_event) <= end;) {
             const auto* event = reinterpret_cast<const inotify_event*>(p);
+            if (event->len > static_cast<std::size_t>(end - p) - sizeof(inotify_event)) {
+                break;  // the kernel writes whole records; anything else is not one
+            }
             p += sizeof(inotify_event) + event->len;
             if (event->mask & IN_Q_OVERFLOW) {
                 batch.overflowed = true;
                 continue;
             }
             // The kernel pads the name with NULs up to `len`.
-            batch.events.push_back(
-                {event->wd, event->mask, event->len ? std::string(event->name) : std::string()});
+            batch.events.push_back({event->wd, event->mask,
+                                    std::string(event->name, ::strnlen(event->name, event->len))});
         }
     }
     if (!batch.events.empty() || batch.overflowed) {

@@ -159,8 +159,9 @@ struct CommandCall {
     bool json = false;  // the client prints the reply's JSON data rather than its text
 };
 
-// Answers a command: call it once, at once or later. A command whose responder is dropped
-// without being called answers the client with an error.
+// Answers a command: call it once, at once or later, on any thread (the answer reaches the
+// client from tend's loop). A command whose responder is dropped without being called answers
+// the client with an error.
 using CommandResponder = std::function<void(CommandReply)>;
 
 enum class LogLevel { Debug, Info, Warn, Error };
@@ -228,22 +229,23 @@ class PluginHost {
     // The job environment (API 2). Without a job: the global table, which every job starts
     // with; with one: that running instance's own table, which its later processes inherit.
     // The tables are tend's: a plugin that changes them and goes leaves them as they are.
-    // environment() is empty-handed (nullopt) for an instance that does not run; set, unset
-    // and reset return an error text ("No such variable: X", "invalid variable name ..."),
-    // empty on success. setEnvironment takes `KEY=VALUE`, or `KEY` for an empty value;
-    // `retain` keeps a value that is there already.
+    // environment() is nullopt for an instance that does not run. setEnvironment takes
+    // `KEY=VALUE` entries (`KEY` alone: an empty value; `retain` keeps a value that is there
+    // already) and unsetEnvironment names. Both take all of them or none, and return the error
+    // text ("No such variable: X", "invalid variable name ...") or, on success, nothing.
     virtual std::optional<std::vector<std::string>> environment(
         std::string_view job = {}, std::string_view instance = {}) const = 0;
-    virtual std::string setEnvironment(std::string_view entry, bool retain,
+    virtual std::string setEnvironment(const std::vector<std::string>& entries, bool retain,
                                        std::string_view job = {},
                                        std::string_view instance = {}) = 0;
-    virtual std::string unsetEnvironment(std::string_view name, std::string_view job = {},
+    virtual std::string unsetEnvironment(const std::vector<std::string>& names,
+                                         std::string_view job = {},
                                          std::string_view instance = {}) = 0;
     // Back to the global table tend started with.
     virtual void resetEnvironment() = 0;
-    // Expands `$VAR`, `${VAR:-default}` and the like, and a leading `~`, against the global
-    // table, as the supervisor expands `start on` operands; nullopt when a plain `$VAR` is
-    // unset.
+    // Expands `$VAR`, `${VAR:-default}` and the like against the global table, by the rules
+    // the supervisor uses for `start on` operands, and a leading `~` (which those do not take)
+    // to $HOME; nullopt when a plain `$VAR` is unset.
     virtual std::optional<std::string> expand(std::string_view text) const = 0;
 
     // Services: typed interfaces other plugins find by name. The providing plugin declares the

@@ -7,7 +7,7 @@
 
 namespace tend::model {
 
-inline std::string englishList(const std::vector<std::string>& items) {
+inline std::string commaList(const std::vector<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
         out += (out.empty() ? "" : ", ") + item;
