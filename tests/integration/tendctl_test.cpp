@@ -789,6 +789,22 @@ TEST_F(TendctlLog, PrintsTheJobsLog) {
     EXPECT_EQ(shown.out, "one\ntwo\nthree\n");
 }
 
+// An instance's log is named by its variables, whether it runs now or has ended; without them
+// tendctl says which are missing.
+TEST_F(TendctlLog, AnInstancesLogIsFoundByItsVariablesRunningOrNot) {
+    writeJob("each", "instance $N\nconsole log\nexec echo \"n=$N\"\ntask\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "each", "N=2").exit_code, 0);   // a task: it has ended when this returns
+    ASSERT_TRUE(waitForFile(logPath("each-2"), "n=2\n"));  // written on the router's thread
+    const ProcessResult shown = ctl("log", "each", "N=2");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out, "n=2\n");
+    const ProcessResult unnamed = ctl("log", "each");
+    EXPECT_EQ(unnamed.exit_code, 1);
+    EXPECT_THAT(unnamed.err, HasSubstr("Unknown parameter in instance name '$N'"));
+    EXPECT_THAT(unnamed.err, HasSubstr("tendctl log each KEY=VALUE"));
+}
+
 TEST_F(TendctlLog, LinesPrintsTheLastLines) {
     ASSERT_TRUE(startTend());
     ASSERT_EQ(ctl("start", "talk").exit_code, 0);

@@ -253,11 +253,10 @@ void logFile(CommandContext& c, Request& request, const Replier& reply,
     const std::string& name = request.args.front();
     std::string instance;
     if (!entry->cls->instance.empty()) {
+        // The instance's name names its log, whether or not it runs now.
         std::string error;
-        if (const Job* job = c.supervisor.findInstance(name, envOf(request), error)) {
-            instance = job->instance;
-        } else if (const auto expanded = c.supervisor.instanceName(*entry, envOf(request), error)) {
-            instance = *expanded;  // not running now: its log is still there
+        if (const auto expanded = c.supervisor.instanceName(*entry, envOf(request), error)) {
+            instance = *expanded;
         } else {
             reply(errorReply("unknown-parameter", error +
                                                       "\nName the instance's variables, e.g. "
