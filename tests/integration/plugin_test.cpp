@@ -90,6 +90,30 @@ TEST_F(TendPlugins, AWellBehavedPluginServesCommandsEventsAndSettings) {
     EXPECT_GE(std::chrono::steady_clock::now() - start, 280ms);
 }
 
+TEST_F(TendPlugins, JobChangesReplayWhatRunsAndReportGoalOnlyChanges) {
+    install("echo");
+    writeJob("sleeper", "exec sleep 1000\n");
+    writeJob("stubborn", "pre-stop exec sh -c 'while [ ! -e " + path("go").string() +
+                             " ]; do sleep 0.05; done'\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_EQ(ctl("start", "sleeper").exit_code, 0);
+    ASSERT_EQ(ctl("start", "stubborn").exit_code, 0);
+    ASSERT_EQ(ctl("echo-watch-jobs").exit_code, 0) << tendLog();
+    // What ran before the plugin asked, replayed as it stands.
+    EXPECT_THAT(ctl("echo-job-changes").out, HasSubstr("sleeper goal start->start state "
+                                                       "running->running"));
+    // A stop whose pre-stop hangs: the goal changes, the state stays pre-stop.
+    ASSERT_EQ(ctl("stop", "--no-wait", "stubborn").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] {
+        return ctl("echo-job-changes")
+                   .out.find(
+                       "stubborn goal start->stop state "
+                       "running->running") != std::string::npos;
+    })) << ctl("echo-job-changes").out;
+    writeFile("go", "");
+    EXPECT_EQ(waitForStatus("stubborn", "stop/waiting", 10s), "stubborn stop/waiting\n");
+}
+
 TEST_F(TendPlugins, RefusesWhatItCannotTrustOrRunAndSaysWhy) {
     install("wrong_api");
     install("no_factory");

@@ -160,6 +160,25 @@ class Echo final : public Plugin {
                 }
                 return reply;
             }));
+        // Job changes, from the moment this is asked for: instances that exist are replayed.
+        registrations_.push_back(
+            host_.addCommand("echo-watch-jobs", [this](const std::vector<std::string>&) {
+                job_watch_ = host_.onJobChange([this](const JobChange& change) {
+                    job_changes_.push_back(
+                        std::string(change.job) + " goal " + std::string(change.previous_goal) +
+                        "->" + std::string(change.goal) + " state " +
+                        std::string(change.previous_state) + "->" + std::string(change.state));
+                });
+                return CommandReply{};
+            }));
+        registrations_.push_back(
+            host_.addCommand("echo-job-changes", [this](const std::vector<std::string>&) {
+                CommandReply reply;
+                for (const auto& line : job_changes_) {
+                    reply.text += (reply.text.empty() ? "" : "\n") + line;
+                }
+                return reply;
+            }));
         registrations_.push_back(host_.provideService("echo", &service_));
         host_.log(LogLevel::Info, "echo started");
     }
@@ -170,6 +189,8 @@ class Echo final : public Plugin {
     PluginHost& host_;
     EchoService service_;
     std::set<std::string> classes_;
+    Registration job_watch_;
+    std::vector<std::string> job_changes_;
     std::string last_file_match_;
     std::map<std::string, std::string> greetings_;
     std::map<std::string, std::vector<std::string>> output_;

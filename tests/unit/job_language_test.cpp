@@ -315,3 +315,42 @@ TEST(TendStanzas, RespawnDelayDefaultsItsCapAndRejectsNonsense) {
 
 }  // namespace
 }  // namespace tend
+
+namespace tend {
+namespace {
+
+// A plugin's two-word stanza (`log rotate`) beside the core's `log timestamp`.
+conf::LoadResult loadWith(const conf::StanzaRegistry& registry, const std::string& text) {
+    const grammar::SourceText source("job.conf", text);
+    return conf::loadJob("job", source, nullptr, registry);
+}
+
+TEST(TwoWordStanza, TakesItsSecondWordAndLeavesTheOneWordStanzaAlone) {
+    conf::StanzaRegistry registry = conf::StanzaRegistry::withCoreStanzas();
+    std::vector<std::string> seen;
+    ASSERT_TRUE(registry.add("log rotate", "logrotate", [&](conf::StanzaContext& c) {
+        for (std::size_t i = 0; i < c.argCount(); ++i) {
+            seen.push_back(c.arg(i).text);
+        }
+    }));
+    const auto result = loadWith(registry, "log rotate size 1M\nlog timestamp\nexec true\n");
+    ASSERT_TRUE(result.job) << test::formatted(result);
+    EXPECT_EQ(seen, (std::vector<std::string>{"size", "1M"}));
+    EXPECT_TRUE(result.job->log_timestamps);
+}
+
+TEST(TwoWordStanza, WhoseOwnerIsGoneSaysWhichPluginItNeeds) {
+    conf::StanzaRegistry registry = conf::StanzaRegistry::withCoreStanzas();
+    registry.retire("log rotate", "logrotate");
+    const auto result = loadWith(registry, "log rotate size 1M\nexec true\n");
+    EXPECT_THAT(test::formatted(result),
+                HasSubstr("job.conf:1:1: error: stanza 'log rotate' needs plugin logrotate"));
+}
+
+TEST(TwoWordStanza, UnclaimedIsTheCoreStanzasError) {
+    const auto result = test::loadText("log rotate size 1M\nexec true\n");
+    EXPECT_THAT(test::formatted(result), HasSubstr("unknown stanza 'log rotate'"));
+}
+
+}  // namespace
+}  // namespace tend

@@ -117,6 +117,7 @@ bool StanzaRegistry::add(std::string keyword, std::string owner, StanzaHandler h
         return false;
     }
     retired_.erase(keyword);
+    two_word_keywords_ += keyword.find(' ') != std::string::npos;
     Entry entry{keyword, std::move(owner), std::move(handler)};
     entries_.emplace(std::move(keyword), std::move(entry));
     return true;
@@ -161,7 +162,20 @@ std::string StanzaRegistry::suggest(std::string_view unknown) const {
 
 void StanzaRegistry::apply(const grammar::JobFileAst& ast, model::JobClass& job,
                            grammar::DiagnosticSink& sink) const {
-    for (const grammar::Stanza& stanza : ast.stanzas) {
+    for (const grammar::Stanza& whole : ast.stanzas) {
+        // `log rotate ...` goes to a two-word keyword's handler as `log rotate` with the rest.
+        const grammar::Stanza* chosen = &whole;
+        grammar::Stanza two_words;
+        if (two_word_keywords_ > 0 && !whole.args.empty()) {
+            const std::string keyword = whole.keyword + " " + whole.args.front().text;
+            if (entries_.contains(keyword) || retired_.contains(keyword)) {
+                two_words = whole;
+                two_words.keyword = keyword;
+                two_words.args.erase(two_words.args.begin());
+                chosen = &two_words;
+            }
+        }
+        const grammar::Stanza& stanza = *chosen;
         if (const Entry* entry = find(stanza.keyword)) {
             StanzaContext context(stanza, job, sink);
             entry->handler(context);

@@ -69,7 +69,10 @@ class StanzaRegistry {
     // A registry holding the 35 Upstart stanzas plus tend's own.
     static StanzaRegistry withCoreStanzas();
 
-    // Returns false if the keyword is already taken.
+    // Returns false if the keyword is already taken. A keyword may be two words, `log rotate`:
+    // a plugin's sub-stanza beside a core stanza (`log timestamp`). It wins over the one-word
+    // keyword when the stanza's first argument is its second word, and its handler sees the
+    // arguments after that word.
     bool add(std::string keyword, std::string owner, StanzaHandler handler);
     bool remove(std::string_view keyword);
     const Entry* find(std::string_view keyword) const;
@@ -86,12 +89,14 @@ class StanzaRegistry {
     // A plugin's stanza whose plugin has gone: a job file that uses it gets "needs plugin X"
     // rather than "unknown stanza".
     void retire(std::string keyword, std::string owner) {
+        two_word_keywords_ += keyword.find(' ') != std::string::npos;
         retired_[std::move(keyword)] = std::move(owner);
     }
 
   private:
     std::map<std::string, Entry, std::less<>> entries_;
     std::map<std::string, std::string, std::less<>> retired_;
+    std::size_t two_word_keywords_ = 0;  // ever added or retired: 0 spares the lookup
 };
 
 void registerCoreStanzas(StanzaRegistry& registry);

@@ -54,7 +54,7 @@ void changeGoal(CommandContext& c, Request& request, const Replier& reply,
             std::string ignored;
             const Job* job = supervisor->findInstance(name, env, ignored);
             if (job && (command != "stop" || job->state != State::Waiting)) {
-                reply(okReply(supervisor->statusText(*job), jobJson(*job)));
+                reply(okReply(supervisor->statusText(*job), jobJson(*job, supervisor)));
                 return;
             }
             // The instance has gone (a finished task, a stopped job).
@@ -187,7 +187,7 @@ void status(CommandContext& c, Request& request, const Replier& reply,
         return;
     }
     if (request.args.size() == 1) {
-        reply(okReply(c.supervisor.statusOfClass(*entry), classJson(*entry)));
+        reply(okReply(c.supervisor.statusOfClass(*entry), classJson(*entry, &c.supervisor)));
         return;
     }
     std::string error;
@@ -196,7 +196,8 @@ void status(CommandContext& c, Request& request, const Replier& reply,
         reply(errorReply(errorCodeFor(error), error));
         return;
     }
-    json data{{"job", entry->cls->name}, {"instances", json::array({jobJson(*job)})}};
+    json data{{"job", entry->cls->name},
+              {"instances", json::array({jobJson(*job, &c.supervisor)})}};
     reply(okReply(c.supervisor.statusText(*job), std::move(data)));
 }
 
@@ -206,7 +207,7 @@ void list(CommandContext& c, Request&, const Replier& reply, const std::shared_p
     for (const ClassEntry* entry : c.supervisor.classes()) {
         out += c.supervisor.statusOfClass(*entry);
         out += '\n';
-        jobs.push_back(classJson(*entry));
+        jobs.push_back(classJson(*entry, &c.supervisor));
     }
     if (!out.empty()) {
         out.pop_back();

@@ -10,7 +10,7 @@ using dispatch::ClassEntry;
 using dispatch::Goal;
 using dispatch::Job;
 
-json jobJson(const Job& job) {
+json jobJson(const Job& job, const dispatch::Supervisor* supervisor) {
     json processes = json::array();
     for (model::ProcessType type : model::kProcessTypes) {
         if (const pid_t pid = job.pids[static_cast<std::size_t>(type)]) {
@@ -34,13 +34,18 @@ json jobJson(const Job& job) {
     if (job.entry->deleted) {
         out["file_removed"] = true;
     }
+    if (supervisor) {
+        if (auto stale = supervisor->staleEnvironment(job); !stale.empty()) {
+            out["stale_environment"] = std::move(stale);
+        }
+    }
     return out;
 }
 
-json classJson(const ClassEntry& entry) {
+json classJson(const ClassEntry& entry, const dispatch::Supervisor* supervisor) {
     json instances = json::array();
     for (const auto& [name, job] : entry.instances) {
-        instances.push_back(jobJson(*job));
+        instances.push_back(jobJson(*job, supervisor));
     }
     json out{{"job", entry.cls->name}, {"instances", std::move(instances)}};
     if (!entry.file_error.empty()) {

@@ -10,10 +10,12 @@
 
 namespace tend::control {
 
-// {"job","instance","goal","state","processes":[{"process","pid"}],"respawns"}
-nlohmann::json jobJson(const dispatch::Job& job);
+// {"job","instance","goal","state","processes":[{"process","pid"}],"respawns"}, and with a
+// supervisor "stale_environment" when the main process runs with one.
+nlohmann::json jobJson(const dispatch::Job& job, const dispatch::Supervisor* supervisor = nullptr);
 // {"job","instances":[jobJson...]}; a job with no instance has none.
-nlohmann::json classJson(const dispatch::ClassEntry& entry);
+nlohmann::json classJson(const dispatch::ClassEntry& entry,
+                         const dispatch::Supervisor* supervisor = nullptr);
 // initctl's answer for an instance that is not there: `NAME stop/waiting`, as JSON.
 nlohmann::json waitingJson(const std::string& job, const std::string& instance);
 

@@ -9,12 +9,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include "control/control_server.hpp"
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
+#include "log/tend_log_file.hpp"
 #include "plugin/plugin_manager.hpp"
 #include "store/job_store.hpp"
 #include "store/job_watcher.hpp"
@@ -74,13 +76,16 @@ bool socketAnswers(const std::string& path) {
     return answers;
 }
 
-std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options, std::string& error) {
+std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
+                                           std::shared_ptr<log::TendLogFile>& file,
+                                           std::string& error) {
     std::shared_ptr<spdlog::logger> logger;
     try {
         if (options.log_file.empty()) {
             logger = spdlog::stderr_logger_mt("tend");
         } else {
-            logger = spdlog::basic_logger_mt("tend", options.log_file.string());
+            file = std::make_shared<log::TendLogFile>(options.log_file.string());
+            logger = std::make_shared<spdlog::logger>("tend", file);
         }
     } catch (const spdlog::spdlog_ex& e) {
         error = std::string("cannot open tend's log: ") + e.what();
@@ -96,15 +101,40 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options, std::st
     return logger;
 }
 
+// What a desktop session's jobs need of tend's own environment: the global table starts with
+// these alone (a trailing `*` takes every name with that prefix), so that whatever else tend
+// was started with (its launcher's job identity, a terminal's leftovers) stays tend's.
+// env-manager's `import` setting adds names. Documented in docs/control.md.
+constexpr std::array<std::string_view, 15> kSessionImports{"DISPLAY",
+                                                           "XAUTHORITY",
+                                                           "WAYLAND_DISPLAY",
+                                                           "DBUS_SESSION_BUS_ADDRESS",
+                                                           "SSH_AUTH_SOCK",
+                                                           "XDG_*",
+                                                           "PATH",
+                                                           "HOME",
+                                                           "USER",
+                                                           "LOGNAME",
+                                                           "SHELL",
+                                                           "TERM",
+                                                           "LANG",
+                                                           "LANGUAGE",
+                                                           "LC_*"};
+
+bool imported(std::string_view name) {
+    return std::any_of(kSessionImports.begin(), kSessionImports.end(), [&](std::string_view p) {
+        return p.ends_with('*') ? name.starts_with(p.substr(0, p.size() - 1)) : name == p;
+    });
+}
+
 model::Environment sessionEnvironment() {
     model::Environment env;
     for (char** entry = environ; *entry; ++entry) {
         const std::string_view text(*entry);
-        if (text.starts_with("UPSTART_") || text.starts_with("TEND_") ||
-            text.starts_with("NOTIFY_SOCKET=") || text.starts_with("LISTEN_")) {
-            continue;  // tend's own launcher's job identity must not leak into its jobs
+        const auto eq = text.find('=');
+        if (eq != std::string_view::npos && imported(text.substr(0, eq))) {
+            env.setEntry(text);
         }
-        env.setEntry(text);
     }
     if (!env.get("PATH")) {
         env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
@@ -239,7 +269,8 @@ int runDaemon(DaemonOptions options) {
     }
 
     std::string error;
-    auto logger = makeLogger(options, error);
+    std::shared_ptr<log::TendLogFile> log_file;
+    auto logger = makeLogger(options, log_file, error);
     if (!logger) {
         std::fprintf(stderr, "tend: %s\n", error.c_str());
         return 1;
@@ -251,6 +282,8 @@ int runDaemon(DaemonOptions options) {
     log::FileLogRouter router(options.log_dir, logger);
 
     dispatch::SupervisorOptions supervisor_options;
+    // list-env sorts with strcoll(3), as initctl did: in the session's collation order.
+    std::setlocale(LC_COLLATE, "");
     supervisor_options.global_env = sessionEnvironment();
     supervisor_options.session = socket_path;
     supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
@@ -308,6 +341,19 @@ int runDaemon(DaemonOptions options) {
     };
     plugin_options.set_output_tap = [&router](log::OutputTap tap) {
         router.setTap(std::move(tap));
+    };
+    plugin_options.log_dir = options.log_dir;
+    plugin_options.tend_log_file = log_file ? log_file->path() : std::string();
+    plugin_options.rotate_log = [&router, log_file](std::string path, log::RenameStep rename,
+                                                    log::RotationDone done) {
+        if (log_file && path == log_file->path()) {
+            log_file->rotate(rename, done);
+        } else {
+            router.rotate(std::move(path), std::move(rename), std::move(done));
+        }
+    };
+    plugin_options.set_growth_tap = [&router](std::uint64_t step, log::GrowthTap tap) {
+        router.setGrowthTap(step, std::move(tap));
     };
     plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
     plugins.start();

@@ -16,8 +16,19 @@ Supervisor::Supervisor(sys::Platform& platform, log::OutputRouter* output,
     : platform_(platform),
       output_(output),
       options_(std::move(options)),
-      initial_global_env_(options_.global_env),
-      logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
+      logger_(logger ? std::move(logger) : spdlog::default_logger()) {
+    auto initial = std::make_shared<GlobalEnvironment>();
+    initial->env = std::move(options_.global_env);
+    const auto now = std::chrono::system_clock::now();
+    for (std::size_t i = 0; i < initial->env.size(); ++i) {
+        const std::string& entry = initial->env.entry(i);
+        const std::string name = entry.substr(0, entry.find('='));
+        initial->origins[name] =
+            VariableOrigin{"session", "", "", "", 0, now, std::string(initial->env.valueAt(i))};
+    }
+    initial_global_ = initial;
+    global_ = std::move(initial);
+}
 
 Supervisor::~Supervisor() {
     for (auto& [name, entry] : classes_) {
@@ -197,7 +208,7 @@ std::vector<const ClassEntry*> Supervisor::classes() const {
 }
 
 model::Environment Supervisor::classEnvironment(const model::JobClass& cls) const {
-    model::Environment env = options_.global_env;
+    model::Environment env = global_->env;
     for (const auto& entry : cls.env) {
         if (entry.value) {
             env.set(entry.name, *entry.value);

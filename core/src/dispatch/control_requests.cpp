@@ -93,6 +93,14 @@ Supervisor::Reply Supervisor::start(std::string_view name, const std::vector<std
     }
     if (job->state == State::Waiting || job->goal == Goal::Stop) {
         job->env = std::move(start_env);
+        job->global_at_start = global_;
+        job->own_origins.clear();
+        const auto now = std::chrono::system_clock::now();
+        for (const auto& item : env) {
+            const auto eq = item.find('=');
+            job->own_origins[item.substr(0, eq)] =
+                VariableOrigin{"start", "", "", "", 0, now, item.substr(eq + 1)};
+        }
         job->start_events.clear();
     }
     if (job->stop_on) {

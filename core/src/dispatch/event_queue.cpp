@@ -103,9 +103,16 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
             }
             model::Environment env = classEnvironment(*entry->cls);
             std::string names;
+            OriginTable origins;
+            const auto now = std::chrono::system_clock::now();
             for (const model::Event* matched : entry->start_on->matchedEvents()) {
                 for (const auto& entry_text : matched->env.entries()) {
                     env.setEntry(entry_text);
+                    const auto eq = entry_text.find('=');
+                    if (eq != std::string::npos) {
+                        origins[entry_text.substr(0, eq)] = VariableOrigin{
+                            "event", matched->name, "", "", 0, now, entry_text.substr(eq + 1)};
+                    }
                 }
                 names += (names.empty() ? "" : " ") + matched->name;
             }
@@ -125,6 +132,8 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
                                                        : createInstance(*entry, *instance);
             if (job.goal != Goal::Start) {
                 job.env = std::move(env);
+                job.global_at_start = global_;
+                job.own_origins = std::move(origins);
                 job.start_events = names;
                 if (job.stop_on) {
                     job.stop_on->reset();

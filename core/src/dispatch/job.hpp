@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dispatch/global_environment.hpp"
 #include "model/environment.hpp"
 #include "model/event.hpp"
 #include "model/event_operator.hpp"
@@ -82,6 +83,13 @@ struct Job {
     std::string start_events;     // UPSTART_EVENTS
     std::string stop_events;      // UPSTART_STOP_EVENTS
     std::optional<model::EventOperator> stop_on;
+    // The global generation `env` was made from, and the one in force when the main process
+    // last started (shared, not copied): what `status` compares with the global table now.
+    std::shared_ptr<const GlobalEnvironment> global_at_start;
+    std::shared_ptr<const GlobalEnvironment> global_at_main;
+    // Where the variables over the global table came from: the events or the start command
+    // that started the instance, and set-env run inside it.
+    OriginTable own_origins;
 
     std::array<pid_t, model::kProcessTypeCount> pids{};
     std::array<pid_t, model::kProcessTypeCount> pgids{};

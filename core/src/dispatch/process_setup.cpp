@@ -238,6 +238,7 @@ bool Supervisor::spawnProcess(Job& job, ProcessType type) {
     processes_[outcome.pid] = ProcessRef{&job, static_cast<int>(processIndex(type))};
     if (type == ProcessType::Main) {
         job.main_started = platform_.now();
+        job.global_at_main = global_;
     }
     logger_->debug("{} {} process ({})", job.displayName(), process_name, outcome.pid);
     return true;

@@ -60,6 +60,17 @@ std::string Supervisor::statusText(const Job& job) const {
     if (!job.entry->file_error.empty()) {
         notes += fileErrorNote(job.entry->file_error);
     }
+    if (const auto stale = staleEnvironment(job); !stale.empty()) {
+        constexpr std::size_t kNamed = 3;
+        notes += " [stale environment: ";
+        for (std::size_t i = 0; i < stale.size() && i < kNamed; ++i) {
+            notes += (i ? ", " : "") + stale[i];
+        }
+        if (stale.size() > kNamed) {
+            notes += " and " + std::to_string(stale.size() - kNamed) + " more";
+        }
+        notes += "]";
+    }
     out.insert(newline == std::string::npos ? out.size() : newline, notes);
     return out;
 }

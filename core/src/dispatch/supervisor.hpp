@@ -52,7 +52,7 @@ class logger;
 namespace tend::dispatch {
 
 struct SupervisorOptions {
-    model::Environment global_env;      // copied into every job at start
+    model::Environment global_env;      // the global table tend starts with ("session")
     std::string session;                // TEND_SESSION exported to jobs (the control socket)
     std::string notify_socket;          // NOTIFY_SOCKET for `expect notify` jobs
     std::string default_cwd = "/";      // when a job has no `chdir`
@@ -125,10 +125,22 @@ class Supervisor {
     // text (empty on success). Setting a global variable sets it in every running instance's
     // table too, as initctl's `set-env --global` did; reset takes the global table back to the
     // one tend started with.
+    // `origin` says where the values come from (its time is filled in here).
     const model::Environment& environment(const Job* job) const;
-    std::string setEnvironment(Job* job, const std::vector<std::string>& entries, bool retain);
+    std::string setEnvironment(Job* job, const std::vector<std::string>& entries, bool retain,
+                               VariableOrigin origin = {});
     std::string unsetEnvironment(Job* job, const std::vector<std::string>& names);
     void resetEnvironment();
+    // Where the value a table holds for `name` came from; nullopt when the table lacks it.
+    std::optional<VariableOrigin> environmentOrigin(const Job* job, std::string_view name) const;
+    // A running main process's stale environment: the variables of the global table that
+    // changed since it started, came or went, unless the instance's own `env` stanza, start
+    // variables or set-env override them, or the instance set them itself (`set-env --global`
+    // in its own post-start is how a bus announces itself). Sorted names; empty for an instance
+    // without a main process.
+    std::vector<std::string> staleEnvironment(const Job& job) const;
+    // The same as "-KEY=OLD" and "+KEY=NEW" lines, sorted by name.
+    std::vector<std::string> environmentDrift(const Job& job) const;
 
     // initctl's status lines for one instance, or `NAME stop/waiting` for a class without one.
     std::string statusText(const Job& job) const;
@@ -228,7 +240,9 @@ class Supervisor {
     sys::Platform& platform_;
     log::OutputRouter* output_;
     SupervisorOptions options_;
-    model::Environment initial_global_env_;  // for reset-env
+    std::shared_ptr<const GlobalEnvironment> global_;          // the generation in force
+    std::shared_ptr<const GlobalEnvironment> initial_global_;  // for reset-env
+    GlobalEnvironment& writableGlobal();                       // copies a generation in use
     std::shared_ptr<spdlog::logger> logger_;
 
     std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;

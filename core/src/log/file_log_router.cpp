@@ -30,6 +30,18 @@ struct FileLogRouter::Stream {
     ino_t ino = 0;
     std::string partial;
     bool failing = false;
+    std::uint64_t size = 0;  // of the open file, as far as this stream knows
+};
+
+struct FileLogRouter::Rotation {
+    std::string path;
+    RenameStep rename;
+    RotationDone done;
+};
+
+struct FileLogRouter::Growth {
+    std::uint64_t step = 0;
+    GrowthTap tap;
 };
 
 FileLogRouter::FileLogRouter(std::filesystem::path dir, std::shared_ptr<spdlog::logger> logger)
@@ -64,6 +76,21 @@ FileLogRouter::~FileLogRouter() {
 void FileLogRouter::setTap(OutputTap tap) {
     std::lock_guard lock(mutex_);
     tap_ = tap ? std::make_shared<const OutputTap>(std::move(tap)) : nullptr;
+}
+
+void FileLogRouter::setGrowthTap(std::uint64_t step, GrowthTap tap) {
+    std::lock_guard lock(mutex_);
+    growth_ =
+        tap && step > 0 ? std::make_shared<const Growth>(Growth{step, std::move(tap)}) : nullptr;
+}
+
+void FileLogRouter::rotate(std::string path, RenameStep rename, RotationDone done) {
+    {
+        std::lock_guard lock(mutex_);
+        rotations_.push_back(Rotation{std::move(path), std::move(rename), std::move(done)});
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
 int FileLogRouter::openOutput(const OutputSpec& spec, std::string& error) {
@@ -107,17 +134,7 @@ void FileLogRouter::run() {
         for (int i = 0; i < n; ++i) {
             auto* stream = static_cast<Stream*>(events[static_cast<std::size_t>(i)].data.ptr);
             if (!stream) {
-                std::uint64_t count = 0;
-                [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
-                std::lock_guard lock(mutex_);
-                for (auto& incoming : incoming_) {
-                    epoll_event ev{};
-                    ev.events = EPOLLIN;
-                    ev.data.ptr = incoming.get();
-                    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, incoming->read_fd, &ev);
-                    streams_.push_back(std::move(incoming));
-                }
-                incoming_.clear();
+                takeRequests();
                 continue;
             }
             drain(*stream, false);
@@ -132,14 +149,56 @@ void FileLogRouter::run() {
     }
 }
 
+void FileLogRouter::takeRequests() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
+    std::vector<Rotation> rotations;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& incoming : incoming_) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.ptr = incoming.get();
+            ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, incoming->read_fd, &ev);
+            streams_.push_back(std::move(incoming));
+        }
+        incoming_.clear();
+        rotations.swap(rotations_);
+    }
+    // Between two writes: every line before this point is in the renamed file, every line after
+    // it goes to a new one. A partial line waits in its stream, so none is torn.
+    for (auto& rotation : rotations) {
+        std::string error;
+        try {
+            error = rotation.rename ? rotation.rename(rotation.path) : std::string();
+        } catch (const std::exception& e) {
+            error = e.what();
+        } catch (...) {
+            error = "the rename failed";
+        }
+        for (auto& stream : streams_) {
+            if (stream->path == rotation.path && stream->file_fd >= 0) {
+                ::close(stream->file_fd);
+                stream->file_fd = -1;
+                stream->size = 0;
+            }
+        }
+        if (rotation.done) {
+            rotation.done(std::move(error));
+        }
+    }
+}
+
 void FileLogRouter::drain(Stream& stream, bool final) {
     if (stream.read_fd < 0) {
         return;
     }
     std::shared_ptr<const OutputTap> tap;
+    std::shared_ptr<const Growth> growth;
     {
         std::lock_guard lock(mutex_);
         tap = tap_;
+        growth = growth_;
     }
     CapturedLines tapped;
     CapturedLines* lines = nullptr;
@@ -169,7 +228,13 @@ void FileLogRouter::drain(Stream& stream, bool final) {
     for (;;) {
         const ssize_t n = ::read(stream.read_fd, buffer, kReadChunk);
         if (n > 0) {
+            const std::uint64_t size_before = stream.size;
             writeOut(stream, buffer, static_cast<std::size_t>(n), lines);
+            // Told per read, not per drain (up to 8 MiB), so that a size limit is kept closely.
+            if (growth && stream.size > size_before &&
+                stream.size / growth->step != size_before / growth->step) {
+                growth->tap(LogGrowth{stream.path, stream.job, stream.instance, stream.size});
+            }
             total += static_cast<std::size_t>(n);
             if (total >= 8 * kReadChunk && !final) {
                 return;  // let other streams have a turn
@@ -229,6 +294,7 @@ bool FileLogRouter::ensureFile(Stream& stream) {
     ::fstat(stream.file_fd, &st);
     stream.dev = st.st_dev;
     stream.ino = st.st_ino;
+    stream.size = static_cast<std::uint64_t>(st.st_size);
     return true;
 }
 
@@ -303,6 +369,7 @@ void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size,
             return;
         }
         out.remove_prefix(static_cast<std::size_t>(n));
+        stream.size += static_cast<std::uint64_t>(n);
     }
     if (stream.failing) {
         stream.failing = false;

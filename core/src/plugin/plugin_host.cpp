@@ -5,6 +5,7 @@ namespace tend::plugin {
 
 PluginManager::Host::~Host() {
     *alive_ = false;
+    dropRotations();
     for (auto& [id, watch] : fd_watches_) {
         boost::system::error_code ignored;
         watch->cancel(ignored);
@@ -15,6 +16,7 @@ PluginManager::Host::~Host() {
     }
     manager_.subscribers_->eraseRecord(&record_);
     manager_.updateOutputTap();
+    manager_.updateGrowthTap();
     // Stanzas whose registration outlived the plugin (kept somewhere the plugin's
     // destruction does not reach): their checks are the plugin's code, about to be unloaded.
     for (const auto& keyword : stanzas_) {
@@ -76,6 +78,17 @@ Registration PluginManager::Host::holdEvent(std::uint64_t event_id) {
 }
 
 Registration PluginManager::Host::onJobChange(std::function<void(const JobChange&)> callback) {
+    for (const auto* entry : manager_.supervisor_.classes()) {
+        for (const auto& [name, job] : entry->instances) {
+            const std::string_view goal = dispatch::goalName(job->goal);
+            const std::string_view state = dispatch::stateName(job->state);
+            const JobChange view{entry->cls->name, job->instance, goal, state, state,
+                                 job->mainPid(),   goal};
+            if (!manager_.guarded(record_, "a job change callback", [&] { callback(view); })) {
+                return {};
+            }
+        }
+    }
     const auto id = ++manager_.subscribers_->next_id;
     manager_.subscribers_->jobs.add({id, &record_, std::move(callback)});
     return undo([this, id] { manager_.subscribers_->jobs.erase(id); });
@@ -286,7 +299,8 @@ std::string PluginManager::Host::setEnvironment(const std::vector<std::string>& 
     if (!job.empty() && !running) {
         return error;
     }
-    return manager_.supervisor_.setEnvironment(running, entries, retain);
+    return manager_.supervisor_.setEnvironment(
+        running, entries, retain, {"plugin", std::string(pluginName()), "", "", 0, {}, ""});
 }
 
 std::string PluginManager::Host::unsetEnvironment(const std::vector<std::string>& names,

@@ -71,6 +71,24 @@ class PluginManager::Host final : public PluginHost {
 
     void* findService(std::string_view name) const override;
 
+    // Log files (log_files.cpp).
+    std::string logDirectory() const override;
+    std::string logFile(std::string_view job, std::string_view instance) const override;
+    std::string tendLogFile() const override;
+    void rotateLog(std::string path, std::function<std::string(const std::string&)> rename,
+                   std::function<void(std::string error)> done) override;
+    Registration onLogGrowth(std::uint64_t step,
+                             std::function<void(const LogGrowth&)> grown) override;
+
+    // Provenance (environment_origins.cpp).
+    std::string setEnvironmentFrom(const EnvironmentOrigin& origin,
+                                   const std::vector<std::string>& entries, bool retain,
+                                   std::string_view job, std::string_view instance) override;
+    std::optional<EnvironmentOrigin> environmentOrigin(std::string_view name, std::string_view job,
+                                                       std::string_view instance) const override;
+    std::optional<std::vector<std::string>> environmentDrift(
+        std::string_view job, std::string_view instance) const override;
+
   private:
     // The running instance a plugin names, or null with the reason in `error`.
     dispatch::Job* instanceOf(std::string_view job, std::string_view instance,
@@ -79,6 +97,10 @@ class PluginManager::Host final : public PluginHost {
     void retireStanza(const std::string& keyword);
 
     Registration undo(std::function<void()> action);
+    // Rotations a writer's thread has yet to run or report: their callbacks are the plugin's
+    // code, dropped (under their lock) before the plugin's library goes.
+    struct PendingRotation;
+    void dropRotations();
 
     PluginManager& manager_;
     PluginRecord& record_;
@@ -90,6 +112,7 @@ class PluginManager::Host final : public PluginHost {
     std::map<std::uint64_t, std::shared_ptr<std::function<void()>>> arms_;
     std::set<std::uint64_t> held_;
     std::set<std::string> stanzas_;  // keywords this plugin added to the registry
+    std::set<std::shared_ptr<PendingRotation>> rotations_;
 };
 
 }  // namespace tend::plugin

@@ -58,7 +58,7 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
     });
     observer_ids_[1] = supervisor_.transitionObservers().add(
         [this](const dispatch::Supervisor::Transition& change) {
-            if (subscribers_->jobs.empty() || change.goal) {
+            if (subscribers_->jobs.empty()) {
                 return;
             }
             const JobChange view{change.job->cls->name,
@@ -66,7 +66,8 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
                                  dispatch::goalName(change.new_goal),
                                  dispatch::stateName(change.new_state),
                                  dispatch::stateName(change.old_state),
-                                 change.job->mainPid()};
+                                 change.job->mainPid(),
+                                 dispatch::goalName(change.old_goal)};
             const auto list = subscribers_->jobs.snapshot();
             GuardClock::time_point mark = GuardClock::now();
             for (const auto& entry : *list) {

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "log/log_rotation.hpp"
 #include "log/output_router.hpp"
 #include "plugin/plugin_status.hpp"
 #include "sys/asio.hpp"
@@ -52,6 +53,13 @@ struct PluginManagerOptions {
     // Where job output can be tapped for output sinks: called with a tap while any plugin has a
     // sink, and with an empty one when none has.
     std::function<void(log::OutputTap)> set_output_tap;
+    // The log files plugins may rotate: the job log directory, tend's own log file (empty: it
+    // logs to stderr), the handshake that rotates either by its path, and where job logs'
+    // growth can be tapped (step 0 and no tap: stop).
+    std::filesystem::path log_dir;
+    std::string tend_log_file;
+    std::function<void(std::string path, log::RenameStep, log::RotationDone)> rotate_log;
+    std::function<void(std::uint64_t step, log::GrowthTap)> set_growth_tap;
     bool watch = true;
     std::chrono::milliseconds callback_budget{100};
     int overruns_allowed = 3;
@@ -111,6 +119,8 @@ class PluginManager {
     void stanzasChanged();
     void updateOutputTap();
     void deliverOutput(const log::CapturedLines& batch);
+    void updateGrowthTap();
+    void deliverGrowth(const log::LogGrowth& growth);
     void onDirectoryEvents(const sys::InotifyBatch& batch);
 
     boost::asio::io_context& io_;
@@ -124,6 +134,7 @@ class PluginManager {
     boost::asio::steady_timer rescan_timer_;
     bool stanzas_pending_ = false;
     bool tapping_ = false;
+    std::uint64_t growth_step_ = 0;  // what the router's growth tap was set to
     struct OutputBacklog;
     std::shared_ptr<OutputBacklog> output_backlog_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

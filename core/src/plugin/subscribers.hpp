@@ -67,6 +67,11 @@ struct Subscribers {
     SubscriberList<std::function<void(const JobChange&)>> jobs;
     std::vector<Entry<std::function<void(ClassChange, const JobClassView&)>>> classes;
     SubscriberList<std::function<void(const OutputLines&)>> sinks;
+    struct GrowthWatch {
+        std::uint64_t step;
+        std::function<void(const LogGrowth&)> fn;
+    };
+    SubscriberList<GrowthWatch> growth;
     std::map<std::string, Entry<CommandFunction>, std::less<>> commands;
     std::map<std::string, std::pair<PluginRecord*, void*>, std::less<>> services;
 
@@ -80,6 +85,7 @@ struct Subscribers {
         jobs.eraseIf(of);
         std::erase_if(classes, of);
         sinks.eraseIf(of);
+        growth.eraseIf(of);
         std::erase_if(commands,
                       [record](const auto& item) { return item.second.record == record; });
         std::erase_if(services, [record](const auto& item) { return item.second.first == record; });

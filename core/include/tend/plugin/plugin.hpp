@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,7 +89,9 @@ struct EventView {
     }
 };
 
-// A job instance's goal or state change.
+// A job instance's goal or state change. A goal-only change (`tendctl stop` on a running job,
+// before it starts stopping) has previous_goal != goal and previous_state == state; an instance
+// that existed before the plugin subscribed is replayed with both unchanged.
 struct JobChange {
     std::string_view job;
     std::string_view instance;
@@ -96,6 +99,7 @@ struct JobChange {
     std::string_view state;  // "waiting", "starting", ... "running", ... "post-stop"
     std::string_view previous_state;
     int main_pid = 0;
+    std::string_view previous_goal;
 };
 
 // One MATCH of a job's `start on` or `stop on`: `file FILE=~/Mail/new/* EVENT=create`.
@@ -166,6 +170,27 @@ using CommandResponder = std::function<void(CommandReply)>;
 
 enum class LogLevel { Debug, Info, Warn, Error };
 
+// A job log grew across a multiple of the step a plugin asked for (API 2).
+struct LogGrowth {
+    std::string_view path;  // the log file's full path
+    std::string_view job;
+    std::string_view instance;
+    std::uint64_t size = 0;  // bytes in the file now
+};
+
+// Where a job environment variable's value came from (API 2): `kind` is "session" (imported
+// from tend's own environment), "environment.d", "set-env", "plugin", "env stanza", "event" or
+// "start" (`tendctl start JOB KEY=VALUE`); `detail` says more (a file:line, an event's name).
+// A set-env run inside a job's process names that instance and the process that asked.
+struct EnvironmentOrigin {
+    std::string kind;
+    std::string detail;
+    std::string job;
+    std::string instance;
+    int pid = 0;
+    std::chrono::system_clock::time_point time{};  // when tend recorded it (set by tend)
+};
+
 class PluginHost {
   public:
     virtual ~PluginHost() = default;
@@ -186,6 +211,7 @@ class PluginHost {
     // returned registration is reset: the emitter waits for the plugin.
     virtual Registration holdEvent(std::uint64_t event_id) = 0;
 
+    // Called for every instance that exists already, then as goals and states change.
     virtual Registration onJobChange(std::function<void(const JobChange&)> callback) = 0;
     // Called for every class already loaded, then as classes are added, changed and removed.
     virtual Registration onJobClass(
@@ -202,6 +228,8 @@ class PluginHost {
     // A stanza job files may use, `KEYWORD ARGS...` (a job behaviour). `check(args)` returns
     // what is wrong with the arguments, or an empty string; tend reports it at the stanza's
     // file:line:col like any other error. Jobs' values reach the plugin in JobClassView::stanzas.
+    // A KEYWORD of two words (`log rotate`) adds a sub-stanza beside a core stanza (`log
+    // timestamp`): `log rotate size 1M` reaches it with the arguments after `rotate`.
     // When the plugin goes, job files that use the stanza report "needs plugin NAME" and keep
     // their last good definition.
     virtual Registration addStanza(
@@ -256,6 +284,43 @@ class PluginHost {
     T* service(std::string_view name) const {
         return static_cast<T*>(findService(name));
     }
+
+    // Log files (API 2). Job output goes to `<logDirectory()>/<job>[-<instance>].log` (a `/` in
+    // the name becomes `_`); logFile() gives that full path. tendLogFile() is tend's own log
+    // (`--log-file`), or empty when tend logs to stderr.
+    virtual std::string logDirectory() const = 0;
+    virtual std::string logFile(std::string_view job, std::string_view instance = {}) const = 0;
+    virtual std::string tendLogFile() const = 0;
+    // The rotation handshake. `rename(path)` runs on the writer's thread (the job log router's,
+    // or under tend's log lock) between two writes to the file at `path`, a job log or tend's
+    // own; it must only rename files, quickly, and return an error text or nothing. The next
+    // write then opens a new file at `path`, so no line is lost, doubled or split between the
+    // two files, and a quiet job does not keep the renamed file open. `done(error)` runs on the
+    // loop afterwards. A path nobody writes now is renamed all the same.
+    virtual void rotateLog(std::string path, std::function<std::string(const std::string&)> rename,
+                           std::function<void(std::string error)> done) = 0;
+    // Calls `grown` whenever a job log grows across a multiple of `step` bytes (at least that
+    // often: with several plugins asking, the smallest step wins), on the loop thread.
+    virtual Registration onLogGrowth(std::uint64_t step,
+                                     std::function<void(const LogGrowth&)> grown) = 0;
+
+    // Where values come from (API 2). setEnvironmentFrom is setEnvironment that records the
+    // origin of what it sets (setEnvironment records the plugin). environmentOrigin tells where
+    // the value a table holds came from: the global table's (no job) or a running instance's,
+    // whose own layers (its `env` stanza, the events or start command that started it, its own
+    // set-env) come before the global table; nullopt when the table lacks the variable.
+    virtual std::string setEnvironmentFrom(const EnvironmentOrigin& origin,
+                                           const std::vector<std::string>& entries, bool retain,
+                                           std::string_view job = {},
+                                           std::string_view instance = {}) = 0;
+    virtual std::optional<EnvironmentOrigin> environmentOrigin(
+        std::string_view name, std::string_view job = {}, std::string_view instance = {}) const = 0;
+    // How a running instance's main process's environment differs from what it would get if it
+    // started now, because the global table changed since: "-KEY=OLD" and "+KEY=NEW" entries,
+    // sorted by name. Variables the instance's own layers set, or it set in the global table
+    // itself, do not count. nullopt when no such instance runs.
+    virtual std::optional<std::vector<std::string>> environmentDrift(
+        std::string_view job, std::string_view instance = {}) const = 0;
 };
 
 class Plugin {
