@@ -2,8 +2,10 @@
 // env-manager: initctl's environment commands over tend's job environment tables. Run inside a
 // job's process (tendctl says which), they act on that instance's own table, so that a
 // `set-env` in a pre-start reaches the main process; `--global`, or a caller outside any job,
-// reaches the global table that every job starts with. The tables are tend's: unloading this
-// plugin loses nothing.
+// reaches the global table that every job starts with. It also fills the global table: the
+// names of the `import` setting from tend's own environment, and the environment.d files.
+// `env explain` and `env diff` say where values come from and what has gone stale. The tables
+// are tend's: unloading this plugin loses nothing.
 #include <tend/plugin/plugin.hpp>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,11 @@
 #include <vector>
 
 #include "env_arguments.hpp"
+#include "env_explain.hpp"
+#include "environment_directory.hpp"
+#include "session_import.hpp"
+
+extern char** environ;
 
 namespace tend::env_manager {
 namespace {
@@ -60,15 +67,38 @@ class EnvManager final : public plugin::Plugin {
     explicit EnvManager(PluginHost& host) : host_(host) {}
 
     void start() override {
+        importSession();
+        const std::string dir = host_.setting("directory");
+        directory_ = std::make_unique<EnvironmentDirectory>(
+            host_, dir.empty() ? defaultEnvironmentDirectory() : std::filesystem::path(dir));
+        directory_->start();
         serve("list-env", &EnvManager::listEnv);
         serve("get-env", &EnvManager::getEnv);
         serve("set-env", &EnvManager::setEnv);
         serve("unset-env", &EnvManager::unsetEnv);
         serve("reset-env", &EnvManager::resetEnv);
+        commands_.push_back(host_.addCommand("env", [this](const std::vector<std::string>& args) {
+            return envCommand(host_, args);
+        }));
     }
 
   private:
     using Command = CommandReply (EnvManager::*)(const Scope&, const EnvArguments&);
+
+    // tend's own environment is the session's: what it imported itself, and what the `import`
+    // setting adds. A value already in the table (set since) stays.
+    void importSession() {
+        const auto entries = importedEntries(host_.setting("import"), environ);
+        for (const auto& entry : entries) {
+            plugin::EnvironmentOrigin origin;
+            origin.kind = "session";
+            origin.detail = "env-manager's import setting";
+            if (std::string problem = host_.setEnvironmentFrom(origin, {entry}, true);
+                !problem.empty()) {
+                host_.log(plugin::LogLevel::Warn, "import: " + problem);
+            }
+        }
+    }
 
     void serve(const char* name, Command command) {
         commands_.push_back(
@@ -81,7 +111,9 @@ class EnvManager final : public plugin::Plugin {
                 }
                 const Scope scope =
                     args.global ? Scope{} : Scope{call.job, call.job.empty() ? "" : call.instance};
+                caller_ = &call;
                 reply((this->*command)(scope, args));
+                caller_ = nullptr;
             }));
     }
 
@@ -152,8 +184,17 @@ class EnvManager final : public plugin::Plugin {
     }
 
     CommandReply setEnv(const Scope& scope, const EnvArguments& args) {
+        plugin::EnvironmentOrigin origin;
+        origin.kind = "set-env";
+        origin.detail = args.global ? "--global" : "";
+        if (caller_) {
+            origin.job = caller_->job;
+            origin.instance = caller_->job.empty() ? "" : caller_->instance;
+            origin.pid = caller_->pid;
+        }
         return changeAll(scope, args, "set", [&](const std::vector<std::string>& entries) {
-            return host_.setEnvironment(entries, args.retain, scope.job, scope.instance);
+            return host_.setEnvironmentFrom(origin, entries, args.retain, scope.job,
+                                            scope.instance);
         });
     }
 
@@ -170,10 +211,14 @@ class EnvManager final : public plugin::Plugin {
                 "`reset-env --global` resets the global table");
         }
         host_.resetEnvironment();
+        importSession();
+        directory_->afterReset();
         return success("", scope.describe());
     }
 
     PluginHost& host_;
+    std::unique_ptr<EnvironmentDirectory> directory_;
+    const CommandCall* caller_ = nullptr;  // the call being answered, for set-env's origin
     std::vector<plugin::Registration> commands_;
 };
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "support/daemon_fixture.hpp"
+#include "env_manager_fixture.hpp"
 
 namespace tend::test {
 namespace {
@@ -22,27 +22,6 @@ namespace {
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-class EnvManager : public TendDaemonTest {
-  protected:
-    void SetUp() override {
-        TendDaemonTest::SetUp();
-        plugins_ = makePluginsDir();
-        install();
-    }
-
-    // The built plugin, in a private plugins.d.
-    void install() {
-        installPlugin(fs::path(TEND_PLUGINS_DIR) / "env-manager.so", plugins_, "env-manager");
-    }
-
-    ::testing::AssertionResult startWithPlugin() {
-        return startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"});
-    }
-
-    const std::string tendctl_ = TENDCTL_BIN;
-    fs::path plugins_;
-};
 
 // The imapfilter scenario: the dbus job says where the bus is, and the job that starts after
 // it inherits that.
@@ -82,11 +61,7 @@ TEST_F(EnvManager, SetEnvInAPreStartReachesItsOwnMainProcessAndNoOtherJob) {
 TEST_F(EnvManager, ListGetUnsetRetainAndResetFollowInitctl) {
     ASSERT_TRUE(startWithPlugin());
     // The JSON form: an inherited value may hold a newline, which the text form cannot show.
-    const auto listed_env = [&] {
-        const json listed = json::parse(ctl("--json", "list-env").out, nullptr, false);
-        return listed.is_object() ? listed.value("env", std::vector<std::string>())
-                                  : std::vector<std::string>();
-    };
+    const auto listed_env = [&] { return globalEnv(); };
     const auto imported = listed_env();
     ASSERT_FALSE(imported.empty());
     EXPECT_TRUE(std::is_sorted(imported.begin(), imported.end(),
