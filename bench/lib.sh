@@ -9,6 +9,8 @@ stop_tend() {
         kill "$daemon" 2>/dev/null || true
         for _ in $(seq 1 400); do
             kill -0 "$daemon" 2>/dev/null || break
+            # Gone, and waiting for a parent (a subreaper above this script) to reap it.
+            [ "$(awk '{print $3}' "/proc/$daemon/stat" 2>/dev/null)" = Z ] && break
             sleep 0.05
         done
     fi
