@@ -92,12 +92,14 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
 
     candidates(start_index_, event, entries);
     {
-        static const model::Environment kNoEnvironment;
+        // A job that does not run has no environment of its own: its `start on` operands expand
+        // against the global table, so that `FILE=$HOME/x` means the session's home.
+        const model::Environment& global = environment(nullptr);
         for (ClassEntry* entry : entries) {
             if (!entry->start_on) {
                 continue;
             }
-            entry->start_on->handle(event, kNoEnvironment);
+            entry->start_on->handle(event, global);
             if (!entry->start_on->value()) {
                 continue;
             }

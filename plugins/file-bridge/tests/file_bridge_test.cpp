@@ -159,11 +159,14 @@ TEST_F(FileBridge, AGlobEmitsOneEventPerMatchingFileWithItsPathInMatch) {
     EXPECT_EQ(logsOf("crash").size(), 2u);
 }
 
-// tend matches `start on` operands without any environment, so `$HOME` is for `stop on`
-// (matched against the job's own) and `~` for both.
+// `start on` operands expand against the global table, `stop on` operands against the job's
+// own; `~` stays as written in FILE, and matches as written.
 TEST_F(FileBridge, TildeAndHomeMeanTheHomeOfTendAndFileKeepsTheTilde) {
     writeJob("tilde",
              "start on file FILE=~/inbox/t EVENT=create\ntask\nconsole log\n"
+             "exec echo \"FILE=$FILE\"\n");
+    writeJob("home-start",
+             "start on file FILE=$HOME/inbox/s EVENT=create\ntask\nconsole log\n"
              "exec echo \"FILE=$FILE\"\n");
     writeJob("home",
              "stop on file FILE=$HOME/inbox/h EVENT=create\nexec sleep 1000\n"
@@ -173,7 +176,9 @@ TEST_F(FileBridge, TildeAndHomeMeanTheHomeOfTendAndFileKeepsTheTilde) {
     ASSERT_EQ(ctl("start", "home").exit_code, 0) << tendLog();
     touch((home_ / "inbox/t").string());
     touch((home_ / "inbox/h").string());
+    touch((home_ / "inbox/s").string());
     ASSERT_TRUE(logSays("tilde", "FILE=~/inbox/t\n")) << tendLog();
+    ASSERT_TRUE(logSays("home-start", "FILE=" + (home_ / "inbox/s").string() + "\n")) << tendLog();
     ASSERT_TRUE(logSays("home", "stopped by " + (home_ / "inbox/h").string() + "\n")) << tendLog();
     EXPECT_THAT(statusOf("home"), HasSubstr("stop/waiting"));
 }
