@@ -114,6 +114,23 @@ TEST_F(TendPlugins, JobChangesReplayWhatRunsAndReportGoalOnlyChanges) {
     EXPECT_EQ(waitForStatus("stubborn", "stop/waiting", 10s), "stubborn stop/waiting\n");
 }
 
+TEST_F(TendPlugins, AWritableSocketIsReportedOnceUntilAskedAgainAndReadsKeepComing) {
+    install("echo");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_EQ(ctl("echo-fd", "start").exit_code, 0) << tendLog();
+    ASSERT_EQ(ctl("echo-fd", "poke").exit_code, 0);
+    // The loop has turned many times by the time the poke is read: had Writable been re-armed
+    // after each call, it would have been reported over and over.
+    ASSERT_TRUE(waitFor([&] { return ctl("echo-fd").out == "writable=1 readable=1\n"; }))
+        << ctl("echo-fd").out;
+    ASSERT_EQ(ctl("echo-fd", "want-write").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return ctl("echo-fd").out == "writable=2 readable=1\n"; }))
+        << ctl("echo-fd").out;
+    ASSERT_EQ(ctl("echo-fd", "poke").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return ctl("echo-fd").out == "writable=2 readable=2\n"; }))
+        << ctl("echo-fd").out;
+}
+
 TEST_F(TendPlugins, RefusesWhatItCannotTrustOrRunAndSaysWhy) {
     install("wrong_api");
     install("no_factory");

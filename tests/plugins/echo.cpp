@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // A well-behaved plugin that exercises the host: events in and out, a held event, job classes,
 // a timer, a control command, a service, a setting, a job-file stanza and an output sink.
-#include <tend/plugin/plugin.hpp>
-
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <tend/plugin/plugin.hpp>
 
 #include <chrono>
 #include <map>
@@ -179,17 +180,58 @@ class Echo final : public Plugin {
                 }
                 return reply;
             }));
+        // A socket pair's end watched for Readable|Writable: Writable fires once until asked
+        // again, Readable whenever the other end writes.
+        registrations_.push_back(
+            host_.addCommand("echo-fd", [this](const std::vector<std::string>& args) {
+                const std::string what = args.empty() ? "" : args[0];
+                if (what == "start" && pair_[0] < 0) {
+                    ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair_);
+                    fd_watch_ =
+                        host_.watchFd(pair_[0], PluginHost::Readable | PluginHost::Writable,
+                                      [this](unsigned which) {
+                                          if (which == PluginHost::Writable) {
+                                              ++writable_;
+                                              return;
+                                          }
+                                          char buffer[64];
+                                          while (::read(pair_[0], buffer, sizeof buffer) > 0) {
+                                          }
+                                          ++readable_;
+                                      });
+                } else if (what == "poke") {
+                    [[maybe_unused]] auto n = ::write(pair_[1], "x", 1);
+                } else if (what == "want-write") {
+                    host_.updateFdWatch(pair_[0], PluginHost::Readable | PluginHost::Writable);
+                }
+                return CommandReply{true,
+                                    "writable=" + std::to_string(writable_) +
+                                        " readable=" + std::to_string(readable_),
+                                    "{}"};
+            }));
         registrations_.push_back(host_.provideService("echo", &service_));
         host_.log(LogLevel::Info, "echo started");
     }
 
-    void stop() override { host_.log(LogLevel::Info, "echo stopping"); }
+    void stop() override {
+        host_.log(LogLevel::Info, "echo stopping");
+        fd_watch_.reset();
+        for (int fd : pair_) {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+    }
 
   private:
     PluginHost& host_;
     EchoService service_;
     std::set<std::string> classes_;
     Registration job_watch_;
+    int pair_[2] = {-1, -1};
+    Registration fd_watch_;
+    int writable_ = 0;
+    int readable_ = 0;
     std::vector<std::string> job_changes_;
     std::string last_file_match_;
     std::map<std::string, std::string> greetings_;

@@ -6,11 +6,7 @@ namespace tend::plugin {
 PluginManager::Host::~Host() {
     *alive_ = false;
     dropRotations();
-    for (auto& [id, watch] : fd_watches_) {
-        boost::system::error_code ignored;
-        watch->cancel(ignored);
-        watch->release();  // the descriptor is the plugin's to close
-    }
+    dropFdWatches();
     for (auto& [id, timer] : timers_) {
         timer->cancel();
     }
@@ -108,49 +104,6 @@ Registration PluginManager::Host::onJobClass(
     const auto id = ++manager_.subscribers_->next_id;
     manager_.subscribers_->classes.push_back({id, &record_, std::move(callback)});
     return undo([this, id] { Subscribers::erase(manager_.subscribers_->classes, id); });
-}
-
-Registration PluginManager::Host::watchFd(int fd, unsigned events,
-                                          std::function<void(unsigned)> ready) {
-    const auto id = ++next_id_;
-    auto watch = std::make_shared<boost::asio::posix::stream_descriptor>(manager_.io_, fd);
-    fd_watches_[id] = watch;
-    auto wait = std::make_shared<std::function<void(unsigned)>>();
-    *wait = [this, alive = std::weak_ptr<bool>(alive_), weak = std::weak_ptr(watch), ready,
-             wait_ref = std::weak_ptr(wait)](unsigned which) {
-        auto live = weak.lock();
-        auto again = wait_ref.lock();
-        if (alive.expired() || !live || !again) {
-            return;
-        }
-        const auto type = which == Writable ? boost::asio::posix::stream_descriptor::wait_write
-                                            : boost::asio::posix::stream_descriptor::wait_read;
-        live->async_wait(
-            type, [this, alive, which, ready, again, weak](const boost::system::error_code& ec) {
-                if (ec || alive.expired() || weak.expired()) {
-                    return;
-                }
-                if (manager_.guarded(record_, "an fd watch callback", [&] { ready(which); })) {
-                    (*again)(which);
-                }
-            });
-    };
-    waits_[id] = wait;
-    if (events & Readable) {
-        (*wait)(Readable);
-    }
-    if (events & Writable) {
-        (*wait)(Writable);
-    }
-    return undo([this, id] {
-        if (const auto it = fd_watches_.find(id); it != fd_watches_.end()) {
-            boost::system::error_code ignored;
-            it->second->cancel(ignored);
-            it->second->release();
-            fd_watches_.erase(it);
-        }
-        waits_.erase(id);
-    });
 }
 
 Registration PluginManager::Host::addTimer(std::chrono::milliseconds delay,

@@ -42,7 +42,9 @@ class PluginManager::Host final : public PluginHost {
     Registration onJobClass(
         std::function<void(ClassChange, const JobClassView&)> callback) override;
 
+    // fd_watches.cpp
     Registration watchFd(int fd, unsigned events, std::function<void(unsigned)> ready) override;
+    bool updateFdWatch(int fd, unsigned events) override;
 
     Registration addTimer(std::chrono::milliseconds delay, std::function<void()> fire,
                           bool repeat) override;
@@ -97,6 +99,9 @@ class PluginManager::Host final : public PluginHost {
     void retireStanza(const std::string& keyword);
 
     Registration undo(std::function<void()> action);
+    struct FdWatch;  // fd_watches.cpp
+    void armFdWatch(const std::shared_ptr<FdWatch>& watch, unsigned which);
+    void dropFdWatches();
     // Rotations a writer's thread has yet to run or report: their callbacks are the plugin's
     // code, dropped (under their lock) before the plugin's library goes.
     struct PendingRotation;
@@ -106,8 +111,7 @@ class PluginManager::Host final : public PluginHost {
     PluginRecord& record_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::uint64_t next_id_ = 0;
-    std::map<std::uint64_t, std::shared_ptr<boost::asio::posix::stream_descriptor>> fd_watches_;
-    std::map<std::uint64_t, std::shared_ptr<std::function<void(unsigned)>>> waits_;
+    std::map<std::uint64_t, std::shared_ptr<FdWatch>> fd_watches_;
     std::map<std::uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
     std::map<std::uint64_t, std::shared_ptr<std::function<void()>>> arms_;
     std::set<std::uint64_t> held_;

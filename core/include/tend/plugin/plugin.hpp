@@ -217,7 +217,12 @@ class PluginHost {
     virtual Registration onJobClass(
         std::function<void(ClassChange, const JobClassView&)> callback) = 0;
 
-    // The event loop. Callbacks run on tend's loop thread.
+    // The event loop. Callbacks run on tend's loop thread. `ready(Readable)` is called whenever
+    // the descriptor is readable, for as long as the watch asks for it; `ready(Writable)` once,
+    // when it becomes writable, after which the watch no longer asks for Writable (a socket is
+    // writable nearly always: asking again each time would spin). updateFdWatch() sets what the
+    // watch of `fd` asks for, Writable again when there is more to write, without a second
+    // registration (API 2); false if this plugin watches no such fd.
     enum FdEvent : unsigned { Readable = 1, Writable = 2 };
     virtual Registration watchFd(int fd, unsigned events, std::function<void(unsigned)> ready) = 0;
     virtual Registration addTimer(std::chrono::milliseconds delay, std::function<void()> fire,
@@ -321,6 +326,9 @@ class PluginHost {
     // itself, do not count. nullopt when no such instance runs.
     virtual std::optional<std::vector<std::string>> environmentDrift(
         std::string_view job, std::string_view instance = {}) const = 0;
+
+    // See watchFd (API 2).
+    virtual bool updateFdWatch(int fd, unsigned events) = 0;
 };
 
 class Plugin {
