@@ -233,8 +233,13 @@ TEST_F(LogRotate, AJobsStanzaOverridesTheSettingsAndABadOneIsRejectedAtItsPlace)
 // A small filesystem of its own for the logs, in a mount namespace of tend's own (so nothing is
 // left mounted), seen from here through /proc/<tend>/root.
 TEST_F(LogRotate, AFullDiskIsReportedOnceTheJobGoesOnAndRotationResumesWhenThereIsRoom) {
-    if (::geteuid() != 0 && runProcess({"/usr/bin/unshare", "-rm", "/bin/true"}).exit_code != 0) {
-        GTEST_SKIP() << "needs root or unprivileged user namespaces to mount a small tmpfs";
+    // As root, a mount namespace is enough; otherwise a user namespace maps this user to root.
+    const std::string namespaces = ::geteuid() == 0 ? "-m" : "-rm";
+    fs::create_directories(path("probe"));
+    if (runProcess({"/usr/bin/unshare", namespaces, "/bin/sh", "-c",
+                    "mount -t tmpfs -o size=64k tmpfs " + path("probe").string()})
+            .exit_code != 0) {
+        GTEST_SKIP() << "cannot mount a small tmpfs here (needs root or user namespaces)";
     }
     settings("setting size 64k\nsetting keep 100\nsetting retry-interval 1s\n");
     writeJob("chatty",
@@ -244,9 +249,7 @@ TEST_F(LogRotate, AFullDiskIsReportedOnceTheJobGoesOnAndRotationResumesWhenThere
     fs::create_directories(log_dir_);
     const std::string mount =
         "mount -t tmpfs -o size=1m,mode=0700 tmpfs " + log_dir_.string() + " && exec \"$@\"";
-    // As root, a mount namespace is enough; otherwise a user namespace maps this user to root.
-    ASSERT_TRUE(startWithPlugin(
-        {"/usr/bin/unshare", ::geteuid() == 0 ? "-m" : "-rm", "/bin/sh", "-c", mount, "sh"}));
+    ASSERT_TRUE(startWithPlugin({"/usr/bin/unshare", namespaces, "/bin/sh", "-c", mount, "sh"}));
     const fs::path logs =
         fs::path("/proc") / std::to_string(tendPid()) / "root" / log_dir_.relative_path();
     ASSERT_EQ(ctl("start", "chatty").exit_code, 0) << tendLog();
