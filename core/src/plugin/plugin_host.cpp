@@ -247,13 +247,7 @@ std::optional<std::vector<std::string>> PluginManager::Host::environment(
 std::string PluginManager::Host::setEnvironment(const std::vector<std::string>& entries,
                                                 bool retain, std::string_view job,
                                                 std::string_view instance) {
-    std::string error;
-    dispatch::Job* running = job.empty() ? nullptr : instanceOf(job, instance, error);
-    if (!job.empty() && !running) {
-        return error;
-    }
-    return manager_.supervisor_.setEnvironment(
-        running, entries, retain, {"plugin", std::string(pluginName()), "", "", 0, {}, ""});
+    return setEnvironmentFrom({}, entries, retain, job, instance);  // recorded as this plugin's
 }
 
 std::string PluginManager::Host::unsetEnvironment(const std::vector<std::string>& names,
