@@ -429,6 +429,34 @@ TEST_F(SupervisorTest, StopOnExpandsTheInstanceEnvironment) {
     EXPECT_THAT(status("svc"), HasSubstr("svc (b) start/running"));
 }
 
+TEST_F(SupervisorTest, InstanceTableSharesTheGlobalOneAndStillSeesAGlobalSetEnv) {
+    ASSERT_EQ(supervisor_->setEnvironment(nullptr, {"HOME=/home/u", "LANG=C", "BUS=old"}, false),
+              "");
+    addJob("svc", "exec sleep 100\npost-stop exec true\n");
+    ASSERT_TRUE(start("svc").ok);
+    std::string error;
+    dispatch::Job* job = supervisor_->findInstance("svc", {}, error);
+    ASSERT_NE(job, nullptr);
+    // Started with nothing of its own: the table is the global generation, not a copy of it.
+    EXPECT_EQ(job->env.base(), &supervisor_->globalEnvironment());
+    EXPECT_EQ(job->env.ownEntries(), 0u);
+    const auto main_env = platform_.spawned.back().setup.env;
+    EXPECT_EQ(std::vector<std::string>(main_env.begin(), main_env.begin() + 3),
+              (std::vector<std::string>{"HOME=/home/u", "LANG=C", "BUS=old"}));
+
+    // As initctl: a global set-env reaches the running instance's later processes, in the
+    // variable's old place; a global unset-env does not.
+    ASSERT_EQ(supervisor_->setEnvironment(nullptr, {"BUS=new"}, false), "");
+    ASSERT_EQ(supervisor_->unsetEnvironment(nullptr, {"LANG"}), "");
+    EXPECT_EQ(job->env.ownEntries(), 1u);
+    EXPECT_NE(job->env.base(), &supervisor_->globalEnvironment());
+    stop("svc");
+    exit(lastPid(), 0);
+    const auto& post_env = platform_.spawned.back().setup.env;
+    EXPECT_EQ(std::vector<std::string>(post_env.begin(), post_env.begin() + 3),
+              (std::vector<std::string>{"HOME=/home/u", "LANG=C", "BUS=new"}));
+}
+
 TEST_F(SupervisorTest, InstancesAreIndependent) {
     addJob("inst", "instance $N\nexec sleep 100\n");
     ASSERT_TRUE(start("inst", {"N=1"}).ok);

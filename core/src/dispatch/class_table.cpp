@@ -207,8 +207,10 @@ std::vector<const ClassEntry*> Supervisor::classes() const {
     return out;
 }
 
-model::Environment Supervisor::classEnvironment(const model::JobClass& cls) const {
-    model::Environment env = global_->env;
+model::LayeredEnvironment Supervisor::classEnvironment(const model::JobClass& cls) const {
+    // The generation's table, owned by the generation: the instance keeps the generation alive.
+    model::LayeredEnvironment env(
+        std::shared_ptr<const model::Environment>(global_, &global_->env));
     for (const auto& entry : cls.env) {
         if (entry.value) {
             env.set(entry.name, *entry.value);

@@ -17,9 +17,9 @@ bool validEntry(const std::string& entry) {
 
 }  // namespace
 
-model::Environment Supervisor::requestEnvironment(const model::JobClass& cls,
-                                                  const std::vector<std::string>& env) const {
-    model::Environment out = classEnvironment(cls);
+model::LayeredEnvironment Supervisor::requestEnvironment(
+    const model::JobClass& cls, const std::vector<std::string>& env) const {
+    model::LayeredEnvironment out = classEnvironment(cls);
     for (const auto& item : env) {
         out.setEntry(item);
     }
@@ -33,7 +33,7 @@ std::optional<std::string> Supervisor::instanceName(const ClassEntry& entry,
 }
 
 std::optional<std::string> Supervisor::instanceName(const ClassEntry& entry,
-                                                    const model::Environment& env,
+                                                    const model::LayeredEnvironment& env,
                                                     std::string& error) const {
     auto instance = model::expandVariables(entry.cls->instance, env);
     if (!instance) {
@@ -77,7 +77,7 @@ Supervisor::Reply Supervisor::start(std::string_view name, const std::vector<std
         return {false, "Unknown job: " + std::string(name)};
     }
     ClassEntry& entry = *it->second;
-    model::Environment start_env = requestEnvironment(*entry.cls, env);
+    model::LayeredEnvironment start_env = requestEnvironment(*entry.cls, env);
     std::string error;
     const auto instance = instanceName(entry, start_env, error);
     if (!instance) {

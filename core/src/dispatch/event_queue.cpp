@@ -94,7 +94,7 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
     {
         // A job that does not run has no environment of its own: its `start on` operands expand
         // against the global table, so that `FILE=$HOME/x` means the session's home.
-        const model::Environment& global = environment(nullptr);
+        const model::Environment& global = globalEnvironment();
         for (ClassEntry* entry : entries) {
             if (!entry->start_on) {
                 continue;
@@ -103,7 +103,7 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
             if (!entry->start_on->value()) {
                 continue;
             }
-            model::Environment env = classEnvironment(*entry->cls);
+            model::LayeredEnvironment env = classEnvironment(*entry->cls);
             std::string names;
             OriginTable origins;
             const auto now = std::chrono::system_clock::now();

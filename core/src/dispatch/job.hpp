@@ -24,6 +24,7 @@
 #include "model/event.hpp"
 #include "model/event_operator.hpp"
 #include "model/job_class.hpp"
+#include "model/layered_environment.hpp"
 #include "sys/platform.hpp"
 
 namespace tend::dispatch {
@@ -78,12 +79,14 @@ struct Job {
     std::uint64_t serial = 0;
     Goal goal = Goal::Stop;
     State state = State::Waiting;
-    model::Environment env;       // the start environment: global + `env` + event/command vars
+    // The start environment: the global generation it started from (shared, not copied), with
+    // `env`, the event's or command's variables, and set-env (its own and global) over it.
+    model::LayeredEnvironment env;
     model::Environment stop_env;  // the stop event's or command's variables
     std::string start_events;     // UPSTART_EVENTS
     std::string stop_events;      // UPSTART_STOP_EVENTS
     std::optional<model::EventOperator> stop_on;
-    // The global generation `env` was made from, and the one in force when the main process
+    // The global generation `env` is layered over, and the one in force when the main process
     // last started (shared, not copied): what `status` compares with the global table now.
     std::shared_ptr<const GlobalEnvironment> global_at_start;
     std::shared_ptr<const GlobalEnvironment> global_at_main;

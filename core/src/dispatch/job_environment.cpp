@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The job environment tables: the global one every job starts with (the session's, imported at
-// start-up), and each running instance's own, which its later processes (the main process after
-// a pre-start, pre-stop, post-stop) inherit; where each value came from; and what has changed
+// start-up), and each running instance's own, a layer over the global generation it started
+// from, which its later processes (the main process after a pre-start, pre-stop, post-stop)
+// inherit; where each value came from; and what has changed
 // under a running main process. The tables are the supervisor's, so that the commands that
 // change them (env-manager's) can come and go without losing anything.
 #include <algorithm>
@@ -57,23 +58,26 @@ GlobalEnvironment& Supervisor::writableGlobal() {
     return const_cast<GlobalEnvironment&>(*global_);
 }
 
-const model::Environment& Supervisor::environment(const Job* job) const {
-    return job ? job->env : global_->env;
+model::Environment Supervisor::environment(const Job* job) const {
+    return job ? job->env.flatten() : global_->env;
 }
 
 std::string Supervisor::setEnvironment(Job* job, const std::vector<std::string>& entries,
                                        bool retain, VariableOrigin origin) {
     // Everything is checked before anything changes: a bad operand anywhere changes nothing.
-    const model::Environment& current = environment(job);
+    const auto current = [&](std::string_view name) {
+        return job ? job->env.get(name) : global_->env.get(name);
+    };
+    const std::size_t size = job ? job->env.size() : global_->env.size();
     std::size_t added = 0;
     for (const auto& entry : entries) {
         if (std::string problem = checkEntry(entry); !problem.empty()) {
             return problem;
         }
-        added += current.get(entry.substr(0, entry.find('='))) ? 0 : 1;
+        added += current(entry.substr(0, entry.find('='))) ? 0 : 1;
     }
-    if (current.size() + added > kMaxVariables) {
-        return "the environment table is full: " + std::to_string(current.size()) + " + " +
+    if (size + added > kMaxVariables) {
+        return "the environment table is full: " + std::to_string(size) + " + " +
                std::to_string(added) + " variables would pass the limit of " +
                std::to_string(kMaxVariables);
     }
@@ -81,7 +85,7 @@ std::string Supervisor::setEnvironment(Job* job, const std::vector<std::string>&
         origin.kind = "plugin";
     }
     origin.time = std::chrono::system_clock::now();
-    const auto apply = [&](model::Environment& target, OriginTable* origins) {
+    const auto apply = [&](auto& target, OriginTable* origins) {
         for (const auto& entry : entries) {
             const auto eq = entry.find('=');
             const std::string_view name = std::string_view(entry).substr(0, eq);
@@ -102,7 +106,9 @@ std::string Supervisor::setEnvironment(Job* job, const std::vector<std::string>&
     }
     GlobalEnvironment& global = writableGlobal();
     apply(global.env, &global.origins);
-    // As initctl's `set-env --global`: the running instances' tables take it too.
+    // As initctl's `set-env --global`: the running instances' tables take it too, as their own
+    // layer (their base stays the generation they started from, so that a later unset-env or
+    // reset-env of the global table leaves them as it always did).
     for (auto& [class_name, class_entry] : classes_) {
         for (auto& [instance, running] : class_entry->instances) {
             apply(running->env, nullptr);
@@ -153,7 +159,7 @@ std::optional<VariableOrigin> recorded(const OriginTable& origins, std::string_v
 
 std::optional<VariableOrigin> Supervisor::environmentOrigin(const Job* job,
                                                             std::string_view name) const {
-    const auto value = environment(job).get(name);
+    const auto value = job ? job->env.get(name) : global_->env.get(name);
     if (!value) {
         return std::nullopt;
     }

@@ -132,7 +132,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     const model::Process& process = *cls.process(type);
     sys::ProcessSetup setup;
 
-    model::Environment env = job.env;
+    model::Environment env = job.env.flatten();
     if (type == ProcessType::PreStop || type == ProcessType::PostStop) {
         for (const auto& entry : job.stop_env.entries()) {
             env.setEntry(entry);

@@ -118,15 +118,16 @@ class Supervisor {
     Job* findInstance(std::string_view name, const std::vector<std::string>& env,
                       std::string& error);
 
-    // The job environment: the global table (`job` null), copied into every job at its start,
-    // or a running instance's own. set (`KEY=VALUE`, or `KEY` for empty) and unset take every
-    // operand or none: a bad name or value (NUL, newline, over 64 KiB), a table that would pass
-    // 4,096 variables or an unknown global name changes nothing, and comes back as the error
-    // text (empty on success). Setting a global variable sets it in every running instance's
-    // table too, as initctl's `set-env --global` did; reset takes the global table back to the
-    // one tend started with.
-    // `origin` says where the values come from (its time is filled in here).
-    const model::Environment& environment(const Job* job) const;
+    // The job environment: the global table (`job` null), which every instance's own table
+    // starts as a layer over (shared, not copied), or a running instance's own, flattened. set
+    // (`KEY=VALUE`, or `KEY` for empty) and unset take every operand or none: a bad name or value
+    // (NUL, newline, over 64 KiB), a table that would pass 4,096 variables or an unknown global
+    // name changes nothing, and comes back as the error text (empty on success). Setting a global
+    // variable sets it in every running instance's table too, as initctl's `set-env --global` did;
+    // reset takes the global table back to the one tend started with. `origin` says where the
+    // values come from (its time is filled in here).
+    model::Environment environment(const Job* job) const;
+    const model::Environment& globalEnvironment() const { return global_->env; }
     std::string setEnvironment(Job* job, const std::vector<std::string>& entries, bool retain,
                                VariableOrigin origin = {});
     std::string unsetEnvironment(Job* job, const std::vector<std::string>& names);
@@ -228,13 +229,15 @@ class Supervisor {
     bool anyProcessAlive(Job& job);
     void cancelTimer(sys::TimerId& id);
 
-    model::Environment classEnvironment(const model::JobClass& cls) const;
+    // The class's start environment: its `env` stanza over the global generation in force.
+    model::LayeredEnvironment classEnvironment(const model::JobClass& cls) const;
     // The instance stop and restart act on: one that is not stopping already.
     Job* instanceToStop(std::string_view name, const std::vector<std::string>& env, Reply& refused);
     // The class's environment with a request's KEY=VALUE pairs over it.
-    model::Environment requestEnvironment(const model::JobClass& cls,
-                                          const std::vector<std::string>& env) const;
-    std::optional<std::string> instanceName(const ClassEntry& entry, const model::Environment& env,
+    model::LayeredEnvironment requestEnvironment(const model::JobClass& cls,
+                                                 const std::vector<std::string>& env) const;
+    std::optional<std::string> instanceName(const ClassEntry& entry,
+                                            const model::LayeredEnvironment& env,
                                             std::string& error) const;
 
     sys::Platform& platform_;

@@ -55,13 +55,22 @@ std::optional<std::string_view> Environment::get(std::string_view key) const {
     return std::nullopt;
 }
 
+std::optional<std::size_t> Environment::find(std::string_view key) const {
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+        if (keyOf(entries_[i]) == key) {
+            return i;
+        }
+    }
+    return std::nullopt;
+}
+
 std::string_view Environment::valueAt(std::size_t index) const {
     const std::string_view entry = entries_.at(index);
     const auto eq = entry.find('=');
     return eq == std::string_view::npos ? std::string_view{} : entry.substr(eq + 1);
 }
 
-std::optional<std::string> expandVariables(std::string_view text, const Environment& env) {
+std::optional<std::string> expandVariables(std::string_view text, VariableLookup env) {
     std::string out;
     out.reserve(text.size());
     std::size_t i = 0;

@@ -13,7 +13,7 @@ bool globMatches(const std::string& pattern, std::string_view value) {
 
 }  // namespace
 
-bool matchesEvent(const grammar::EventMatch& match, const Event& event, const Environment& env) {
+bool matchesEvent(const grammar::EventMatch& match, const Event& event, VariableLookup env) {
     if (match.name != event.name) {
         return false;
     }
@@ -42,7 +42,7 @@ bool matchesEvent(const grammar::EventMatch& match, const Event& event, const En
 EventOperator::EventOperator(grammar::EventCondition condition)
     : condition_(std::move(condition)), matched_(condition_.nodes().size()) {}
 
-bool EventOperator::handle(const Event& event, const Environment& env) {
+bool EventOperator::handle(const Event& event, VariableLookup env) {
     bool changed = false;
     const auto& nodes = condition_.nodes();
     for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -23,7 +23,7 @@
 namespace tend::model {
 
 // Whether one event satisfies one MATCH node.
-bool matchesEvent(const grammar::EventMatch& match, const Event& event, const Environment& env);
+bool matchesEvent(const grammar::EventMatch& match, const Event& event, VariableLookup env);
 
 class EventOperator {
   public:
@@ -31,7 +31,7 @@ class EventOperator {
 
     // Offers an event to every MATCH node that is not yet true. Returns whether any node
     // changed; the caller then checks value().
-    bool handle(const Event& event, const Environment& env);
+    bool handle(const Event& event, VariableLookup env);
     bool value() const { return value(condition_.rootIndex()); }
     // The events that make the tree true, in the order of the condition (left to right).
     std::vector<const Event*> matchedEvents() const;

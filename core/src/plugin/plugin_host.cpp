@@ -234,7 +234,7 @@ dispatch::Job* PluginManager::Host::instanceOf(std::string_view job, std::string
 std::optional<std::vector<std::string>> PluginManager::Host::environment(
     std::string_view job, std::string_view instance) const {
     if (job.empty()) {
-        return manager_.supervisor_.environment(nullptr).entries();
+        return manager_.supervisor_.globalEnvironment().entries();
     }
     std::string error;
     const dispatch::Job* running = instanceOf(job, instance, error);
@@ -265,7 +265,7 @@ void PluginManager::Host::resetEnvironment() {
 }
 
 std::optional<std::string> PluginManager::Host::expand(std::string_view text) const {
-    const model::Environment& global = manager_.supervisor_.environment(nullptr);
+    const model::Environment& global = manager_.supervisor_.globalEnvironment();
     std::string tilde;
     if (text == "~" || text.starts_with("~/")) {
         tilde = std::string(global.get("HOME").value_or("")) + std::string(text.substr(1));
