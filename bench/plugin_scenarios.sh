@@ -17,6 +17,7 @@
 # every process it starts is gone when it returns.
 #   bench/plugin_scenarios.sh BUILD_DIR [--quick] [--results FILE]
 set -euo pipefail
+build_arg=$1  # as given, for the results file: no machine paths there
 build=$(cd "$1" && pwd)
 shift
 quick=0
@@ -169,8 +170,6 @@ for run_number in $(seq 1 "$stall_runs"); do
         [ "$(stat -c %s "$tree/$run/log/writer.log" 2>/dev/null || echo 0)" = "$bytes" ] && break
         sleep 0.1
     done
-    "$build/bench/tend_control_roundtrip" "$tree/$run/run/control" 2000 status writer |
-        sed 's/^/idle: /' | tee -a "$tree/stall-idle"
     ctl "$run" rotate-logs writer >"$tree/$run/rotated" &
     rotating=$!
     # Round trips back to back until the rotation (gzip included) has finished.
@@ -184,6 +183,12 @@ for run_number in $(seq 1 "$stall_runs"); do
     chunks=$(wc -l <"$tree/stall-rotating-raw-$run_number")
     worst=$(field max <"$tree/stall-rotating-raw-$run_number" | sort -g | tail -1)
     echo "rotating: $chunks chunks of 500 round trips, max=$worst ms" | tee -a "$tree/stall-rotating"
+    # The same number of round trips with nothing rotating: the longest of as many samples.
+    for _ in $(seq 1 "$chunks"); do
+        "$build/bench/tend_control_roundtrip" "$tree/$run/run/control" 500 status writer
+    done >"$tree/stall-idle-raw-$run_number"
+    worst=$(field max <"$tree/stall-idle-raw-$run_number" | sort -g | tail -1)
+    echo "idle: $chunks chunks of 500 round trips, max=$worst ms" | tee -a "$tree/stall-idle"
     stop_tend "$tree/$run"
     rm -rf "${tree:?}/$run"
 done
@@ -212,18 +217,19 @@ mkdir -p "$(dirname "$results")"
 {
     echo "# Plugin scenarios: results"
     echo
-    echo "Written by \`bench/plugin_scenarios.sh $build$([ "$quick" = 1 ] && echo " --quick")\`"
+    echo "Written by \`bench/plugin_scenarios.sh $build_arg$([ "$quick" = 1 ] && echo " --quick")\`"
     echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
     echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release). Medians with [min–max]."
     echo
     echo "| scenario | result |"
     echo "|---|---|"
-    echo "| file event → job start, $jobs jobs loaded ($triggers triggers) | median $(field median <"$tree/file-bridge") ms [$(field min <"$tree/file-bridge")–$(field max <"$tree/file-bridge")], p90 $(field p90 <"$tree/file-bridge") ms |"
+    echo "| file event → job start, $jobs jobs loaded ($triggers triggers) | median $(head -1 "$tree/file-bridge" | field median) ms [$(head -1 "$tree/file-bridge" | field min)–$(head -1 "$tree/file-bridge" | field max)], p90 $(head -1 "$tree/file-bridge" | field p90) ms |"
+    echo "| floor: the harness spawning the job's program itself ($triggers) | median $(sed -n 2p "$tree/file-bridge" | field median) ms [$(sed -n 2p "$tree/file-bridge" | field min)–$(sed -n 2p "$tree/file-bridge" | field max)] |"
     echo "| job output into its log, rotation off ($mb MB, $rounds rounds) | $(mbs off) MB/s |"
     echo "| the same, rotated every 10 MB, gzipped | $(mbs gz) MB/s |"
     echo "| the same, rotated every 10 MB, plain | $(mbs plain) MB/s |"
-    echo "| control round trip, nothing rotating: longest of 2,000 ($stall_runs runs) | $(field max <"$tree/stall-idle" | summary) ms |"
-    echo "| control round trips while a $stall_mb MB log rotates and is gzipped: longest ($stall_runs runs) | $(sed -n 's/.*max=\([0-9.]*\) ms.*/\1/p' "$tree/stall-rotating" | summary) ms |"
+    echo "| control round trips while a $stall_mb MB log rotates and is gzipped: the longest ($stall_runs runs) | $(field max <"$tree/stall-rotating" | summary) ms |"
+    echo "| as many round trips right after, nothing rotating: the longest ($stall_runs runs) | $(field max <"$tree/stall-idle" | summary) ms |"
     echo "| \`set-env\` round trip, $jobs jobs running ($setenv_n) | median $(field median <"$tree/set-env") ms [$(field min <"$tree/set-env")–$(field max <"$tree/set-env")] |"
 } >"$results"
 echo

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "worker.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,9 +28,14 @@ void Worker::run(std::function<void()> task) {
 }
 
 void Worker::loop() {
-    // Compressing is background work: below tend's loop, so that a busy machine serves the
-    // loop first. (On Linux a thread's nice value is its own.)
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+    // Compressing is background work: it runs only when the CPU would otherwise idle, so that
+    // it never slows tend's loop or a job writing its log (a rotated log waits, plain and
+    // whole, until there is time). SCHED_IDLE, else at least the lowest nice value; on Linux
+    // both are the thread's own.
+    sched_param none{};
+    if (::sched_setscheduler(0, SCHED_IDLE, &none) != 0) {
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
+    }
     for (;;) {
         std::function<void()> task;
         {
