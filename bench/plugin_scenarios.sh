@@ -13,7 +13,7 @@
 #   4. env-manager: `set-env` of a global variable with 1,000 jobs running, as a round trip on an
 #      open connection (target < 1 ms).
 # Writes its results (medians with min-max, the command, commit, date and machine) as Markdown to
-# RESULTS (default docs/results/plugin-scenarios.md; --quick: BUILD_DIR/plugin-scenarios.md), and
+# RESULTS (default bench/results/plugin-scenarios.md; --quick: BUILD_DIR/plugin-scenarios.md), and
 # every process it starts is gone when it returns.
 #   bench/plugin_scenarios.sh BUILD_DIR [--quick] [--results FILE]
 set -euo pipefail
@@ -51,7 +51,7 @@ if [ "$quick" = 1 ]; then
     setenv_n=100
 fi
 [ -n "$results" ] || results=$([ "$quick" = 1 ] && echo "$build/plugin-scenarios.md" ||
-    echo "$here/docs/results/plugin-scenarios.md")
+    echo "$here/bench/results/plugin-scenarios.md")
 
 tree=$(mktemp -d /tmp/tend-bench-plugins-XXXXXX)
 # shellcheck source=bench/lib.sh
