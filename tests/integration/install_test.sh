@@ -48,7 +48,7 @@ fi
 
 # The standard plugins, where tend loads them by default, as tend trusts them (not writable by
 # group or others).
-for plugin in env-manager file-bridge; do
+for plugin in env-manager file-bridge logrotate; do
     found=$(find "$prefix" -path "*/tend/plugins.d/$plugin.so" -perm -u=r ! -perm /022 | head -n 1)
     [ -n "$found" ] || fail "the $plugin plugin is not installed into <libdir>/tend/plugins.d"
 done
