@@ -97,8 +97,7 @@ int run(const char* self, const std::string& dir, int jobs, int n) {
     for (int i = 0; i < n; ++i) {
         floor.push_back(floorSample(self, dir));
     }
-    const std::string label =
-        "file event -> job start, " + std::to_string(jobs) + " jobs loaded";
+    const std::string label = "file event -> job start, " + std::to_string(jobs) + " jobs loaded";
     printSummary(label.c_str(), samples);
     printSummary("floor: the harness spawning the same program itself", floor);
     return 0;
