@@ -12,24 +12,28 @@
 #include "conf/check.hpp"
 #include "conf/search_path.hpp"
 #include "control/protocol.hpp"
+#include "plugin/plugin_dirs.hpp"
 
 namespace tend::ctl {
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tendctl check-config [-i|--ignore-events LIST] [-w|--warn] [--offline] [--json]\n"
-    "                            [PATH]...\n"
+    "usage: tendctl check-config [-i|--ignore-events LIST] [-j|--provided-jobs LIST] [-w|--warn]\n"
+    "                            [--offline] [--json] [PATH]...\n"
     "Checks job files (by default the whole job search path): syntax, then events and jobs that\n"
     "nothing provides, conditions that can never be true, and stanzas a user session ignores.\n"
     "A running tend does the check, so the stanzas its plugins add are known; without one,\n"
-    "tendctl checks the files itself.\n"
+    "tendctl checks the files itself, and takes the plugins installed in the plugin directories\n"
+    "as the ones a tend would load.\n"
     "  -i, --ignore-events LIST  events (comma-separated, globs allowed) to take as given\n"
+    "  -j, --provided-jobs LIST  jobs (comma-separated, globs allowed) provided elsewhere, whose\n"
+    "                            starting/started/stopping/stopped events are taken as given\n"
     "  -w, --warn                fail (exit 1) on warnings too, not only on errors\n"
     "      --offline             check without asking the running tend\n"
     "      --json                print the findings as JSON on stdout\n";
 
-void addEvents(std::string_view list, std::vector<std::string>& out) {
+void addNames(std::string_view list, std::vector<std::string>& out) {
     while (!list.empty()) {
         const auto comma = list.find(',');
         const std::string_view event = list.substr(0, comma);
@@ -61,6 +65,7 @@ std::optional<int> checkWithTend(const std::vector<std::filesystem::path>& paths
         args.push_back(path.string());
     }
     nlohmann::json request_options{{"ignore-events", options.assumed_events},
+                                   {"provided-jobs", options.provided_jobs},
                                    {"warn", warnings_fail}};
     std::error_code ec;
     if (const auto cwd = std::filesystem::current_path(ec); !ec) {
@@ -99,6 +104,7 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
     for (int i = 0; i < argc; ++i) {
         const std::string_view arg = argv[i];
         std::optional<std::string_view> events;
+        std::optional<std::string_view> jobs;
         if (options_done || !arg.starts_with("-") || arg == "-") {
             paths.emplace_back(arg);
         } else if (arg == "--") {
@@ -123,12 +129,26 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
             events = arg.substr(arg.find('=') + 1);
         } else if (arg.starts_with("-i") && !arg.starts_with("--")) {
             events = arg.substr(2);
+        } else if (arg == "-j" || arg == "--provided-jobs") {
+            if (i + 1 == argc) {
+                std::fprintf(stderr, "tendctl: check-config: option '%s' needs a list of jobs\n",
+                             argv[i]);
+                return 2;
+            }
+            jobs = argv[++i];
+        } else if (arg.starts_with("--provided-jobs=")) {
+            jobs = arg.substr(arg.find('=') + 1);
+        } else if (arg.starts_with("-j") && !arg.starts_with("--")) {
+            jobs = arg.substr(2);
         } else {
             std::fprintf(stderr, "tendctl: check-config: unknown option '%s'\n%s", argv[i], kUsage);
             return 2;
         }
         if (events) {
-            addEvents(*events, options.assumed_events);
+            addNames(*events, options.assumed_events);
+        }
+        if (jobs) {
+            addNames(*jobs, options.provided_jobs);
         }
     }
     if (!offline && ask) {
@@ -142,6 +162,8 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
         // The files named are checked against the session they would join.
         options.context = tend::conf::existingDirectories(tend::conf::defaultJobDirectories());
     }
+    options.loaded_plugins =
+        tend::plugin::installedPluginEvents(tend::plugin::defaultPluginDirectories());
     const auto registry = tend::conf::StanzaRegistry::withCoreStanzas();
     const auto report = tend::conf::checkPaths(paths, registry, options);
     if (json) {

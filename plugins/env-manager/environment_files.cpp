@@ -106,7 +106,7 @@ void parseEnvironmentFile(std::string_view text, const std::string& label, const
         ++line_no;
         const auto report = [&](std::size_t column, const std::string& what) {
             errors.push_back(label + ":" + std::to_string(line_no) + ":" +
-                             std::to_string(column + 1) + ": error: " + what);
+                             std::to_string(column + 1) + ": " + what);
         };
         std::size_t first = 0;
         while (first < line.size() && blank(line[first])) {

@@ -35,7 +35,7 @@ std::vector<std::string> FileLayer::apply(EnvironmentTable& table,
                                       ? table.set(name, *it->second)
                                       : table.unset(name);
         if (!error.empty()) {
-            problems.push_back(current->detail + ":1: error: " + error);
+            problems.push_back(current->detail + ":1: " + error);
         }
     }
     for (auto it = overridden_.begin(); it != overridden_.end();) {
@@ -58,7 +58,7 @@ std::vector<std::string> FileLayer::apply(EnvironmentTable& table,
         const std::string error =
             table.set(name, {assignment->value, kFileOrigin, assignment->where});
         if (!error.empty()) {
-            problems.push_back(assignment->where + ":1: error: " + error);
+            problems.push_back(assignment->where + ":1: " + error);
             applied.erase(name);
             if (!ours) {
                 overridden_.erase(name);

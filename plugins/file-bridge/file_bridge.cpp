@@ -184,3 +184,4 @@ std::unique_ptr<plugin::Plugin> makeFileBridge(PluginHost& host) {
 }  // namespace tend::file_bridge
 
 TEND_PLUGIN("file-bridge", "1.0", "", "", "", tend::file_bridge::makeFileBridge)
+TEND_PLUGIN_EMITS("file")

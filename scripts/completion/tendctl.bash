@@ -138,8 +138,8 @@ _tendctl() {
         ;;
     show-config) options+=" -e --enumerate" ;;
     check-config)
-        options+=" -i --ignore-events -w --warn --offline"
-        value_options="-i --ignore-events"
+        options+=" -i --ignore-events -j --provided-jobs -w --warn --offline"
+        value_options="-i --ignore-events -j --provided-jobs"
         positional=files
         ;;
     log-priority) positional=priority ;;
@@ -168,6 +168,10 @@ _tendctl() {
     done
 
     case $prev in
+    -j | --provided-jobs)
+        # Jobs that are not here: nothing to offer.
+        return 0
+        ;;
     -i | --ignore-events)
         # A comma-separated list: complete its last event.
         local prefix=${cur%"${cur##*,}"}

@@ -109,7 +109,7 @@ expect_exactly "tendctl emit " startup session-end starting started stopping sto
 expect_exactly "tendctl emit s" startup session-end starting started stopping stopped
 expect_exactly "tendctl emit -" -n --no-wait --json
 expect_exactly "tendctl log-priority " debug info message warn error fatal
-expect_exactly "tendctl check-config -" -i --ignore-events -w --warn --offline --json
+expect_exactly "tendctl check-config -" -i --ignore-events -j --provided-jobs -w --warn --offline --json
 expect_has "tendctl check-config " web.conf
 expect_exactly "tendctl check-config -i st" startup starting started stopping stopped
 expect_exactly "tendctl check-config --ignore-events beta-done,w" beta-done,worker-ready

@@ -80,7 +80,7 @@ TEST_F(CheckConfig, WarningsAloneExitZeroAndWarnMakesThemFail) {
 TEST_F(CheckConfig, ReportsConditionsThatCanNeverBeTrue) {
     write("jobs/a.conf",
           "start on started JOB=a JOB!=a\nstop on stopped b RESULT=success\nexec a\n");
-    write("jobs/b.conf", "start on file\nstop on file\nexec b\n");
+    write("jobs/b.conf", "start on started a\nstop on started a\nexec b\n");
     const auto r = check({jobs()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("a.conf:1:24: error: start on: 'started JOB=a JOB!=a' can never "

@@ -115,7 +115,7 @@ class HotReload : public test::TendDaemonTest {
 };
 
 constexpr const char* kRemovedNote = "[job file removed; runs until stopped]";
-constexpr const char* kErrorNote = "[job file has errors; the last good definition is in force]";
+constexpr const char* kErrorNote = "[job file has errors: ";
 std::string changedNote(const std::string& job) {
     return "[definition changed; restart to apply: tendctl restart --reload " + job + "]";
 }
@@ -614,23 +614,33 @@ TEST_F(HotReload, BrokenEditKeepsTheLastGoodDefinitionAndSaysWhere) {
 
     replaceFile(jobFile("svc"), "start on go-2\nexec sleep 1002\nbogus stanza\n");
     replaceFile(jobFile("idle"), "start on (go-2\n");
-    const std::string svc_error = jobFile("svc").string() + ":3:1: error: unknown stanza 'bogus'";
-    const std::string idle_error = jobFile("idle").string() + ":2:1: error: unbalanced '('";
-    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), idle_error) > 0; })) << tendLog();
-    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), svc_error) > 0; })) << tendLog();
+    const std::string svc_error = jobFile("svc").string() + ":3:1: unknown stanza 'bogus'";
+    const std::string idle_error =
+        jobFile("idle").string() + ":2:1: unbalanced '(': expected ')' before end of file";
+    // Each error is one line of tend's log, whose level says "error" once.
+    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), "error: " + idle_error) > 0; }))
+        << tendLog();
+    ASSERT_TRUE(waitFor([&] { return countOf(tendLog(), "error: " + svc_error) > 0; }))
+        << tendLog();
+    EXPECT_THAT(tendLog(), Not(HasSubstr(": error: unknown stanza"))) << tendLog();
     EXPECT_THAT(tendLog(),
                 HasSubstr("kept svc: " + svc_error + "; the last good definition stays in force"));
+    // status says what the error is, and where.
+    const std::string svc_note =
+        "[job file has errors: " + svc_error + "; the last good definition is in force]";
+    const std::string idle_note =
+        "[job file has errors: " + idle_error + "; the last good definition is in force]";
 
     EXPECT_EQ(showConfig("svc"), "svc\n  start on go-1\n");
     EXPECT_EQ(showConfig("idle"), "idle\n  start on go-1\n");
     EXPECT_EQ(statusOf("svc"),
-              "svc start/running, process " + std::to_string(pid) + " " + kErrorNote + "\n");
-    EXPECT_EQ(ctl("list").out, "idle stop/waiting " + std::string(kErrorNote) +
-                                   "\nsvc start/running, process " + std::to_string(pid) + " " +
-                                   kErrorNote + "\n");
+              "svc start/running, process " + std::to_string(pid) + " " + svc_note + "\n");
+    EXPECT_EQ(ctl("list").out, "idle stop/waiting " + idle_note + "\nsvc start/running, process " +
+                                   std::to_string(pid) + " " + svc_note + "\n");
     const json status = statusJson("svc");
     EXPECT_EQ(status["file_error"], svc_error) << status.dump();
-    EXPECT_EQ(status["note"], "job file has errors; the last good definition is in force");
+    EXPECT_EQ(status["note"],
+              "job file has errors: " + svc_error + "; the last good definition is in force");
     // The last good definition is the one a restart --reload runs.
     ASSERT_EQ(ctl("restart", "--reload", "svc").exit_code, 0);
     EXPECT_THAT(runningCommand("svc"), HasSubstr("sleep 1001"));
@@ -708,7 +718,7 @@ TEST_F(HotReload, DryRunPrintsThePlanAndChangesNothing) {
         "remove goes: " +
         jobFile("goes").string() + " is gone; its running instance (process " + goes_pid +
         ") keeps running until it stops\n";
-    const std::string summary = "3 job files: 1 added, 1 changed, 1 removed, 1 unchanged\n";
+    const std::string summary = "3 job files: 1 added, 1 changed, 1 unchanged; 1 removed\n";
     const std::string dry_plan = std::regex_replace(
         plan, std::regex("^(add|change|remove) ", std::regex::multiline), "would $1 ");
 
@@ -737,8 +747,8 @@ TEST_F(HotReload, DryRunPrintsThePlanAndChangesNothing) {
     EXPECT_THAT(log, HasSubstr("reload-configuration: removed goes: " + jobFile("goes").string() +
                                " is gone; its running instance (process " + goes_pid +
                                ") keeps running until it stops"));
-    EXPECT_THAT(log, HasSubstr("reload-configuration: 3 job files: 1 added, 1 changed, 1 removed, "
-                               "1 unchanged (2 read)"));
+    EXPECT_THAT(log, HasSubstr("reload-configuration: 3 job files: 1 added, 1 changed, "
+                               "1 unchanged; 1 removed (2 read)"));
     EXPECT_EQ(statusOf("comes"), "comes stop/waiting\n");
     EXPECT_EQ(statusOf("changes"), "changes start/running, process " + changes_pid + " " +
                                        changedNote("changes") + "\n");
@@ -747,8 +757,8 @@ TEST_F(HotReload, DryRunPrintsThePlanAndChangesNothing) {
 
     const ProcessResult again = ctl("reload-configuration", "--dry-run");
     EXPECT_EQ(again.out,
-              "nothing would change\n3 job files: 0 added, 0 changed, 0 removed, 3 "
-              "unchanged\n");
+              "nothing would change\n3 job files: 0 added, 0 changed, 3 "
+              "unchanged; 0 removed\n");
 }
 
 TEST_F(HotReload, WithoutInotifyTendSaysSoOnceAndReloadConfigurationApplies) {
@@ -764,7 +774,7 @@ TEST_F(HotReload, WithoutInotifyTendSaysSoOnceAndReloadConfigurationApplies) {
     ASSERT_EQ(reload.exit_code, 0) << reload.err;
     EXPECT_EQ(reload.out, "add new: " + jobFile("new").string() +
                               "\nchange svc: start on; applies at its next start\n"
-                              "2 job files: 1 added, 1 changed, 0 removed, 0 unchanged\n");
+                              "2 job files: 1 added, 1 changed, 0 unchanged; 0 removed\n");
     EXPECT_EQ(showConfig("svc"), "svc\n  start on go-2\n");
     EXPECT_EQ(statusOf("new"), "new stop/waiting\n");
     EXPECT_EQ(countOf(tendLog(), "not watching job files (--watch=off)"), 1u) << tendLog();

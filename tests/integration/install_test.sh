@@ -113,6 +113,48 @@ set -e
 [[ $message == "status: cannot reach tend at $tmp/no-such-socket"* ]] ||
     fail "bin/status did not run as the status command; it said: $message"
 
+# The installed tend finds the plugins installed beside it, with no --plugins-dir: in the prefix
+# it was installed into, and after the tree is moved elsewhere.
+run_installed() { # PREFIX WHAT: start the tend in PREFIX/bin and list its plugins
+    local root=$tmp/session-$2 pid plugins
+    mkdir -p "$root/config" "$root/cache" "$root/runtime" "$root/home"
+    chmod 700 "$root/runtime"
+    plugins=$(
+        export XDG_CONFIG_HOME=$root/config XDG_CACHE_HOME=$root/cache HOME=$root/home
+        export XDG_RUNTIME_DIR=$root/runtime XDG_CONFIG_DIRS=$root/none XDG_DATA_DIRS=$root/none
+        unset TEND_SESSION
+        "$1/bin/tend" --log-file "$root/tend.log" >/dev/null 2>&1 || echo "tend did not start"
+        "$1/bin/tendctl" plugins 2>&1
+        pid=$(cat "$root/runtime/tend/tend.pid" 2>/dev/null || true)
+        if [ -n "$pid" ]; then
+            kill "$pid"
+            for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        fi
+    )
+    for plugin in env-manager file-bridge logrotate; do
+        grep -Eq "^$plugin .*running" <<<"$plugins" ||
+            fail "the tend installed $2 did not load $plugin from its own plugins.d;" \
+                "tendctl plugins said: $plugins; its log: $(cat "$root/tend.log" 2>/dev/null)"
+    done
+}
+run_installed "$prefix" "in a prefix"
+mv "$tmp/usr" "$tmp/moved"
+run_installed "$tmp/moved" "and moved"
+mv "$tmp/moved" "$tmp/usr"
+
+# `cmake --install --strip` installs binaries and plugins without debug information, that run.
+stripped=$tmp/stripped
+"$cmake" --install "$build" --prefix "$stripped" --strip >"$tmp/install-strip.log" ||
+    { cat "$tmp/install-strip.log" >&2; exit 1; }
+for file in "$stripped/bin/tend" "$stripped/bin/tendctl" \
+    $(find "$stripped" -path '*/tend/plugins.d/*.so'); do
+    if readelf -S "$file" | grep -q '\.debug_info'; then
+        fail "${file#"$stripped"/} keeps its debug information after --strip"
+    fi
+done
+"$stripped/bin/tendctl" --version >/dev/null || fail "the stripped tendctl does not run"
+run_installed "$stripped" "stripped"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed; installed files:" >&2
     (cd "$tmp" && find . | sort) >&2

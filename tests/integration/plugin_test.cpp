@@ -336,7 +336,7 @@ TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
     ASSERT_TRUE(waitFor([&] { return mainPidOf("greeter") > 0; })) << tendLog();
     const pid_t greeter = mainPidOf("greeter");
     EXPECT_EQ(ctl("echo-greetings").out, "greeter=hello\n");
-    EXPECT_THAT(tendLog(), HasSubstr("mute.conf:2:1: error: greeting: nobody is not a greeting"));
+    EXPECT_THAT(tendLog(), HasSubstr("mute.conf:2:1: greeting: nobody is not a greeting"));
     EXPECT_THAT(ctl("status", "mute").err, HasSubstr("Unknown job: mute"));
 
     fs::remove(plugins_ / "echo.so");
@@ -348,7 +348,7 @@ TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
         },
         3s))
         << statusOf("greeter") << tendLog();
-    EXPECT_THAT(tendLog(), HasSubstr("greeter.conf:1:1: error: stanza 'greeting' needs plugin "
+    EXPECT_THAT(tendLog(), HasSubstr("greeter.conf:1:1: stanza 'greeting' needs plugin "
                                      "echo, which is not loaded"));
     EXPECT_EQ(mainPidOf("greeter"), greeter);
     const json status = json::parse(ctl("--json", "status", "greeter").out, nullptr, false);

@@ -43,7 +43,7 @@ cases=(
     "tendctl start alpha |"
     "tendctl emit |beta-done $builtin_events worker-ready"
     "tendctl log-priority |debug error fatal info message warn"
-    "tendctl check-config -|--ignore-events --json --offline --warn -i -w"
+    "tendctl check-config -|--ignore-events --json --offline --provided-jobs --warn -i -j -w"
     "tendctl check-config |web.conf"
     "tendctl check-config -i |beta-done $builtin_events worker-ready"
     "tendctl graph -|--json"

@@ -92,6 +92,44 @@ TEST(UnknownEvent, EventsSomeJobEmitsAreKnownGlobsIncluded) {
                 IsEmpty());
 }
 
+// Which plugins are loaded decides whether their events can happen; a standard plugin's events
+// name the plugin when it is not loaded.
+TEST(UnknownEvent, AnEventOfAStandardPluginNamesThePluginWhenItIsNotLoaded) {
+    EventSources sources;
+    sources.setLoadedPlugins({{"echo", {"pong", "hold-*"}}});
+    EXPECT_TRUE(sources.canHappen("pong"));
+    EXPECT_TRUE(sources.canHappen("hold-me"));
+    EXPECT_TRUE(sources.canHappen("pong/failed"));
+    EXPECT_FALSE(sources.canHappen("file"));
+    EXPECT_EQ(sources.absentPlugin("file"), "file-bridge");
+    EXPECT_EQ(sources.absentPlugin("file/failed"), "file-bridge");
+    EXPECT_EQ(sources.absentPlugin("dbus-name"), "dbus-bridge");
+    EXPECT_EQ(sources.absentPlugin(":sys:suspend"), "dbus-bridge");
+    EXPECT_EQ(sources.absentPlugin("peach"), std::nullopt);
+    EXPECT_EQ(sources.absentPlugin("pong"), std::nullopt);
+
+    sources.setLoadedPlugins({{"file-bridge", {"file"}}});
+    EXPECT_TRUE(sources.canHappen("file"));
+    EXPECT_EQ(sources.absentPlugin("file"), std::nullopt);
+    // A job that emits the event provides it as well as the plugin would.
+    EventSources with_job;
+    with_job.setLoadedPlugins({});
+    model::JobClass emitter;
+    emitter.name = "fake-bus";
+    emitter.emits = {"dbus"};
+    with_job.addJob(emitter);
+    EXPECT_TRUE(with_job.canHappen("dbus"));
+}
+
+TEST(UnknownJob, JobsProvidedElsewhereExist) {
+    EventSources sources;
+    sources.assumeJobs("dbus");
+    sources.assumeJobs("net/*");
+    EXPECT_TRUE(sources.jobExists("dbus"));
+    EXPECT_TRUE(sources.jobExists("net/web"));
+    EXPECT_FALSE(sources.jobExists("ssh-agent"));
+}
+
 TEST(UnknownEvent, TendsOwnEventsAndItsBridgesAreKnown) {
     EXPECT_THAT(lintSaid("start on startup or file or dbus or started job\n"
                          "stop on session-end or stopping job or starting job or stopped job\n"),

@@ -141,6 +141,12 @@ EventSources sessionSources(const CheckReport& report, const StanzaRegistry& reg
     for (const auto& pattern : options.assumed_events) {
         sources.assumeEvents(pattern);
     }
+    for (const auto& pattern : options.provided_jobs) {
+        sources.assumeJobs(pattern);
+    }
+    if (options.loaded_plugins) {
+        sources.setLoadedPlugins(*options.loaded_plugins);
+    }
     return sources;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct CheckOptions {
     bool lint = false;
     // Events to take as given (`--ignore-events`), as fnmatch globs.
     std::vector<std::string> assumed_events;
+    // Jobs provided elsewhere (`--provided-jobs`), as fnmatch globs: conditions on their
+    // lifecycle events are not findings.
+    std::vector<std::string> provided_jobs;
+    // The plugins that are loaded and the events they emit; unset, the standard plugins' events
+    // are taken as given.
+    std::optional<std::vector<PluginEvents>> loaded_plugins;
     // Job directories that are part of the session but not reported on: their jobs exist and
     // their `emits` count. `tendctl check-config FILE` passes the search path here.
     std::vector<std::filesystem::path> context;

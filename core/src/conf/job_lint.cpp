@@ -30,6 +30,12 @@ std::optional<MatchProblem> problemOf(const grammar::EventMatch& match,
         if (sources.canHappen(match.name)) {
             return std::nullopt;
         }
+        if (const auto plugin = sources.absentPlugin(match.name)) {
+            return MatchProblem{
+                FindingKind::PluginNotLoaded,
+                "event '" + match.name + "' comes from plugin " + *plugin + ", which is not loaded",
+                match.offset};
+        }
         return MatchProblem{FindingKind::UnknownEvent, "unknown event " + match.name, match.offset};
     }
     // tend emits lifecycle events for every job, so what can be missing is the job.
@@ -44,6 +50,9 @@ std::optional<MatchProblem> problemOf(const grammar::EventMatch& match,
         return std::nullopt;
     }
     const KeyOperand& wanted = job->second.must_match.front();
+    if (sources.jobExists(wanted.pattern)) {
+        return std::nullopt;  // provided elsewhere (`--provided-jobs`)
+    }
     return MatchProblem{FindingKind::UnknownJob, "unknown job " + wanted.pattern, wanted.offset};
 }
 
@@ -141,6 +150,8 @@ std::string_view findingKindName(FindingKind kind) {
         return "unknown-event";
     case FindingKind::UnknownJob:
         return "unknown-job";
+    case FindingKind::PluginNotLoaded:
+        return "plugin-not-loaded";
     case FindingKind::NeverTrue:
         return "never-true";
     case FindingKind::StartEqualsStop:

@@ -29,6 +29,7 @@ enum class FindingKind : std::uint8_t {
     Syntax,  // whatever loading the file reported
     UnknownEvent,
     UnknownJob,
+    PluginNotLoaded,  // an event only a plugin that is not loaded emits
     NeverTrue,
     StartEqualsStop,
     IgnoredStanza,

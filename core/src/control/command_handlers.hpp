@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conf/event_sources.hpp"
 #include "control/reply.hpp"
 
 namespace spdlog {
@@ -58,6 +59,11 @@ struct ControlContext {
     std::function<CommandResult()> plugin_list;
     std::function<bool(const PluginCall& call, std::function<void(CommandResult)> reply)>
         plugin_command;
+    // The plugins that run and the events they declare, for check-config and explain; unset,
+    // the standard plugins' events are taken as given.
+    std::function<std::vector<conf::PluginEvents>()> plugin_events;
+    // Looks at the plugin directories again, for reload-configuration.
+    std::function<void()> rescan_plugins;
 };
 
 // What a handler works with: the context and the server's state that commands change.

@@ -21,6 +21,7 @@ constexpr std::array kReloadConfigurationOptions{OptionSpec{"-d", "--dry-run", "
 constexpr std::array kShowConfigOptions{OptionSpec{"-e", "--enumerate", "enumerate", ""}};
 constexpr std::array kCheckConfigOptions{
     OptionSpec{"-i", "--ignore-events", "ignore-events", "LIST"},
+    OptionSpec{"-j", "--provided-jobs", "provided-jobs", "LIST"},
     OptionSpec{"-w", "--warn", "warn", ""}, OptionSpec{"", "--offline", "", ""}};
 
 using enum CommandGroup;
@@ -89,7 +90,7 @@ constexpr std::array<CommandSpec, 18> kCommands{{
      "  show-config [-e] [JOB]           print jobs' emits, start on and stop on\n", OptionalJob,
      ClientMode::Reply, kShowConfigOptions},
     {"check-config", Configuration,
-     "  check-config [-i LIST] [-w] [--offline] [PATH...]\n"
+     "  check-config [-i LIST] [-j LIST] [-w] [--offline] [PATH...]\n"
      "                                   check job files (through tend, if it runs)\n",
      Paths, ClientMode::Checker, kCheckConfigOptions},
     {"graph",

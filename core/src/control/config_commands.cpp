@@ -3,6 +3,7 @@
 // (read the job files again), graph, log-priority, plugins and version.
 #include <spdlog/spdlog.h>
 #include <filesystem>
+#include <tuple>
 
 #include "conf/check.hpp"
 #include "conf/search_path.hpp"
@@ -59,23 +60,33 @@ std::optional<spdlog::level::level_enum> parsePriority(std::string_view name) {
 // `check-config` against this tend's own stanzas, plugins' included, and its own search path:
 // what `tendctl check-config` asks for when a tend is running. Relative paths are the client's,
 // resolved against the working directory it sends, and reported the way it gave them.
-json checkConfigReply(const Request& request, store::JobStore* store) {
+json checkConfigReply(const Request& request, const ControlContext& context) {
+    store::JobStore* store = context.store;
     if (!store) {
         return errorReply("unavailable", "this tend has no job directories to check against");
     }
     conf::CheckOptions options;
     options.lint = true;
-    if (const auto events = request.options.find("ignore-events");
-        events != request.options.end()) {
-        if (!events->is_array()) {
-            return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+    for (const auto& [key, what, out] :
+         {std::tuple{"ignore-events", "events", &options.assumed_events},
+          std::tuple{"provided-jobs", "jobs", &options.provided_jobs}}) {
+        const auto list = request.options.find(key);
+        if (list == request.options.end()) {
+            continue;
         }
-        for (const auto& event : *events) {
-            if (!event.is_string()) {
-                return errorReply("bad-request", "option 'ignore-events' must be a list of events");
+        const std::string wrong = std::string("option '") + key + "' must be a list of " + what;
+        if (!list->is_array()) {
+            return errorReply("bad-request", wrong);
+        }
+        for (const auto& item : *list) {
+            if (!item.is_string()) {
+                return errorReply("bad-request", wrong);
             }
-            options.assumed_events.push_back(event.get<std::string>());
+            out->push_back(item.get<std::string>());
         }
+    }
+    if (context.plugin_events) {
+        options.loaded_plugins = context.plugin_events();
     }
     std::filesystem::path cwd;
     if (const auto it = request.options.find("cwd"); it != request.options.end()) {
@@ -142,7 +153,7 @@ void showConfig(CommandContext& c, Request& request, const Replier& reply,
 
 void checkConfig(CommandContext& c, Request& request, const Replier& reply,
                  const std::shared_ptr<Client>&) {
-    reply(checkConfigReply(request, c.context.store));
+    reply(checkConfigReply(request, c.context));
 }
 
 void rescanJobFiles(CommandContext& c, Request& request, const Replier& reply,
@@ -164,6 +175,10 @@ void rescanJobFiles(CommandContext& c, Request& request, const Replier& reply,
                 {"progress", {{"what", "reading job files"}, {"done", done}, {"total", total}}}});
         }
     };
+    if (!options.dry_run && c.context.rescan_plugins) {
+        // First, so that job files using a new plugin's stanzas parse in this same reload.
+        c.context.rescan_plugins();
+    }
     const store::RescanReport report = c.context.store->rescan(options);
     if (!options.dry_run) {
         store::logRescan(*c.context.logger, "reload-configuration", report);

@@ -31,10 +31,36 @@ json exitJson(const sys::ExitStatus& status) {
                            : json{{"status", status.value}};
 }
 
+// The awaited events that only a plugin that is not loaded emits, with that plugin (nothing when
+// which plugins run is unknown).
+std::vector<std::pair<std::string, std::string>> missingPlugins(
+    const dispatch::Supervisor& supervisor, const std::vector<const grammar::EventMatch*>& awaited,
+    const std::optional<std::vector<conf::PluginEvents>>& plugins) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!plugins) {
+        return out;
+    }
+    conf::EventSources sources;
+    for (const ClassEntry* other : supervisor.classes()) {
+        sources.addJob(*other->cls);
+    }
+    sources.setLoadedPlugins(*plugins);
+    for (const auto* match : awaited) {
+        if (const auto plugin = sources.absentPlugin(match->name)) {
+            const std::pair<std::string, std::string> item{match->name, *plugin};
+            if (std::find(out.begin(), out.end(), item) == out.end()) {
+                out.push_back(item);
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntry& entry,
-                         const Job* only) {
+                         const Job* only,
+                         const std::optional<std::vector<conf::PluginEvents>>& plugins) {
     const model::JobClass& cls = *entry.cls;
     const sys::TimePoint now = supervisor.now();
     Explanation out;
@@ -46,11 +72,13 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
     // The start condition: what has matched so far and what is still awaited.
     json start_on = nullptr;
     std::vector<std::string> waiting_for;
+    std::vector<std::pair<std::string, std::string>> missing_plugins;  // event, plugin
     if (cls.start_on && entry.start_on) {
         const auto unmatched = entry.start_on->unmatched();
         for (const auto* match : unmatched) {
             waiting_for.push_back(matchText(*match));
         }
+        missing_plugins = missingPlugins(supervisor, unmatched, plugins);
         json matched = json::array();
         // The live operator's own nodes: unmatched() points into them.
         for (const auto* match : entry.start_on->condition().matches()) {
@@ -61,6 +89,11 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
         start_on = {{"expression", cls.start_on->toString()},
                     {"unmatched", waiting_for},
                     {"matched", std::move(matched)}};
+        json missing = json::array();
+        for (const auto& [event, plugin] : missing_plugins) {
+            missing.push_back({{"event", event}, {"plugin", plugin}});
+        }
+        start_on["plugins_not_loaded"] = std::move(missing);
     }
     data["start_on"] = start_on;
     data["stop_on"] = cls.stop_on ? json(cls.stop_on->toString()) : json(nullptr);
@@ -163,6 +196,10 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
                   "` is still waiting for: ";
             for (std::size_t i = 0; i < waiting_for.size(); ++i) {
                 why += (i ? ", " : "") + waiting_for[i];
+            }
+            for (const auto& [event, plugin] : missing_plugins) {
+                why +=
+                    "; event '" + event + "' comes from plugin " + plugin + ", which is not loaded";
             }
         } else {
             why = "not running";

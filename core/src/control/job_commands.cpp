@@ -240,7 +240,11 @@ void explain(CommandContext& c, Request& request, const Replier& reply,
             return;
         }
     }
-    Explanation explanation = explainClass(c.supervisor, *entry, only);
+    std::optional<std::vector<conf::PluginEvents>> plugins;
+    if (c.context.plugin_events) {
+        plugins = c.context.plugin_events();
+    }
+    Explanation explanation = explainClass(c.supervisor, *entry, only, plugins);
     reply(okReply(std::move(explanation.text), std::move(explanation.json)));
 }
 

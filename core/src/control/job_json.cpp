@@ -50,7 +50,8 @@ json classJson(const ClassEntry& entry, const dispatch::Supervisor* supervisor) 
     json out{{"job", entry.cls->name}, {"instances", std::move(instances)}};
     if (!entry.file_error.empty()) {
         out["file_error"] = entry.file_error;
-        out["note"] = "job file has errors; the last good definition is in force";
+        out["note"] =
+            "job file has errors: " + entry.file_error + "; the last good definition is in force";
     }
     return out;
 }

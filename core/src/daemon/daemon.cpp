@@ -27,6 +27,7 @@
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
 #include "log/tend_log_file.hpp"
+#include "plugin/plugin_dirs.hpp"
 #include "plugin/plugin_manager.hpp"
 #include "store/job_store.hpp"
 #include "store/job_watcher.hpp"
@@ -322,11 +323,7 @@ int runDaemon(DaemonOptions options) {
     plugin::PluginManagerOptions plugin_options;
     plugin_options.dirs = options.plugin_dirs;
     if (plugin_options.dirs.empty()) {
-        fs::path config_home = envOr("XDG_CONFIG_HOME", "");
-        if (config_home.empty() || config_home.is_relative()) {
-            config_home = fs::path(home) / ".config";
-        }
-        plugin_options.dirs = {config_home / "tend" / "plugins.d", fs::path(TEND_PLUGIN_LIBDIR)};
+        plugin_options.dirs = plugin::defaultPluginDirectories();
     }
     bool jobs_loaded = false;
     plugin_options.stanzas = &store.registry();
@@ -361,9 +358,7 @@ int runDaemon(DaemonOptions options) {
     {
         const store::RescanReport loaded = store.rescan();
         jobs_loaded = true;
-        for (const auto& error : loaded.errors) {
-            logger->error("{}", error);
-        }
+        store::logDiagnostics(*logger, loaded);
         const std::size_t broken = loaded.files - loaded.added.size();
         logger->info("loaded {} job(s) from {} director{}{}", loaded.added.size(),
                      options.job_dirs.size(), options.job_dirs.size() == 1 ? "y" : "ies",
@@ -393,6 +388,8 @@ int runDaemon(DaemonOptions options) {
             reply(control::CommandResult{answer.ok, std::move(answer.text), std::move(data)});
         });
     };
+    control_context.plugin_events = [&plugins] { return plugins.loadedEvents(); };
+    control_context.rescan_plugins = [&plugins] { plugins.rescan(); };
     control_context.supervisor = &supervisor;
     control_context.store = &store;
     control_context.logger = logger;
@@ -456,6 +453,7 @@ int runDaemon(DaemonOptions options) {
             if (signal == SIGHUP) {
                 // As Upstart did: SIGHUP re-reads the job files (reload-configuration).
                 logger->info("SIGHUP: reloading the configuration");
+                plugins.rescan();
                 store::logRescan(*logger, "SIGHUP", store.rescan());
                 supervisor.poll();
             } else {

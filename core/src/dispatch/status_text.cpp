@@ -8,7 +8,8 @@ using model::ProcessType;
 
 namespace {
 
-// The status note for a job file that does not parse; a stanza whose plugin has gone is named.
+// The status note for a job file that does not parse, with its first error
+// (`file:line:col: message`); a stanza whose plugin has gone is named.
 std::string fileErrorNote(const std::string& error) {
     static constexpr std::string_view kNeeds = "needs plugin ";
     if (const auto at = error.find(kNeeds); at != std::string::npos) {
@@ -17,7 +18,7 @@ std::string fileErrorNote(const std::string& error) {
         return " [needs plugin " + error.substr(start, end - start) +
                "; the last good definition is in force]";
     }
-    return " [job file has errors; the last good definition is in force]";
+    return " [job file has errors: " + error + "; the last good definition is in force]";
 }
 
 }  // namespace

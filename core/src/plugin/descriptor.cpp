@@ -38,11 +38,42 @@ std::vector<std::string> splitList(std::string_view text) {
     return out;
 }
 
+// The section holds NUL-terminated strings in the order the linker put them: TEND_PLUGIN's
+// descriptor and, when the plugin declares its events, TEND_PLUGIN_EMITS's.
+std::vector<std::string_view> sectionStrings(std::string_view section) {
+    std::vector<std::string_view> out;
+    while (!section.empty()) {
+        const auto nul = section.find('\0');
+        const std::string_view text = section.substr(0, nul);
+        if (!text.empty()) {
+            out.push_back(text);
+        }
+        section = nul == std::string_view::npos ? std::string_view{} : section.substr(nul + 1);
+    }
+    return out;
+}
+
+constexpr std::string_view kEmitsHeader = "tend-plugin-emits\n";
+
 }  // namespace
 
-std::variant<Descriptor, std::string> parseDescriptor(std::string_view text) {
-    if (const auto nul = text.find('\0'); nul != std::string_view::npos) {
-        text = text.substr(0, nul);
+std::variant<Descriptor, std::string> parseDescriptor(std::string_view section) {
+    std::string_view text;
+    std::vector<std::string> emits;
+    for (const std::string_view part : sectionStrings(section)) {
+        if (part.starts_with(kEmitsHeader)) {
+            for (std::string_view rest = part.substr(kEmitsHeader.size()); !rest.empty();) {
+                const auto end = rest.find('\n');
+                const std::string_view line = rest.substr(0, end);
+                if (line.starts_with("emits=")) {
+                    const auto listed = splitList(line.substr(6));
+                    emits.insert(emits.end(), listed.begin(), listed.end());
+                }
+                rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+            }
+        } else if (text.empty()) {
+            text = part;
+        }
     }
     if (!text.starts_with("tend-plugin\n")) {
         return std::string("its .tend_plugin section is not a tend plugin descriptor");
@@ -78,6 +109,7 @@ std::variant<Descriptor, std::string> parseDescriptor(std::string_view text) {
             descriptor.provides = splitList(value);
         }
     }
+    descriptor.emits = std::move(emits);
     if (descriptor.name.empty() || !api_seen) {
         return std::string("its descriptor has no name or no API version");
     }

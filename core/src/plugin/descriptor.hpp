@@ -18,12 +18,14 @@ struct Descriptor {
     std::vector<std::string> requires_plugins;
     std::vector<std::string> optional_plugins;
     std::vector<std::string> provides;
+    std::vector<std::string> emits;  // the events it emits (TEND_PLUGIN_EMITS), as globs
 };
 
 // The descriptor, or why the file is not a loadable plugin.
 std::variant<Descriptor, std::string> readDescriptor(const std::filesystem::path& path);
 
-// Parses the descriptor text TEND_PLUGIN writes ("tend-plugin\nname=...\n...").
+// Parses the .tend_plugin section: the descriptor TEND_PLUGIN writes ("tend-plugin\nname=...")
+// and the event list of TEND_PLUGIN_EMITS ("tend-plugin-emits\nemits=...").
 std::variant<Descriptor, std::string> parseDescriptor(std::string_view text);
 
 }  // namespace tend::plugin

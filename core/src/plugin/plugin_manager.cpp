@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <set>
 
@@ -24,6 +25,11 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFactorySymbol = "tend_plugin_factory_v1";
+// A plugin file written, moved, removed or re-permissioned; a directory made on the way to a
+// plugins.d that does not exist yet; the watched directory itself going.
+constexpr std::uint32_t kDirectoryWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                              IN_DELETE | IN_ATTRIB | IN_CREATE | IN_DELETE_SELF |
+                                              IN_MOVE_SELF | IN_ONLYDIR;
 
 }  // namespace
 
@@ -361,6 +367,7 @@ void PluginManager::stopAll() {
 }
 
 void PluginManager::rescan() {
+    rewatch();
     const auto files = scan();
     std::set<fs::path> present(files.begin(), files.end());
     std::vector<fs::path> to_load;
@@ -405,8 +412,19 @@ std::vector<PluginStatus> PluginManager::status() const {
         s.reason = record->reason;
         s.requires_plugins = record->descriptor.requires_plugins;
         s.provides = record->descriptor.provides;
+        s.emits = record->descriptor.emits;
         s.load_ms = record->load_ms;
         out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::vector<conf::PluginEvents> PluginManager::loadedEvents() const {
+    std::vector<conf::PluginEvents> out;
+    for (const auto& record : records_) {
+        if (record->plugin) {
+            out.push_back({record->descriptor.name, record->descriptor.emits});
+        }
     }
     return out;
 }
@@ -479,20 +497,84 @@ void PluginManager::watchDirectories() {
                       error);
         return;
     }
-    for (const auto& dir : options_.dirs) {
-        inotify_.addWatch(dir,
-                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB);
-    }
+    rewatch();
     inotify_.start([this](const sys::InotifyBatch& batch) { onDirectoryEvents(batch); });
+}
+
+// Each plugins.d is watched itself when it exists, else from its nearest existing ancestor, so
+// that a directory made after tend started (`mkdir -p ~/.config/tend/plugins.d`) is noticed and
+// read. Called again whenever a directory comes or goes.
+void PluginManager::rewatch() {
+    if (!inotify_.isOpen()) {
+        return;
+    }
+    // The whole set is built anew: inotify gives the same descriptor for the same directory, and
+    // an ancestor no longer needed stops being watched.
+    std::map<int, DirectoryWatch> wanted;
+    for (const auto& dir : options_.dirs) {
+        const fs::path watched = sys::nearestExistingDirectory(dir);
+        if (watched.empty()) {
+            continue;
+        }
+        const int wd = inotify_.addWatch(watched, kDirectoryWatchMask);
+        if (wd < 0) {
+            logger_->warn("cannot watch plugin directory {}: {}", watched.string(),
+                          std::strerror(errno));
+            continue;
+        }
+        const auto previous = watch_targets_.find(dir);
+        if (previous == watch_targets_.end() || previous->second != watched) {
+            if (watched == dir) {
+                logger_->info("watching plugin directory {}", dir.string());
+            } else {
+                logger_->info("plugin directory {} does not exist yet; watching {} for it",
+                              dir.string(), watched.string());
+            }
+        }
+        watch_targets_[dir] = watched;
+        auto& watch = wanted[wd];
+        watch.path = watched;
+        if (watched != dir) {
+            // Only the next directory on the way to the plugins.d matters there.
+            watch.awaited.insert(dir.lexically_relative(watched).begin()->string());
+        } else {
+            watch.is_plugin_dir = true;
+        }
+    }
+    for (const auto& [wd, watch] : watches_) {
+        if (!wanted.contains(wd)) {
+            inotify_.removeWatch(wd);
+        }
+    }
+    watches_ = std::move(wanted);
 }
 
 void PluginManager::onDirectoryEvents(const sys::InotifyBatch& batch) {
     bool relevant = batch.overflowed;  // events were lost: a rescan finds what they said
+    bool directories_changed = batch.overflowed;
     if (batch.overflowed) {
         logger_->warn("the plugin directories' inotify queue overflowed; looking at them again");
     }
     for (const sys::InotifyEvent& event : batch.events) {
-        relevant = relevant || event.name.ends_with(".so") || event.name.ends_with(".conf");
+        const auto watch = watches_.find(event.wd);
+        if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+            directories_changed = true;  // a watched directory went
+            continue;
+        }
+        if (watch == watches_.end()) {
+            continue;
+        }
+        // A directory made on the way to a plugins.d that does not exist yet.
+        if ((event.mask & IN_ISDIR) && (event.mask & (IN_CREATE | IN_MOVED_TO)) &&
+            watch->second.awaited.contains(event.name)) {
+            directories_changed = true;
+        }
+        relevant = relevant || (watch->second.is_plugin_dir &&
+                                (event.name.ends_with(".so") || event.name.ends_with(".conf")));
+    }
+    if (directories_changed) {
+        rewatch();
+        relevant = true;  // a plugins.d that appeared may already hold plugins
     }
     if (!relevant) {
         return;

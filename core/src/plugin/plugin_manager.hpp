@@ -16,10 +16,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "conf/event_sources.hpp"
 #include "log/log_rotation.hpp"
 #include "log/output_router.hpp"
 #include "plugin/plugin_status.hpp"
@@ -93,6 +95,8 @@ class PluginManager {
     void rescan();
 
     std::vector<PluginStatus> status() const;
+    // The plugins that run, and the events each declares.
+    std::vector<conf::PluginEvents> loadedEvents() const;
 
     // A control command a plugin serves; false when no plugin serves `name`.
     // `reply` is called once: with the plugin's answer, or with an error when the plugin
@@ -116,6 +120,7 @@ class PluginManager {
     std::filesystem::path confPath(const std::filesystem::path& plugin,
                                    const std::string& name) const;
     void watchDirectories();
+    void rewatch();
     void stanzasChanged();
     void updateOutputTap();
     void deliverOutput(const log::CapturedLines& batch);
@@ -131,6 +136,15 @@ class PluginManager {
     std::unique_ptr<Subscribers> subscribers_;
     std::uint64_t observer_ids_[3] = {0, 0, 0};
     sys::InotifyReader inotify_;
+    // What each watch descriptor watches: a plugins.d, or an ancestor of one that does not exist
+    // yet, where only the directories on the way to it (`awaited`) matter.
+    struct DirectoryWatch {
+        std::filesystem::path path;
+        bool is_plugin_dir = false;
+        std::set<std::string> awaited;
+    };
+    std::map<int, DirectoryWatch> watches_;
+    std::map<std::filesystem::path, std::filesystem::path> watch_targets_;  // plugins.d -> watched
     boost::asio::steady_timer rescan_timer_;
     bool stanzas_pending_ = false;
     bool tapping_ = false;

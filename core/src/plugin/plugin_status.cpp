@@ -54,6 +54,7 @@ json pluginsJson(const std::vector<PluginStatus>& plugins) {
                         {"path", plugin.path},
                         {"requires", plugin.requires_plugins},
                         {"provides", plugin.provides},
+                        {"emits", plugin.emits},
                         {"load_ms", plugin.load_ms}});
     }
     return list;

@@ -32,6 +32,7 @@ struct PluginStatus {
     std::string reason;  // why it is not running
     std::vector<std::string> requires_plugins;
     std::vector<std::string> provides;
+    std::vector<std::string> emits;  // the events it declares (TEND_PLUGIN_EMITS)
     double load_ms = 0;
 };
 

@@ -134,17 +134,21 @@ std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool 
 
 }  // namespace
 
+// The job files present, by what became of each (the parts add up to the whole), then the ones
+// that went: `3 job files: 1 added, 1 changed, 1 unchanged; 1 removed`.
 std::string RescanReport::summary() const {
+    const std::size_t accounted = added.size() + changed.size() + unchanged + kept.size();
+    const std::size_t broken = files > accounted ? files - accounted : 0;
     std::string out = std::to_string(files) + (files == 1 ? " job file: " : " job files: ") +
                       std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
-                      " changed, " + std::to_string(removed.size()) + " removed, " +
-                      std::to_string(unchanged) + " unchanged";
+                      " changed, " + std::to_string(unchanged) + " unchanged";
     if (!kept.empty()) {
-        out += "; " + std::to_string(kept.size()) +
-               (kept.size() == 1 ? " has errors and keeps its" : " have errors and keep their") +
-               " last good definition";
+        out += ", " + std::to_string(kept.size()) + " with errors (last good definition kept)";
     }
-    return out;
+    if (broken) {
+        out += ", " + std::to_string(broken) + " with errors (not loaded)";
+    }
+    return out + "; " + std::to_string(removed.size()) + " removed";
 }
 
 std::string RescanReport::planText() const {
@@ -177,13 +181,22 @@ std::string RescanReport::planText() const {
     return out;
 }
 
+void logDiagnostics(spdlog::logger& logger, const RescanReport& report) {
+    for (const auto& d : report.diagnostics) {
+        const auto level =
+            d.severity == grammar::Severity::Error ? spdlog::level::err : spdlog::level::warn;
+        if (d.line == 0) {
+            logger.log(level, "{}: {}", d.path, d.message);
+        } else {
+            logger.log(level, "{}:{}:{}: {}", d.path, d.line, d.column, d.message);
+        }
+    }
+}
+
 void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report) {
     // Before the early return: a new file that never parsed changes nothing, but its
     // diagnostics are what its author is looking for.
-    for (const auto& error : report.errors) {
-        const auto newline = error.find('\n');
-        logger.error("{}", newline == std::string::npos ? error : error.substr(0, newline));
-    }
+    logDiagnostics(logger, report);
     if (report.empty()) {
         logger.debug("{}: nothing changed ({} job files, {} read)", why, report.files,
                      report.parsed);
@@ -259,6 +272,7 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
     }
     for (const auto& problem : problems) {
         report.errors.push_back(problem.format());
+        report.diagnostics.push_back(problem);
     }
     report.files = found.size();
 
@@ -291,17 +305,21 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
         }
         ++report.parsed;
         auto result = conf::loadJobFile(file.name, file.path, registry_);
-        std::string first_error;
-        for (const auto& diagnostic : result.diagnostics) {
-            if (first_error.empty() && diagnostic.severity == grammar::Severity::Error) {
-                first_error = diagnostic.format();
+        // The first error as `file:line:col: message`, for status and the plan.
+        std::string headline;
+        for (const auto& d : result.diagnostics) {
+            if (headline.empty() && d.severity == grammar::Severity::Error) {
+                headline = d.path +
+                           (d.line ? ':' + std::to_string(d.line) + ':' + std::to_string(d.column)
+                                   : std::string()) +
+                           ": " + d.message;
             }
         }
-        const std::string headline = first_error.substr(0, first_error.find('\n'));
         // A racy re-read that finds the same errors has nothing new to say.
         if (!(racy_reread && !result.job && known->error == headline)) {
             for (const auto& diagnostic : result.diagnostics) {
                 report.errors.push_back(diagnostic.format());
+                report.diagnostics.push_back(diagnostic);
             }
         }
         const bool moved = known && known->path != file.path;

@@ -24,6 +24,7 @@
 #include "conf/stanza_registry.hpp"
 #include "model/job_class.hpp"
 #include "sys/file_stamp.hpp"
+#include "tend/grammar/diagnostic.hpp"
 
 namespace spdlog {
 class logger;
@@ -52,6 +53,7 @@ struct RescanReport {
     std::size_t files = 0;
     std::size_t parsed = 0;  // files read and parsed by this rescan; the rest were unchanged
     std::vector<std::string> errors;  // every diagnostic, formatted `file:line:col: ...`
+    std::vector<grammar::Diagnostic> diagnostics;  // the same, for tend's log
     std::vector<PlanStep> plan;
 
     bool empty() const { return plan.empty(); }
@@ -63,6 +65,9 @@ struct RescanReport {
 
 // Writes a rescan's plan to the log, one line per step, and its summary.
 void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report);
+// Each diagnostic as one line of tend's log, at its severity's level: `file:line:col: message`
+// (the level already says error or warning).
+void logDiagnostics(spdlog::logger& logger, const RescanReport& report);
 
 struct RescanOptions {
     bool dry_run = false;

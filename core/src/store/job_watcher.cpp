@@ -94,12 +94,7 @@ void JobWatcher::watchTree() {
         std::error_code ec;
         if (!fs::is_directory(dir, ec)) {
             // Not there yet: watch the nearest ancestor that is, to notice it being created.
-            fs::path ancestor = dir.parent_path();
-            while (!ancestor.empty() && !fs::is_directory(ancestor, ec) &&
-                   ancestor != ancestor.root_path()) {
-                ancestor = ancestor.parent_path();
-            }
-            if (!ancestor.empty() && fs::is_directory(ancestor, ec)) {
+            if (const fs::path ancestor = sys::nearestExistingDirectory(dir); !ancestor.empty()) {
                 addWatch(ancestor, true);
             }
             continue;

@@ -34,6 +34,22 @@ int InotifyReader::addWatch(const std::filesystem::path& path, std::uint32_t mas
     return ::inotify_add_watch(fd_, path.c_str(), mask);
 }
 
+void InotifyReader::removeWatch(int wd) {
+    ::inotify_rm_watch(fd_, wd);
+}
+
+std::filesystem::path nearestExistingDirectory(const std::filesystem::path& path) {
+    std::error_code ec;
+    std::filesystem::path dir = path;
+    while (!dir.empty() && !std::filesystem::is_directory(dir, ec)) {
+        if (dir == dir.root_path() || dir == dir.parent_path()) {
+            return {};
+        }
+        dir = dir.parent_path();
+    }
+    return dir;
+}
+
 void InotifyReader::start(std::function<void(const InotifyBatch&)> on_batch) {
     on_batch_ = std::move(on_batch);
     wait();

@@ -43,6 +43,7 @@ class InotifyReader {
 
     // The watch descriptor, or -1 with errno set.
     int addWatch(const std::filesystem::path& path, std::uint32_t mask);
+    void removeWatch(int wd);
 
     // Calls `on_batch` for every wake-up with events, until the reader is destroyed.
     void start(std::function<void(const InotifyBatch&)> on_batch);
@@ -57,5 +58,9 @@ class InotifyReader {
     std::function<void(const InotifyBatch&)> on_batch_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// `path` when it is a directory, else its nearest ancestor that is one (empty when none is): where
+// to watch for a directory that does not exist yet to appear.
+std::filesystem::path nearestExistingDirectory(const std::filesystem::path& path);
 
 }  // namespace tend::sys

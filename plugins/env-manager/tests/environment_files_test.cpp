@@ -49,12 +49,11 @@ TEST(EnvironmentFiles, ABadLineIsReportedAtItsColumnAndSkipped) {
     parseEnvironmentFile("OK=1\nno equals\n  9X=1\nV=ab${OPEN\nW=${A:?x}\nLAST=2", "e.conf",
                          from({}), out, errors);
     EXPECT_THAT(assignments(out), ElementsAre("OK=1 @e.conf:1", "LAST=2 @e.conf:6"));
-    EXPECT_THAT(errors,
-                ElementsAre("e.conf:2:1: error: expected KEY=VALUE",
-                            "e.conf:3:3: error: invalid variable name '9X': use letters, digits "
-                            "and '_', not starting with a digit",
-                            "e.conf:4:5: error: unterminated '${'",
-                            "e.conf:5:3: error: unknown operator in '${A:?x}': use :- or :+"));
+    EXPECT_THAT(errors, ElementsAre("e.conf:2:1: expected KEY=VALUE",
+                                    "e.conf:3:3: invalid variable name '9X': use letters, digits "
+                                    "and '_', not starting with a digit",
+                                    "e.conf:4:5: unterminated '${'",
+                                    "e.conf:5:3: unknown operator in '${A:?x}': use :- or :+"));
 }
 
 // A table in memory, with origins, standing in for the host's.

@@ -370,3 +370,14 @@ using Factory = std::unique_ptr<Plugin>(PluginHost&);
     }                                                                                              \
     }                                                                                              \
     BOOST_DLL_ALIAS(tend_plugin_factory_impl, tend_plugin_factory_v1)
+
+// Declares the events the plugin emits: a comma-separated list of event names or fnmatch globs in
+// one string literal, e.g. TEND_PLUGIN_EMITS("file"). Optional, at most once, beside TEND_PLUGIN.
+// tend reads it from the file as it reads the descriptor, so that `tendctl check-config` and
+// `tendctl explain` know a condition on these events waits for a plugin that is loaded, and say
+// which plugin it needs when it is not.
+#define TEND_PLUGIN_EMITS(EVENTS)                                                    \
+    extern "C" __attribute__((section(".tend_plugin"), used, visibility("default"))) \
+    const char tend_plugin_emits_v1[] =                                              \
+        "tend-plugin-emits\n"                                                        \
+        "emits=" EVENTS "\n";
