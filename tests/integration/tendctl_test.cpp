@@ -246,14 +246,34 @@ TEST_F(Tendctl, StartOfARunningJobFailsWithAlreadyRunning) {
     EXPECT_EQ(again.err, "tendctl: Job is already running: svc\n");
 }
 
-// initctl's wording for a single-instance job with no instance: the instance name is empty.
-TEST_F(Tendctl, StopOfAJobThatIsNotRunningSaysUnknownInstance) {
+// exposes: initctl's wording for a job that does not run named an instance with an empty name,
+// `tendctl: Unknown instance: `, which tells the user nothing.
+TEST_F(Tendctl, StopOfAJobThatIsNotRunningSaysAlreadyStopped) {
     writeJob("svc", "exec sleep 1000\n");
     ASSERT_TRUE(startTend());
     const ProcessResult stopped = ctl("stop", "svc");
     EXPECT_EQ(stopped.exit_code, 1);
     EXPECT_EQ(stopped.out, "");
-    EXPECT_EQ(stopped.err, "tendctl: Unknown instance: \n");
+    EXPECT_EQ(stopped.err, "tendctl: Job has already been stopped: svc\n");
+    ProcessResult run;
+    EXPECT_EQ(ctlJson(run, "stop", "svc"), json::parse(R"({"ok":false,"code":"already-stopped",
+                              "error":"Job has already been stopped: svc"})"));
+    EXPECT_EQ(ctl("restart", "svc").err, "tendctl: Job has already been stopped: svc\n");
+}
+
+TEST_F(Tendctl, StopOfAnInstanceThatDoesNotRunNamesTheJobAndTheInstance) {
+    writeJob("each", "instance $N\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "each", "N=1").exit_code, 0);
+    const ProcessResult stopped = ctl("stop", "each", "N=7");
+    EXPECT_EQ(stopped.exit_code, 1);
+    EXPECT_EQ(stopped.out, "");
+    EXPECT_EQ(stopped.err, "tendctl: Unknown instance: each (7)\n");
+    ProcessResult run;
+    EXPECT_EQ(ctlJson(run, "stop", "each", "N=7"), (json{{"ok", false},
+                                                         {"code", "unknown-instance"},
+                                                         {"error", "Unknown instance: each (7)"}}));
+    EXPECT_EQ(ctl("status", "each", "N=7").err, "tendctl: Unknown instance: each (7)\n");
 }
 
 TEST_F(Tendctl, StopOfAJobAlreadyStoppingSaysAlreadyStopped) {
