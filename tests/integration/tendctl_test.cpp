@@ -621,6 +621,22 @@ TEST_F(Tendctl, JsonReloadConfigurationListsWhatChanged) {
     EXPECT_EQ(data["errors"], json::array()) << run.out;
 }
 
+// exposes: check-config --json printed the report the running tend sent indented over many
+// lines, where every other command prints one JSON document per line.
+TEST_F(Tendctl, JsonCheckConfigThroughTendIsOneLine) {
+    writeJob("svc", "start on peach\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ProcessResult run;
+    const json report = ctlJson(run, "check-config");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    ASSERT_TRUE(report.is_object()) << run.out;
+    EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << run.out;
+    // tend checked its own job directory: the report is the running tend's.
+    ASSERT_EQ(report["files"].size(), 1u) << run.out;
+    EXPECT_EQ(report["files"][0]["path"], (jobs_dir_ / "svc.conf").string());
+    EXPECT_EQ(report["findings"][0]["kind"], "unknown-event");
+}
+
 // ---------------------------------------------------------------------------------------------
 // show-config
 
