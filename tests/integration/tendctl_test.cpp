@@ -880,6 +880,68 @@ TEST_F(TendctlLog, FollowKeepsALineWrittenJustBeforeRotation) {
     EXPECT_EQ(follower->out(), "msg 1\nmsg 2\nmsg 3\n");
 }
 
+// exposes: `tendctl --json log` printed the log as plain text, though every command speaks JSON.
+TEST_F(TendctlLog, JsonIsOneObjectPerLine) {
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "talk").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("talk"), "three\n"));
+    const ProcessResult shown = ctl("--json", "log", "talk");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out, R"({"instance":"","job":"talk","text":"one"})"
+                         "\n"
+                         R"({"instance":"","job":"talk","text":"two"})"
+                         "\n"
+                         R"({"instance":"","job":"talk","text":"three"})"
+                         "\n");
+    const ProcessResult last = ctl("--json", "log", "-n", "1", "talk");
+    EXPECT_EQ(last.out, R"({"instance":"","job":"talk","text":"three"})"
+                        "\n");
+}
+
+TEST_F(TendctlLog, JsonTakesTheTimestampIntoTime) {
+    writeJob("stamped", "task\nlog timestamp\nexec echo \"hello  world\"\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "stamped").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("stamped"), "hello  world\n")) << readLog("stamped");
+    ProcessResult shown;
+    const json line = ctlJson(shown, "log", "stamped");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    ASSERT_TRUE(line.is_object()) << shown.out;
+    EXPECT_EQ(line["job"], "stamped");
+    EXPECT_EQ(line["text"], "hello  world");
+    ASSERT_TRUE(line.contains("time")) << shown.out;
+    EXPECT_THAT(line["time"].get<std::string>(),
+                MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}"));
+    EXPECT_EQ(readLog("stamped"), line["time"].get<std::string>() + " hello  world\n");
+}
+
+TEST_F(TendctlLog, JsonReplacesBytesThatAreNotUtf8) {
+    writeJob("raw", "task\nscript\n  printf 'bad \\377 byte\\n'\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "raw").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("raw"), " byte\n")) << readLog("raw");
+    ProcessResult shown;
+    const json line = ctlJson(shown, "log", "raw");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    ASSERT_TRUE(line.is_object()) << shown.out;
+    EXPECT_EQ(line["text"], "bad \xEF\xBF\xBD byte");
+}
+
+TEST_F(TendctlLog, JsonFollowPrintsEachNewLineAsAnObject) {
+    ASSERT_TRUE(startTend());
+    say("1");
+    auto argv = ctlBase();
+    argv.insert(argv.end(), {"--json", "log", "-f", "msg"});
+    Child follower(argv);
+    ASSERT_TRUE(follower.readUntil("\"msg 1\"}\n")) << follower.out() << follower.err();
+    say("2");
+    ASSERT_TRUE(follower.readUntil("\"msg 2\"}\n")) << follower.out() << follower.err();
+    EXPECT_EQ(follower.out(), R"({"instance":"","job":"msg","text":"msg 1"})"
+                              "\n"
+                              R"({"instance":"","job":"msg","text":"msg 2"})"
+                              "\n");
+}
+
 TEST_F(TendctlLog, JobWithoutALogFileSaysSo) {
     writeJob("quiet", "console none\nexec sleep 1000\n");
     ASSERT_TRUE(startTend());
