@@ -33,6 +33,9 @@ using tend::control::ClientMode;
 using tend::control::CommandArgument;
 using tend::control::CommandSpec;
 
+// How many lines `log -f` shows before it follows, unless -n says otherwise.
+constexpr long kFollowLines = 10;
+
 void printUsage(std::FILE* to) {
     const std::string_view text = tend::control::usageText();
     std::fwrite(text.data(), 1, text.size(), to);
@@ -402,7 +405,9 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
         view.job = data.value("job", positional.front());
         view.instance = data.value("instance", "");
         view.follow = parsed.options.value("follow", false);
-        view.lines = parsed.options.value("lines", -1L);
+        // As `tail -f` and `journalctl -f`: following starts with the last lines, not the
+        // whole log.
+        view.lines = parsed.options.value("lines", view.follow ? kFollowLines : -1L);
         view.json = cli.json;
         if (const std::string error = tend::ctl::showLog(view); !error.empty()) {
             fail(cli, error);

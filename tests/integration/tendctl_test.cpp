@@ -880,6 +880,36 @@ TEST_F(TendctlLog, FollowKeepsALineWrittenJustBeforeRotation) {
     EXPECT_EQ(follower->out(), "msg 1\nmsg 2\nmsg 3\n");
 }
 
+// exposes: `log -f` printed the whole log before following it; tail -f and journalctl -f start
+// with the last 10 lines.
+TEST_F(TendctlLog, FollowStartsWithTheLastTenLines) {
+    writeJob("many",
+             "task\nscript\n  for i in $(seq 1 15); do echo \"line $i\"; done\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "many").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("many"), "line 15\n")) << readLog("many");
+    auto follower = follow("many");
+    ASSERT_TRUE(follower->readUntil("line 15\n")) << follower->out() << follower->err();
+    std::string expected;
+    for (int i = 6; i <= 15; ++i) {
+        expected += "line " + std::to_string(i) + "\n";
+    }
+    EXPECT_EQ(follower->out(), expected);
+    // Without -f, the whole log, as before.
+    EXPECT_EQ(countOf(ctl("log", "many").out, "\n"), 15u);
+}
+
+TEST_F(TendctlLog, FollowWithLinesStartsWithThatMany) {
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "talk").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("talk"), "three\n"));
+    auto argv = ctlBase();
+    argv.insert(argv.end(), {"log", "-f", "-n", "1", "talk"});
+    Child follower(argv);
+    ASSERT_TRUE(follower.readUntil("three\n")) << follower.out() << follower.err();
+    EXPECT_EQ(follower.out(), "three\n");
+}
+
 // exposes: `tendctl --json log` printed the log as plain text, though every command speaks JSON.
 TEST_F(TendctlLog, JsonIsOneObjectPerLine) {
     ASSERT_TRUE(startTend());
