@@ -278,11 +278,16 @@ int monitor(const Cli& cli) {
         if (body == message->end()) {
             continue;
         }
+        if (body->value("type", "") == "exit") {
+            // tend said so before it went: every job has stopped and nothing is left to show.
+            std::printf("%s\n", cli.json ? body->dump().c_str() : "tend exited; the session ended");
+            return 0;
+        }
         const std::string line = cli.json ? body->dump() : describeMonitor(*body);
         std::printf("%s\n", line.c_str());
     }
-    // tend went away: the session ended.
-    return 0;
+    fail(cli, "lost the connection to tend before the session ended (did tend crash?)", 1,
+         "unreachable");
 }
 
 struct Parsed {

@@ -33,6 +33,7 @@ using ::testing::ContainsRegex;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 using Clock = std::chrono::steady_clock;
@@ -1033,12 +1034,51 @@ TEST_F(Tendctl, MonitorJsonPrintsOneTypedObjectPerLine) {
         << monitor->out();
 }
 
-TEST_F(Tendctl, MonitorExitsZeroWhenTendEnds) {
+// exposes: monitor ended silently when tend did, and missed the last changes of the jobs stopped
+// at session end: tend stopped its event loop before their lines had gone out.
+TEST_F(Tendctl, MonitorShowsEveryJobStoppingAtSessionEndThenThatTendExited) {
+    writeJob("one", "exec sleep 1000\n");
+    writeJob("two", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "one").exit_code, 0);
+    ASSERT_EQ(ctl("start", "two").exit_code, 0);
+    auto monitor = listeningMonitor(false);
+    ASSERT_TRUE(stopTend().has_value());
+    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
+    const std::string& out = monitor->out();
+    EXPECT_THAT(out, HasSubstr("\nevent session-end TYPE=shutdown\n"));
+    for (const std::string job : {"one", "two"}) {
+        EXPECT_THAT(out, HasSubstr("\n" + job + " goal start -> stop\n"));
+        EXPECT_THAT(out, HasSubstr("\n" + job + " state post-stop -> waiting\n"));
+    }
+    EXPECT_THAT(out, EndsWith("\ntend exited; the session ended\n"));
+    EXPECT_EQ(monitor->err(), "");
+}
+
+TEST_F(Tendctl, MonitorJsonEndsWithAnExitObject) {
+    writeJob("svc", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "svc").exit_code, 0);
+    auto monitor = listeningMonitor(true);
+    ASSERT_TRUE(stopTend().has_value());
+    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
+    const std::string& out = monitor->out();
+    EXPECT_THAT(out, HasSubstr(R"({"from":"post-stop","goal":"stop","instance":"","job":"svc",)"
+                               R"("to":"waiting","type":"state"})"
+                               "\n"));
+    EXPECT_THAT(out, EndsWith("\n{\"type\":\"exit\"}\n"));
+    EXPECT_EQ(monitor->err(), "");
+}
+
+TEST_F(Tendctl, MonitorSaysSoWhenTendGoesWithoutEndingTheSession) {
     ASSERT_TRUE(startTend());
     auto monitor = listeningMonitor(false);
-    stopTend();
-    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
-    EXPECT_EQ(monitor->err(), "");
+    ASSERT_EQ(::kill(tendPid(), SIGKILL), 0);
+    EXPECT_EQ(monitor->waitExit(10s), 1) << monitor->out() << monitor->err();
+    EXPECT_THAT(monitor->out(), Not(HasSubstr("tend exited")));
+    EXPECT_EQ(monitor->err(),
+              "tendctl: lost the connection to tend before the session ended (did tend "
+              "crash?)\n");
 }
 
 // ---------------------------------------------------------------------------------------------
