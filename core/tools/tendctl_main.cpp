@@ -3,10 +3,7 @@
 // tend through $TEND_SESSION, else $XDG_RUNTIME_DIR/tend/control (or --socket PATH).
 // `check-config` asks the running tend, else works offline; `log` reads the job's log file itself
 // once tend has said where it is. `--json` prints the reply's data (docs/control.md) instead.
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include "control/command_table.hpp"
 #include "control/protocol.hpp"
 #include "tendctl_check.hpp"
+#include "tendctl_log.hpp"
 
 namespace {
 
@@ -34,6 +32,9 @@ using json = nlohmann::json;
 using tend::control::ClientMode;
 using tend::control::CommandArgument;
 using tend::control::CommandSpec;
+
+// How many lines `log -f` shows before it follows, unless -n says otherwise.
+constexpr long kFollowLines = 10;
 
 void printUsage(std::FILE* to) {
     const std::string_view text = tend::control::usageText();
@@ -277,95 +278,16 @@ int monitor(const Cli& cli) {
         if (body == message->end()) {
             continue;
         }
+        if (body->value("type", "") == "exit") {
+            // tend said so before it went: every job has stopped and nothing is left to show.
+            std::printf("%s\n", cli.json ? body->dump().c_str() : "tend exited; the session ended");
+            return 0;
+        }
         const std::string line = cli.json ? body->dump() : describeMonitor(*body);
         std::printf("%s\n", line.c_str());
     }
-    // tend went away: the session ended.
-    return 0;
-}
-
-// Prints the last `lines` lines of `path` (all when negative), then, with `follow`, what is
-// appended, across rotation (a new file at the path) and truncation.
-int showLog(const Cli& cli, const std::string& path, long lines, bool follow) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && !follow) {
-        fail(cli, "no log at " + path + ": " + std::strerror(errno));
-    }
-    const auto reopen = [&] {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    };
-    std::string text;
-    if (fd >= 0) {
-        char chunk[65536];
-        ssize_t n = 0;
-        while ((n = ::read(fd, chunk, sizeof chunk)) > 0) {
-            text.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-    std::size_t start = 0;
-    if (lines >= 0) {
-        start = text.size();
-        long seen = 0;
-        std::size_t pos = text.size();
-        if (pos > 0 && text[pos - 1] == '\n') {
-            --pos;
-        }
-        while (pos > 0) {
-            if (text[pos - 1] == '\n' && ++seen == lines) {
-                break;
-            }
-            --pos;
-        }
-        start = lines == 0 ? text.size() : pos;
-    }
-    std::fwrite(text.data() + start, 1, text.size() - start, stdout);
-    std::fflush(stdout);
-    if (!follow) {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-        return 0;
-    }
-    struct stat seen {};
-    if (fd >= 0) {
-        ::fstat(fd, &seen);
-    }
-    off_t offset = static_cast<off_t>(text.size());
-    for (;;) {
-        ::poll(nullptr, 0, 200);
-        struct stat now {};
-        if (::stat(path.c_str(), &now) != 0) {
-            continue;  // rotated away; a new file comes when the job writes again
-        }
-        if (fd < 0 || now.st_ino != seen.st_ino || now.st_dev != seen.st_dev ||
-            now.st_size < offset) {
-            if (fd >= 0 && (now.st_ino != seen.st_ino || now.st_dev != seen.st_dev)) {
-                // Rotated: what was written to the old file before the switch comes first.
-                char rest[65536];
-                ssize_t got = 0;
-                while ((got = ::pread(fd, rest, sizeof rest, offset)) > 0) {
-                    std::fwrite(rest, 1, static_cast<std::size_t>(got), stdout);
-                    offset += got;
-                }
-            }
-            reopen();
-            if (fd < 0) {
-                continue;
-            }
-            ::fstat(fd, &seen);
-            offset = 0;
-        }
-        char chunk[65536];
-        ssize_t n = 0;
-        while ((n = ::pread(fd, chunk, sizeof chunk, offset)) > 0) {
-            std::fwrite(chunk, 1, static_cast<std::size_t>(n), stdout);
-            offset += n;
-        }
-        std::fflush(stdout);
-    }
+    fail(cli, "lost the connection to tend before the session ended (did tend crash?)", 1,
+         "unreachable");
 }
 
 struct Parsed {
@@ -483,8 +405,19 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
                      " does not log to a file: its console is not `log` (see its job file)",
                  1, "not-logged");
         }
-        const long lines = parsed.options.value("lines", -1L);
-        return showLog(cli, data.value("path", ""), lines, parsed.options.value("follow", false));
+        tend::ctl::LogView view;
+        view.path = data.value("path", "");
+        view.job = data.value("job", positional.front());
+        view.instance = data.value("instance", "");
+        view.follow = parsed.options.value("follow", false);
+        // As `tail -f` and `journalctl -f`: following starts with the last lines, not the
+        // whole log.
+        view.lines = parsed.options.value("lines", view.follow ? kFollowLines : -1L);
+        view.json = cli.json;
+        if (const std::string error = tend::ctl::showLog(view); !error.empty()) {
+            fail(cli, error);
+        }
+        return 0;
     }
     return requestAndPrint(cli, command, std::move(positional), parsed.wait,
                            std::move(parsed.options));

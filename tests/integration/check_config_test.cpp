@@ -142,6 +142,20 @@ TEST_F(CheckConfig, JsonListsEveryFindingWithStableFields) {
     EXPECT_EQ(nlohmann::json::parse(check({"--json", "-w", jobs()}).out)["ok"], false);
 }
 
+// exposes: check-config --json printed its report indented over many lines, where every other
+// command prints one JSON document per line.
+TEST_F(CheckConfig, JsonIsOneDocumentOnOneLine) {
+    write("jobs/a.conf", "start on peach\nexec a\n");
+    write("jobs/b.conf", "exec b\n");
+    const auto r = check({"--json", jobs()});
+    EXPECT_EQ(r.exit_code, 1);
+    ASSERT_FALSE(r.out.empty());
+    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+    const auto doc = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << r.out;
+    EXPECT_EQ(doc["files"].size(), 2u);
+}
+
 TEST_F(CheckConfig, PointsIntoTheOverrideWhenTheConditionComesFromIt) {
     write("jobs/a.conf", "start on startup\nexec a\n");
     write("jobs/a.override", "# moved\nstart on startup and peach\n");

@@ -643,7 +643,7 @@ TEST_F(TendSupervisor, InstancesAreSeparateJobsWithTheirOwnLogs) {
     EXPECT_THAT(list.out, HasSubstr(two.out));
     const ProcessResult unknown = ctl("stop", "inst", "N=1");
     EXPECT_EQ(unknown.exit_code, 1);
-    EXPECT_EQ(unknown.err, "tendctl: Unknown instance: 1\n");
+    EXPECT_EQ(unknown.err, "tendctl: Unknown instance: inst (1)\n");
 
     EXPECT_TRUE(waitForFile(logPath("inst-2"), "instance 2\n")) << readLog("inst-2");
     EXPECT_EQ(readLog("inst-1"), "instance 1\n");

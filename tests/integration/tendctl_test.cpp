@@ -33,6 +33,7 @@ using ::testing::ContainsRegex;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 using Clock = std::chrono::steady_clock;
@@ -246,14 +247,34 @@ TEST_F(Tendctl, StartOfARunningJobFailsWithAlreadyRunning) {
     EXPECT_EQ(again.err, "tendctl: Job is already running: svc\n");
 }
 
-// initctl's wording for a single-instance job with no instance: the instance name is empty.
-TEST_F(Tendctl, StopOfAJobThatIsNotRunningSaysUnknownInstance) {
+// exposes: initctl's wording for a job that does not run named an instance with an empty name,
+// `tendctl: Unknown instance: `, which tells the user nothing.
+TEST_F(Tendctl, StopOfAJobThatIsNotRunningSaysAlreadyStopped) {
     writeJob("svc", "exec sleep 1000\n");
     ASSERT_TRUE(startTend());
     const ProcessResult stopped = ctl("stop", "svc");
     EXPECT_EQ(stopped.exit_code, 1);
     EXPECT_EQ(stopped.out, "");
-    EXPECT_EQ(stopped.err, "tendctl: Unknown instance: \n");
+    EXPECT_EQ(stopped.err, "tendctl: Job has already been stopped: svc\n");
+    ProcessResult run;
+    EXPECT_EQ(ctlJson(run, "stop", "svc"), json::parse(R"({"ok":false,"code":"already-stopped",
+                              "error":"Job has already been stopped: svc"})"));
+    EXPECT_EQ(ctl("restart", "svc").err, "tendctl: Job has already been stopped: svc\n");
+}
+
+TEST_F(Tendctl, StopOfAnInstanceThatDoesNotRunNamesTheJobAndTheInstance) {
+    writeJob("each", "instance $N\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "each", "N=1").exit_code, 0);
+    const ProcessResult stopped = ctl("stop", "each", "N=7");
+    EXPECT_EQ(stopped.exit_code, 1);
+    EXPECT_EQ(stopped.out, "");
+    EXPECT_EQ(stopped.err, "tendctl: Unknown instance: each (7)\n");
+    ProcessResult run;
+    EXPECT_EQ(ctlJson(run, "stop", "each", "N=7"), (json{{"ok", false},
+                                                         {"code", "unknown-instance"},
+                                                         {"error", "Unknown instance: each (7)"}}));
+    EXPECT_EQ(ctl("status", "each", "N=7").err, "tendctl: Unknown instance: each (7)\n");
 }
 
 TEST_F(Tendctl, StopOfAJobAlreadyStoppingSaysAlreadyStopped) {
@@ -601,6 +622,22 @@ TEST_F(Tendctl, JsonReloadConfigurationListsWhatChanged) {
     EXPECT_EQ(data["errors"], json::array()) << run.out;
 }
 
+// exposes: check-config --json printed the report the running tend sent indented over many
+// lines, where every other command prints one JSON document per line.
+TEST_F(Tendctl, JsonCheckConfigThroughTendIsOneLine) {
+    writeJob("svc", "start on peach\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ProcessResult run;
+    const json report = ctlJson(run, "check-config");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    ASSERT_TRUE(report.is_object()) << run.out;
+    EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << run.out;
+    // tend checked its own job directory: the report is the running tend's.
+    ASSERT_EQ(report["files"].size(), 1u) << run.out;
+    EXPECT_EQ(report["files"][0]["path"], (jobs_dir_ / "svc.conf").string());
+    EXPECT_EQ(report["findings"][0]["kind"], "unknown-event");
+}
+
 // ---------------------------------------------------------------------------------------------
 // show-config
 
@@ -848,6 +885,98 @@ TEST_F(TendctlLog, FollowKeepsALineWrittenJustBeforeRotation) {
     EXPECT_EQ(follower->out(), "msg 1\nmsg 2\nmsg 3\n");
 }
 
+// exposes: `log -f` printed the whole log before following it; tail -f and journalctl -f start
+// with the last 10 lines.
+TEST_F(TendctlLog, FollowStartsWithTheLastTenLines) {
+    writeJob("many",
+             "task\nscript\n  for i in $(seq 1 15); do echo \"line $i\"; done\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "many").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("many"), "line 15\n")) << readLog("many");
+    auto follower = follow("many");
+    ASSERT_TRUE(follower->readUntil("line 15\n")) << follower->out() << follower->err();
+    std::string expected;
+    for (int i = 6; i <= 15; ++i) {
+        expected += "line " + std::to_string(i) + "\n";
+    }
+    EXPECT_EQ(follower->out(), expected);
+    // Without -f, the whole log, as before.
+    EXPECT_EQ(countOf(ctl("log", "many").out, "\n"), 15u);
+}
+
+TEST_F(TendctlLog, FollowWithLinesStartsWithThatMany) {
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "talk").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("talk"), "three\n"));
+    auto argv = ctlBase();
+    argv.insert(argv.end(), {"log", "-f", "-n", "1", "talk"});
+    Child follower(argv);
+    ASSERT_TRUE(follower.readUntil("three\n")) << follower.out() << follower.err();
+    EXPECT_EQ(follower.out(), "three\n");
+}
+
+// exposes: `tendctl --json log` printed the log as plain text, though every command speaks JSON.
+TEST_F(TendctlLog, JsonIsOneObjectPerLine) {
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "talk").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("talk"), "three\n"));
+    const ProcessResult shown = ctl("--json", "log", "talk");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out, R"({"instance":"","job":"talk","text":"one"})"
+                         "\n"
+                         R"({"instance":"","job":"talk","text":"two"})"
+                         "\n"
+                         R"({"instance":"","job":"talk","text":"three"})"
+                         "\n");
+    const ProcessResult last = ctl("--json", "log", "-n", "1", "talk");
+    EXPECT_EQ(last.out, R"({"instance":"","job":"talk","text":"three"})"
+                        "\n");
+}
+
+TEST_F(TendctlLog, JsonTakesTheTimestampIntoTime) {
+    writeJob("stamped", "task\nlog timestamp\nexec echo \"hello  world\"\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "stamped").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("stamped"), "hello  world\n")) << readLog("stamped");
+    ProcessResult shown;
+    const json line = ctlJson(shown, "log", "stamped");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    ASSERT_TRUE(line.is_object()) << shown.out;
+    EXPECT_EQ(line["job"], "stamped");
+    EXPECT_EQ(line["text"], "hello  world");
+    ASSERT_TRUE(line.contains("time")) << shown.out;
+    EXPECT_THAT(line["time"].get<std::string>(),
+                MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}"));
+    EXPECT_EQ(readLog("stamped"), line["time"].get<std::string>() + " hello  world\n");
+}
+
+TEST_F(TendctlLog, JsonReplacesBytesThatAreNotUtf8) {
+    writeJob("raw", "task\nscript\n  printf 'bad \\377 byte\\n'\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "raw").exit_code, 0);
+    ASSERT_TRUE(waitForFile(logPath("raw"), " byte\n")) << readLog("raw");
+    ProcessResult shown;
+    const json line = ctlJson(shown, "log", "raw");
+    EXPECT_EQ(shown.exit_code, 0) << shown.err;
+    ASSERT_TRUE(line.is_object()) << shown.out;
+    EXPECT_EQ(line["text"], "bad \xEF\xBF\xBD byte");
+}
+
+TEST_F(TendctlLog, JsonFollowPrintsEachNewLineAsAnObject) {
+    ASSERT_TRUE(startTend());
+    say("1");
+    auto argv = ctlBase();
+    argv.insert(argv.end(), {"--json", "log", "-f", "msg"});
+    Child follower(argv);
+    ASSERT_TRUE(follower.readUntil("\"msg 1\"}\n")) << follower.out() << follower.err();
+    say("2");
+    ASSERT_TRUE(follower.readUntil("\"msg 2\"}\n")) << follower.out() << follower.err();
+    EXPECT_EQ(follower.out(), R"({"instance":"","job":"msg","text":"msg 1"})"
+                              "\n"
+                              R"({"instance":"","job":"msg","text":"msg 2"})"
+                              "\n");
+}
+
 TEST_F(TendctlLog, JobWithoutALogFileSaysSo) {
     writeJob("quiet", "console none\nexec sleep 1000\n");
     ASSERT_TRUE(startTend());
@@ -909,12 +1038,51 @@ TEST_F(Tendctl, MonitorJsonPrintsOneTypedObjectPerLine) {
         << monitor->out();
 }
 
-TEST_F(Tendctl, MonitorExitsZeroWhenTendEnds) {
+// exposes: monitor ended silently when tend did, and missed the last changes of the jobs stopped
+// at session end: tend stopped its event loop before their lines had gone out.
+TEST_F(Tendctl, MonitorShowsEveryJobStoppingAtSessionEndThenThatTendExited) {
+    writeJob("one", "exec sleep 1000\n");
+    writeJob("two", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "one").exit_code, 0);
+    ASSERT_EQ(ctl("start", "two").exit_code, 0);
+    auto monitor = listeningMonitor(false);
+    ASSERT_TRUE(stopTend().has_value());
+    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
+    const std::string& out = monitor->out();
+    EXPECT_THAT(out, HasSubstr("\nevent session-end TYPE=shutdown\n"));
+    for (const std::string job : {"one", "two"}) {
+        EXPECT_THAT(out, HasSubstr("\n" + job + " goal start -> stop\n"));
+        EXPECT_THAT(out, HasSubstr("\n" + job + " state post-stop -> waiting\n"));
+    }
+    EXPECT_THAT(out, EndsWith("\ntend exited; the session ended\n"));
+    EXPECT_EQ(monitor->err(), "");
+}
+
+TEST_F(Tendctl, MonitorJsonEndsWithAnExitObject) {
+    writeJob("svc", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "svc").exit_code, 0);
+    auto monitor = listeningMonitor(true);
+    ASSERT_TRUE(stopTend().has_value());
+    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
+    const std::string& out = monitor->out();
+    EXPECT_THAT(out, HasSubstr(R"({"from":"post-stop","goal":"stop","instance":"","job":"svc",)"
+                               R"("to":"waiting","type":"state"})"
+                               "\n"));
+    EXPECT_THAT(out, EndsWith("\n{\"type\":\"exit\"}\n"));
+    EXPECT_EQ(monitor->err(), "");
+}
+
+TEST_F(Tendctl, MonitorSaysSoWhenTendGoesWithoutEndingTheSession) {
     ASSERT_TRUE(startTend());
     auto monitor = listeningMonitor(false);
-    stopTend();
-    EXPECT_EQ(monitor->waitExit(10s), 0) << monitor->out() << monitor->err();
-    EXPECT_EQ(monitor->err(), "");
+    ASSERT_EQ(::kill(tendPid(), SIGKILL), 0);
+    EXPECT_EQ(monitor->waitExit(10s), 1) << monitor->out() << monitor->err();
+    EXPECT_THAT(monitor->out(), Not(HasSubstr("tend exited")));
+    EXPECT_EQ(monitor->err(),
+              "tendctl: lost the connection to tend before the session ended (did tend "
+              "crash?)\n");
 }
 
 // ---------------------------------------------------------------------------------------------

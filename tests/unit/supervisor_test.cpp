@@ -307,7 +307,7 @@ TEST_F(SupervisorTest, AlreadyRunningAndUnknownJobErrorsMatchInitctl) {
     EXPECT_EQ(start("nope").error, "Unknown job: nope");
     stop("svc");
     exit(lastPid(), 0);
-    EXPECT_EQ(stop("svc").error, "Unknown instance: ");
+    EXPECT_EQ(stop("svc").error, "Job has already been stopped: svc");
 }
 
 TEST_F(SupervisorTest, SpawnFailureIsAStartFailureWithTheReason) {

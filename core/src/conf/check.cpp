@@ -224,7 +224,7 @@ std::string CheckReport::json(bool warnings_fail) const {
 }
 
 std::string CheckReport::jsonText(const nlohmann::json& document) {
-    return document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+    return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
 }
 
 void CheckReport::showPathsAsGiven(const std::filesystem::path& base,

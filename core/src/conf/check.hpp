@@ -55,7 +55,9 @@ struct CheckReport {
     // Human form: every diagnostic, then one summary line.
     std::string text() const;
     std::string json(bool warnings_fail = false) const;
-    // A report document as `--json` prints it: indented, invalid UTF-8 replaced.
+    // A report document as `--json` prints it: one line, as every other command prints its
+    // JSON, with invalid UTF-8 replaced. The one form for `tend --check`, `tendctl
+    // check-config` offline and the report a running tend sends it.
     static std::string jsonText(const nlohmann::json& document);
     nlohmann::json document(bool warnings_fail = false) const;
 

@@ -71,8 +71,10 @@ constexpr std::array<CommandSpec, 18> kCommands{{
      Job,
      ClientMode::Reply,
      {}},
-    {"log", Jobs, "  log [-f] [-n N] JOB [KEY=VALUE...]  print (or follow) a job's log\n", Job,
-     ClientMode::LogFile, kLogOptions},
+    {"log", Jobs,
+     "  log [-f] [-n N] JOB [KEY=VALUE...]  print a job's log (-n: its last N lines)\n"
+     "                                   -f: its last 10 (or N) lines, then what it writes\n",
+     Job, ClientMode::LogFile, kLogOptions},
     {"emit", Events,
      "  emit [-n] EVENT [KEY=VALUE...]   emit an event; wait for the jobs it starts or stops\n",
      Event, ClientMode::Reply, kEmitOptions},

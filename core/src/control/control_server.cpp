@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
+#include <chrono>
 #include <deque>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,8 @@ using json = nlohmann::json;
 namespace {
 
 constexpr std::size_t kOutputHighWater = 8u << 20;
+// How long tend, exiting, waits for its monitors to read their last lines.
+constexpr auto kFarewellGrace = std::chrono::seconds(2);
 
 }  // namespace
 
@@ -38,6 +41,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
         if (*server_alive_) {
             server_.restoreReserve();
         }
+        notifySent();
     }
 
     void start() { read(); }
@@ -79,6 +83,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
             server_.logger_->warn("dropping a control client that does not read its replies");
             boost::system::error_code ignored;
             socket_.close(ignored);
+            notifySent();
             return;
         }
         outbox_.push_back(std::move(text));
@@ -87,12 +92,31 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
         }
     }
 
+    void closeWhenSent(std::function<void()> sent) override {
+        closing_ = true;
+        on_sent_ = std::move(sent);
+        if (outbox_.empty() || !socket_.is_open()) {
+            boost::system::error_code ignored;
+            socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+            notifySent();
+        }
+    }
+
   private:
+    void notifySent() {
+        if (on_sent_) {
+            auto sent = std::move(on_sent_);
+            on_sent_ = nullptr;
+            sent();
+        }
+    }
+
     void write() {
         auto self = shared_from_this();
         asio::async_write(socket_, asio::buffer(outbox_.front()),
                           [this, self](const boost::system::error_code& ec, std::size_t) {
                               if (ec) {
+                                  notifySent();  // it will never go out
                                   return;
                               }
                               queued_bytes_ -= outbox_.front().size();
@@ -102,6 +126,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
                               } else if (closing_) {
                                   boost::system::error_code ignored;
                                   socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+                                  notifySent();
                               }
                           });
     }
@@ -114,6 +139,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
     std::deque<std::string> outbox_;
     std::size_t queued_bytes_ = 0;
     bool closing_ = false;
+    std::function<void()> on_sent_;  // closeWhenSent()'s
 };
 
 ControlServer::ControlServer(asio::io_context& io, ControlContext context)
@@ -121,7 +147,8 @@ ControlServer::ControlServer(asio::io_context& io, ControlContext context)
       context_(std::move(context)),
       supervisor_(*context_.supervisor),
       logger_(context_.logger),
-      retry_(io) {
+      retry_(io),
+      farewell_timer_(io) {
     // Monitors see every event and transition; with none connected this costs one check.
     event_observer_ = supervisor_.eventObservers().add([this](const model::Event& event) {
         if (!monitors_.empty()) {
@@ -272,6 +299,52 @@ void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Clie
         }
     }
     reply(errorReply("unknown-command", "unknown command '" + request.command + "'"));
+}
+
+void ControlServer::farewell(std::function<void()> done) {
+    if (acceptor_) {
+        boost::system::error_code ignored;
+        acceptor_->close(ignored);  // nobody new: the session is over
+    }
+    farewell_done_ = std::move(done);
+    std::vector<std::shared_ptr<Client>> monitors;
+    for (const auto& weak : monitors_) {
+        if (auto client = weak.lock()) {
+            monitors.push_back(std::move(client));
+        }
+    }
+    monitors_.clear();
+    farewell_waiting_ = monitors.size();
+    if (monitors.empty()) {
+        endFarewell();
+        return;
+    }
+    farewell_timer_.expires_after(kFarewellGrace);
+    farewell_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+            logger_->warn("{} monitor(s) did not read tend's last lines; exiting anyway",
+                          farewell_waiting_);
+            endFarewell();
+        }
+    });
+    const json last = monitorExitMessage();
+    for (const auto& client : monitors) {
+        client->send(last);
+        client->closeWhenSent([this, alive = alive_] {
+            if (*alive && farewell_waiting_ > 0 && --farewell_waiting_ == 0) {
+                endFarewell();
+            }
+        });
+    }
+}
+
+void ControlServer::endFarewell() {
+    farewell_timer_.cancel();
+    if (farewell_done_) {
+        auto done = std::move(farewell_done_);
+        farewell_done_ = nullptr;
+        done();
+    }
 }
 
 void ControlServer::broadcast(const json& message) {

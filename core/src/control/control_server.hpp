@@ -5,6 +5,7 @@
 // a test holds equal to the command table; any other name goes to the plugins.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,11 +33,17 @@ class ControlServer {
 
     void restoreReserve();
 
+    // At session end, once every job has stopped: stops accepting clients, sends each monitor
+    // a last `{"type":"exit"}` line after every change it has not read yet, and runs `done`
+    // once they have all gone out (or after a grace period, for a monitor that does not read).
+    void farewell(std::function<void()> done);
+
   private:
     class Connection;
     void accept();
     void dispatchRequest(Request& request, const std::shared_ptr<Client>& client);
     void broadcast(const nlohmann::json& message);
+    void endFarewell();
 
     boost::asio::io_context& io_;
     ControlContext context_;
@@ -45,6 +52,9 @@ class ControlServer {
     std::unique_ptr<boost::asio::local::stream_protocol::acceptor> acceptor_;
     std::string path_;
     boost::asio::steady_timer retry_;
+    boost::asio::steady_timer farewell_timer_;
+    std::function<void()> farewell_done_;
+    std::size_t farewell_waiting_ = 0;  // monitors still reading their last lines
     bool accept_failing_ = false;
     int reserve_fd_ = -1;  // released to accept a client when descriptors run out
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

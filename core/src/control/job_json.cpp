@@ -82,4 +82,8 @@ json monitorTransitionMessage(const dispatch::Supervisor::Transition& change) {
     return json{{"protocol", kProtocolVersion}, {"monitor", std::move(body)}};
 }
 
+json monitorExitMessage() {
+    return json{{"protocol", kProtocolVersion}, {"monitor", {{"type", "exit"}}}};
+}
+
 }  // namespace tend::control

@@ -22,5 +22,7 @@ nlohmann::json waitingJson(const std::string& job, const std::string& instance);
 // Stream lines for `monitor`.
 nlohmann::json monitorEventMessage(const model::Event& event);
 nlohmann::json monitorTransitionMessage(const dispatch::Supervisor::Transition& change);
+// The last line: tend is exiting, the session has ended and every job has stopped.
+nlohmann::json monitorExitMessage();
 
 }  // namespace tend::control

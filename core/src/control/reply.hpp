@@ -3,6 +3,7 @@
 // options, and the result a command run elsewhere (a plugin's) hands back.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,9 @@ class Client {
     virtual ~Client() = default;
     virtual void send(const nlohmann::json& message) = 0;
     virtual Peer peer() const { return {}; }
+    // Ends the connection once everything sent so far has gone out; `sent` runs then, or as
+    // soon as the client has gone, whichever comes first.
+    virtual void closeWhenSent(std::function<void()> sent) { sent(); }
 };
 
 // Holds the client until the answer is out: a client that half-closes its side after a

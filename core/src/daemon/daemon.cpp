@@ -404,13 +404,19 @@ int runDaemon(DaemonOptions options) {
     std::ofstream(pid_file) << ::getpid() << '\n';
 
     bool ending = false;
+    bool finished = false;
     boost::asio::steady_timer deadline(io);
     auto finish = [&] {
+        if (finished) {
+            return;
+        }
+        finished = true;
         // Whatever the jobs left behind (re-parented to tend) goes with the session.
         for (pid_t pid : platform.children()) {
             ::kill(pid, SIGKILL);
         }
-        io.stop();
+        // Monitors see the session to its end: every job's last change, then that tend exits.
+        server.farewell([&] { io.stop(); });
     };
     auto endSession = [&](int signal) {
         if (ending) {
@@ -432,7 +438,14 @@ int runDaemon(DaemonOptions options) {
             }
             logger->warn("jobs still running at the shutdown deadline; killing them");
             supervisor.killEverything();
-            finish();
+            // The killed jobs' last changes come as tend reaps them: the session ends then
+            // (stopEverything's callback), or a moment later should one not go.
+            deadline.expires_after(std::chrono::seconds(1));
+            deadline.async_wait([&](const boost::system::error_code& late) {
+                if (!late) {
+                    finish();
+                }
+            });
         });
         model::Environment env;
         env.set("TYPE", "shutdown");

@@ -15,6 +15,19 @@ bool validEntry(const std::string& entry) {
     return eq != std::string::npos && eq > 0;
 }
 
+// "name" or "name (instance)", as status lines show an instance.
+std::string displayName(std::string_view name, const std::string& instance) {
+    return instance.empty() ? std::string(name) : std::string(name) + " (" + instance + ")";
+}
+
+// Why there is nothing to stop. A job without instances has no instance name to tell, so it
+// has "already been stopped", as a job on its way out would have; otherwise the instance named
+// does not exist.
+std::string nothingToStop(std::string_view name, const std::string& instance) {
+    return instance.empty() ? "Job has already been stopped: " + std::string(name)
+                            : "Unknown instance: " + displayName(name, instance);
+}
+
 }  // namespace
 
 model::LayeredEnvironment Supervisor::requestEnvironment(
@@ -59,7 +72,7 @@ Job* Supervisor::findInstance(std::string_view name, const std::vector<std::stri
     }
     const auto found = entry.instances.find(*instance);
     if (found == entry.instances.end()) {
-        error = "Unknown instance: " + *instance;
+        error = "Unknown instance: " + displayName(name, *instance);
         return nullptr;
     }
     return found->second.get();
@@ -119,7 +132,9 @@ Job* Supervisor::instanceToStop(std::string_view name, const std::vector<std::st
     std::string error;
     Job* job = findInstance(name, env, error);
     if (!job) {
-        refused = {false, error};
+        const ClassEntry* entry = findClass(name);
+        const auto instance = entry ? instanceName(*entry, env, error) : std::nullopt;
+        refused = {false, instance ? nothingToStop(name, *instance) : error};
     } else if (job->goal == Goal::Stop) {
         refused = {false, "Job has already been stopped: " + std::string(name)};
         job = nullptr;
@@ -154,7 +169,8 @@ Supervisor::Reply Supervisor::changeInstance(std::string_view name, const std::s
     }
     const auto found = it->second->instances.find(instance);
     if (found == it->second->instances.end()) {
-        return {false, "Unknown instance: " + instance};
+        return {false, command == "start" ? "Unknown instance: " + displayName(name, instance)
+                                          : nothingToStop(name, instance)};
     }
     Job& job = *found->second;
     if (command == "stop") {
