@@ -23,10 +23,13 @@
 
 #include "conf/job_loader.hpp"
 #include "conf/search_path.hpp"
+#include "control/command_table.hpp"
 #include "control/control_server.hpp"
+#include "control/protocol.hpp"
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
 #include "log/tend_log_file.hpp"
+#include "log/tend_log_tap.hpp"
 #include "plugin/plugin_dirs.hpp"
 #include "plugin/plugin_manager.hpp"
 #include "store/job_store.hpp"
@@ -77,8 +80,46 @@ bool socketAnswers(const std::string& path) {
     return answers;
 }
 
+// A plugin's control request, answered as tendctl's would be: the server sees a client of tend's
+// own uid and pid, and the first reply that is not progress is the answer. Commands that stream
+// are refused, since a plugin has no connection to hold.
+class InProcessClient : public control::Client {
+  public:
+    explicit InProcessClient(std::function<void(nlohmann::json)> reply)
+        : reply_(std::move(reply)) {}
+    void send(const nlohmann::json& message) override {
+        if (answered_ || !message.contains("ok")) {
+            return;
+        }
+        answered_ = true;
+        reply_(message);
+    }
+    control::Peer peer() const override {
+        return {static_cast<unsigned>(::geteuid()), static_cast<int>(::getpid())};
+    }
+
+  private:
+    std::function<void(nlohmann::json)> reply_;
+    bool answered_ = false;
+};
+
+void runInProcess(control::ControlServer& server, nlohmann::json request,
+                  std::function<void(nlohmann::json)> reply) {
+    const std::string command = request.value("command", "");
+    for (const auto& spec : control::commandTable()) {
+        if (spec.name == command && spec.mode == control::ClientMode::Stream) {
+            reply(control::errorReply("bad-request",
+                                      "'" + command + "' streams; a plugin cannot hold it"));
+            return;
+        }
+    }
+    request["wait"] = !request["options"].value("no_wait", false);
+    server.handle(request.dump(), std::make_shared<InProcessClient>(std::move(reply)));
+}
+
 std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
                                            std::shared_ptr<log::TendLogFile>& file,
+                                           const std::shared_ptr<log::TendLogTap>& tap,
                                            std::string& error) {
     std::shared_ptr<spdlog::logger> logger;
     try {
@@ -92,6 +133,7 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
         error = std::string("cannot open tend's log: ") + e.what();
         return nullptr;
     }
+    logger->sinks().push_back(tap);  // plugins' log sinks, when there are any
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e tend[%P] %l: %v");
     const auto level = spdlog::level::from_str(options.log_level == "message" ? "info"
                                                : options.log_level == "fatal" ? "critical"
@@ -271,7 +313,8 @@ int runDaemon(DaemonOptions options) {
 
     std::string error;
     std::shared_ptr<log::TendLogFile> log_file;
-    auto logger = makeLogger(options, log_file, error);
+    const auto log_tap = std::make_shared<log::TendLogTap>();
+    auto logger = makeLogger(options, log_file, log_tap, error);
     if (!logger) {
         std::fprintf(stderr, "tend: %s\n", error.c_str());
         return 1;
@@ -336,6 +379,18 @@ int runDaemon(DaemonOptions options) {
         store::logRescan(*logger, "plugin stanzas changed", store.rescan(reread));
         supervisor.poll();
     };
+    plugin_options.set_log_tap = [log_tap](log::TendLogTap::Tap tap) {
+        log_tap->setTap(std::move(tap));
+    };
+    control::ControlServer* control_server = nullptr;  // there once the socket is
+    plugin_options.run_control = [&control_server](nlohmann::json request,
+                                                   std::function<void(nlohmann::json)> reply) {
+        if (!control_server) {
+            reply(control::errorReply("unavailable", "tend is not ready for commands yet"));
+            return;
+        }
+        runInProcess(*control_server, std::move(request), std::move(reply));
+    };
     plugin_options.set_output_tap = [&router](log::OutputTap tap) {
         router.setTap(std::move(tap));
     };
@@ -396,6 +451,7 @@ int runDaemon(DaemonOptions options) {
     control_context.version = options.version;
     control_context.log_dir = options.log_dir.string();
     control::ControlServer server(io, std::move(control_context));
+    control_server = &server;
     if (const std::string listen_error = server.listen(socket_path); !listen_error.empty()) {
         logger->critical("{}", listen_error);
         return 1;

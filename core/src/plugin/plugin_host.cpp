@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "plugin/plugin_host.hpp"
 
+#include "plugin/instance_view.hpp"
+
 namespace tend::plugin {
 
 PluginManager::Host::~Host() {
@@ -13,6 +15,7 @@ PluginManager::Host::~Host() {
     manager_.subscribers_->eraseRecord(&record_);
     manager_.updateOutputTap();
     manager_.updateGrowthTap();
+    manager_.updateTendLogTap();
     // Stanzas whose registration outlived the plugin (kept somewhere the plugin's
     // destruction does not reach): their checks are the plugin's code, about to be unloaded.
     for (const auto& keyword : stanzas_) {
@@ -78,8 +81,8 @@ Registration PluginManager::Host::onJobChange(std::function<void(const JobChange
         for (const auto& [name, job] : entry->instances) {
             const std::string_view goal = dispatch::goalName(job->goal);
             const std::string_view state = dispatch::stateName(job->state);
-            const JobChange view{entry->cls->name, job->instance, goal, state, state,
-                                 job->mainPid(),   goal};
+            const JobOutcome outcome(*job);
+            const JobChange view = outcome.change(*job, goal, state, state, goal);
             if (!manager_.guarded(record_, "a job change callback", [&] { callback(view); })) {
                 return {};
             }

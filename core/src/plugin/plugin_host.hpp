@@ -91,6 +91,12 @@ class PluginManager::Host final : public PluginHost {
     std::optional<std::vector<std::string>> environmentDrift(
         std::string_view job, std::string_view instance) const override;
 
+    // Control, instances and tend's own log (host_control.cpp).
+    void runControlCommand(std::string command, std::vector<std::string> args, std::string options,
+                           std::function<void(const CommandReply&)> done) override;
+    std::vector<InstanceView> instances() const override;
+    Registration onTendLog(std::function<void(const TendLogLine&)> sink) override;
+
   private:
     // The running instance a plugin names, or null with the reason in `error`.
     dispatch::Job* instanceOf(std::string_view job, std::string_view instance,

@@ -12,6 +12,7 @@
 #include "dispatch/supervisor.hpp"
 #include "model/comma_list.hpp"
 #include "plugin/fault_guard.hpp"
+#include "plugin/instance_view.hpp"
 #include "plugin/job_class_view.hpp"
 #include "plugin/plugin_host.hpp"
 #include "plugin/plugin_record.hpp"
@@ -25,11 +26,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFactorySymbol = "tend_plugin_factory_v1";
-// A plugin file written, moved, removed or re-permissioned; a directory made on the way to a
-// plugins.d that does not exist yet; the watched directory itself going.
-constexpr std::uint32_t kDirectoryWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-                                              IN_DELETE | IN_ATTRIB | IN_CREATE | IN_DELETE_SELF |
-                                              IN_MOVE_SELF | IN_ONLYDIR;
 
 }  // namespace
 
@@ -67,13 +63,11 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
             if (subscribers_->jobs.empty()) {
                 return;
             }
-            const JobChange view{change.job->cls->name,
-                                 change.job->instance,
-                                 dispatch::goalName(change.new_goal),
-                                 dispatch::stateName(change.new_state),
-                                 dispatch::stateName(change.old_state),
-                                 change.job->mainPid(),
-                                 dispatch::goalName(change.old_goal)};
+            const JobOutcome outcome(*change.job);
+            const JobChange view = outcome.change(*change.job, dispatch::goalName(change.new_goal),
+                                                  dispatch::stateName(change.new_state),
+                                                  dispatch::stateName(change.old_state),
+                                                  dispatch::goalName(change.old_goal));
             const auto list = subscribers_->jobs.snapshot();
             GuardClock::time_point mark = GuardClock::now();
             for (const auto& entry : *list) {
@@ -103,6 +97,9 @@ PluginManager::~PluginManager() {
     stopAll();
     if (tapping_ && options_.set_output_tap) {
         options_.set_output_tap({});
+    }
+    if (tapping_log_ && options_.set_log_tap) {
+        options_.set_log_tap({});
     }
     supervisor_.eventObservers().remove(observer_ids_[0]);
     supervisor_.transitionObservers().remove(observer_ids_[1]);
@@ -489,105 +486,6 @@ void PluginManager::stanzasChanged() {
             options_.stanzas_changed();
         }
     });
-}
-
-void PluginManager::watchDirectories() {
-    if (const std::string error = inotify_.open(); !error.empty()) {
-        logger_->warn("cannot watch plugin directories ({}); new plugins load at the next start",
-                      error);
-        return;
-    }
-    rewatch();
-    inotify_.start([this](const sys::InotifyBatch& batch) { onDirectoryEvents(batch); });
-}
-
-// Each plugins.d is watched itself when it exists, else from its nearest existing ancestor, so
-// that a directory made after tend started (`mkdir -p ~/.config/tend/plugins.d`) is noticed and
-// read. Called again whenever a directory comes or goes.
-void PluginManager::rewatch() {
-    if (!inotify_.isOpen()) {
-        return;
-    }
-    // The whole set is built anew: inotify gives the same descriptor for the same directory, and
-    // an ancestor no longer needed stops being watched.
-    std::map<int, DirectoryWatch> wanted;
-    for (const auto& dir : options_.dirs) {
-        const fs::path watched = sys::nearestExistingDirectory(dir);
-        if (watched.empty()) {
-            continue;
-        }
-        const int wd = inotify_.addWatch(watched, kDirectoryWatchMask);
-        if (wd < 0) {
-            logger_->warn("cannot watch plugin directory {}: {}", watched.string(),
-                          std::strerror(errno));
-            continue;
-        }
-        const auto previous = watch_targets_.find(dir);
-        if (previous == watch_targets_.end() || previous->second != watched) {
-            if (watched == dir) {
-                logger_->info("watching plugin directory {}", dir.string());
-            } else {
-                logger_->info("plugin directory {} does not exist yet; watching {} for it",
-                              dir.string(), watched.string());
-            }
-        }
-        watch_targets_[dir] = watched;
-        auto& watch = wanted[wd];
-        watch.path = watched;
-        if (watched != dir) {
-            // Only the next directory on the way to the plugins.d matters there.
-            watch.awaited.insert(dir.lexically_relative(watched).begin()->string());
-        } else {
-            watch.is_plugin_dir = true;
-        }
-    }
-    for (const auto& [wd, watch] : watches_) {
-        if (!wanted.contains(wd)) {
-            inotify_.removeWatch(wd);
-        }
-    }
-    watches_ = std::move(wanted);
-}
-
-void PluginManager::onDirectoryEvents(const sys::InotifyBatch& batch) {
-    bool relevant = batch.overflowed;  // events were lost: a rescan finds what they said
-    bool directories_changed = batch.overflowed;
-    if (batch.overflowed) {
-        logger_->warn("the plugin directories' inotify queue overflowed; looking at them again");
-    }
-    for (const sys::InotifyEvent& event : batch.events) {
-        const auto watch = watches_.find(event.wd);
-        if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
-            directories_changed = true;  // a watched directory went
-            continue;
-        }
-        if (watch == watches_.end()) {
-            continue;
-        }
-        // A directory made on the way to a plugins.d that does not exist yet.
-        if ((event.mask & IN_ISDIR) && (event.mask & (IN_CREATE | IN_MOVED_TO)) &&
-            watch->second.awaited.contains(event.name)) {
-            directories_changed = true;
-        }
-        relevant = relevant || (watch->second.is_plugin_dir &&
-                                (event.name.ends_with(".so") || event.name.ends_with(".conf")));
-    }
-    if (directories_changed) {
-        rewatch();
-        relevant = true;  // a plugins.d that appeared may already hold plugins
-    }
-    if (!relevant) {
-        return;
-    }
-    // A copy arrives as several writes; act once it has been quiet for a moment (and only on
-    // whole files: load() refuses a truncated one).
-    rescan_timer_.expires_after(std::chrono::milliseconds(50));
-    rescan_timer_.async_wait(
-        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& wait) {
-            if (!wait && !alive.expired()) {
-                rescan();
-            }
-        });
 }
 
 }  // namespace tend::plugin

@@ -21,9 +21,12 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "conf/event_sources.hpp"
 #include "log/log_rotation.hpp"
 #include "log/output_router.hpp"
+#include "log/tend_log_tap.hpp"
 #include "plugin/plugin_status.hpp"
 #include "sys/asio.hpp"
 #include "sys/inotify_reader.hpp"
@@ -62,6 +65,13 @@ struct PluginManagerOptions {
     std::string tend_log_file;
     std::function<void(std::string path, log::RenameStep, log::RotationDone)> rotate_log;
     std::function<void(std::uint64_t step, log::GrowthTap)> set_growth_tap;
+    // tend's own log lines for log sinks: called with a tap while any plugin has a sink, and
+    // with an empty one when none has.
+    std::function<void(log::TendLogTap::Tap)> set_log_tap;
+    // Runs a control request (as tendctl would send it) through the control server; `reply`
+    // gets its final reply, on the loop.
+    std::function<void(nlohmann::json request, std::function<void(nlohmann::json)> reply)>
+        run_control;
     bool watch = true;
     std::chrono::milliseconds callback_budget{100};
     int overruns_allowed = 3;
@@ -127,6 +137,9 @@ class PluginManager {
     void updateGrowthTap();
     void deliverGrowth(const log::LogGrowth& growth);
     void onDirectoryEvents(const sys::InotifyBatch& batch);
+    void updateTendLogTap();
+    void deliverTendLog(int level, const std::string& text,
+                        std::chrono::system_clock::time_point time);
 
     boost::asio::io_context& io_;
     dispatch::Supervisor& supervisor_;
@@ -148,6 +161,7 @@ class PluginManager {
     boost::asio::steady_timer rescan_timer_;
     bool stanzas_pending_ = false;
     bool tapping_ = false;
+    bool tapping_log_ = false;
     std::uint64_t growth_step_ = 0;  // what the router's growth tap was set to
     struct OutputBacklog;
     std::shared_ptr<OutputBacklog> output_backlog_;

@@ -67,6 +67,7 @@ struct Subscribers {
     SubscriberList<std::function<void(const JobChange&)>> jobs;
     std::vector<Entry<std::function<void(ClassChange, const JobClassView&)>>> classes;
     SubscriberList<std::function<void(const OutputLines&)>> sinks;
+    SubscriberList<std::function<void(const TendLogLine&)>> log_sinks;
     struct GrowthWatch {
         std::uint64_t step;
         std::function<void(const LogGrowth&)> fn;
@@ -85,6 +86,7 @@ struct Subscribers {
         jobs.eraseIf(of);
         std::erase_if(classes, of);
         sinks.eraseIf(of);
+        log_sinks.eraseIf(of);
         growth.eraseIf(of);
         std::erase_if(commands,
                       [record](const auto& item) { return item.second.record == record; });

@@ -100,6 +100,35 @@ struct JobChange {
     std::string_view previous_state;
     int main_pid = 0;
     std::string_view previous_goal;
+    // How the main process last ended, as `status` says it ("exited 1", "killed by SIGSEGV"),
+    // empty while it has not; `exit_code` is its exit status, or -1 when a signal ended it or it
+    // has not ended. `failed` with the reason once the instance failed (the respawn limit was
+    // reached, a hook failed, ...), as `explain` says it.
+    std::string_view last_exit;
+    int exit_code = -1;
+    bool failed = false;
+    std::string_view failure_reason;
+};
+
+// An instance as it stands now (API 2, PluginHost::instances()).
+struct InstanceView {
+    std::string job;
+    std::string instance;
+    std::string goal;
+    std::string state;
+    int main_pid = 0;
+    int respawns = 0;
+    std::string last_exit;  // as in JobChange
+    int exit_code = -1;
+    bool failed = false;
+    std::string failure_reason;
+};
+
+// One line of tend's own log, as a log sink sees it (API 2, PluginHost::onTendLog).
+struct TendLogLine {
+    int level = 1;  // 0 debug, 1 info, 2 warning, 3 error, 4 critical
+    std::string_view text;
+    std::chrono::system_clock::time_point time;
 };
 
 // One MATCH of a job's `start on` or `stop on`: `file FILE=~/Mail/new/* EVENT=create`.
@@ -329,6 +358,22 @@ class PluginHost {
 
     // See watchFd (API 2).
     virtual bool updateFdWatch(int fd, unsigned events) = 0;
+
+    // Runs a control command as tendctl does, through the same command table (API 2): `command`
+    // is its name ("start", "status", "list", "emit", "set-env", "reload-configuration", ...),
+    // `args` what tendctl would send after it, `options` its options as a JSON object text
+    // ("{}" for none; {"no_wait": true} is `start -n`). `done` runs on the loop, once, with the
+    // reply `tendctl --json` gets: `ok`, `text` (what tendctl prints) and `json` (the data).
+    // Commands that stream (monitor, log -f) are refused.
+    virtual void runControlCommand(std::string command, std::vector<std::string> args,
+                                   std::string options,
+                                   std::function<void(const CommandReply&)> done) = 0;
+    // Every job instance there is now, in the order `tendctl list` shows them.
+    virtual std::vector<InstanceView> instances() const = 0;
+    // Each line tend logs from now on, at or above tend's log level, on the loop thread (soon
+    // after it is logged: a line logged on another thread is passed on through the loop). What
+    // the plugin logs from inside the sink is not fed back to it.
+    virtual Registration onTendLog(std::function<void(const TendLogLine&)> sink) = 0;
 };
 
 class Plugin {

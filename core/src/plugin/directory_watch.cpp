@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+// Watching the plugin directories: each plugins.d itself, or, while it does not exist, its
+// nearest existing ancestor, so that copying a .so in (even into a directory made after tend
+// started) loads it.
+#include <sys/inotify.h>
+
+#include <spdlog/spdlog.h>
+#include <cerrno>
+#include <cstring>
+
+#include "plugin/plugin_manager.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tend::plugin {
+
+namespace {
+
+// A plugin file written, moved, removed or re-permissioned; a directory made on the way to a
+// plugins.d that does not exist yet; the watched directory itself going.
+constexpr std::uint32_t kDirectoryWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                              IN_DELETE | IN_ATTRIB | IN_CREATE | IN_DELETE_SELF |
+                                              IN_MOVE_SELF | IN_ONLYDIR;
+
+}  // namespace
+
+void PluginManager::watchDirectories() {
+    if (const std::string error = inotify_.open(); !error.empty()) {
+        logger_->warn("cannot watch plugin directories ({}); new plugins load at the next start",
+                      error);
+        return;
+    }
+    rewatch();
+    inotify_.start([this](const sys::InotifyBatch& batch) { onDirectoryEvents(batch); });
+}
+
+// Each plugins.d is watched itself when it exists, else from its nearest existing ancestor, so
+// that a directory made after tend started (`mkdir -p ~/.config/tend/plugins.d`) is noticed and
+// read. Called again whenever a directory comes or goes.
+void PluginManager::rewatch() {
+    if (!inotify_.isOpen()) {
+        return;
+    }
+    // The whole set is built anew: inotify gives the same descriptor for the same directory, and
+    // an ancestor no longer needed stops being watched.
+    std::map<int, DirectoryWatch> wanted;
+    for (const auto& dir : options_.dirs) {
+        const fs::path watched = sys::nearestExistingDirectory(dir);
+        if (watched.empty()) {
+            continue;
+        }
+        const int wd = inotify_.addWatch(watched, kDirectoryWatchMask);
+        if (wd < 0) {
+            logger_->warn("cannot watch plugin directory {}: {}", watched.string(),
+                          std::strerror(errno));
+            continue;
+        }
+        const auto previous = watch_targets_.find(dir);
+        if (previous == watch_targets_.end() || previous->second != watched) {
+            if (watched == dir) {
+                logger_->info("watching plugin directory {}", dir.string());
+            } else {
+                logger_->info("plugin directory {} does not exist yet; watching {} for it",
+                              dir.string(), watched.string());
+            }
+        }
+        watch_targets_[dir] = watched;
+        auto& watch = wanted[wd];
+        watch.path = watched;
+        if (watched != dir) {
+            // Only the next directory on the way to the plugins.d matters there.
+            watch.awaited.insert(dir.lexically_relative(watched).begin()->string());
+        } else {
+            watch.is_plugin_dir = true;
+        }
+    }
+    for (const auto& [wd, watch] : watches_) {
+        if (!wanted.contains(wd)) {
+            inotify_.removeWatch(wd);
+        }
+    }
+    watches_ = std::move(wanted);
+}
+
+void PluginManager::onDirectoryEvents(const sys::InotifyBatch& batch) {
+    bool relevant = batch.overflowed;  // events were lost: a rescan finds what they said
+    bool directories_changed = batch.overflowed;
+    if (batch.overflowed) {
+        logger_->warn("the plugin directories' inotify queue overflowed; looking at them again");
+    }
+    for (const sys::InotifyEvent& event : batch.events) {
+        const auto watch = watches_.find(event.wd);
+        if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+            directories_changed = true;  // a watched directory went
+            continue;
+        }
+        if (watch == watches_.end()) {
+            continue;
+        }
+        // A directory made on the way to a plugins.d that does not exist yet.
+        if ((event.mask & IN_ISDIR) && (event.mask & (IN_CREATE | IN_MOVED_TO)) &&
+            watch->second.awaited.contains(event.name)) {
+            directories_changed = true;
+        }
+        relevant = relevant || (watch->second.is_plugin_dir &&
+                                (event.name.ends_with(".so") || event.name.ends_with(".conf")));
+    }
+    if (directories_changed) {
+        rewatch();
+        relevant = true;  // a plugins.d that appeared may already hold plugins
+    }
+    if (!relevant) {
+        return;
+    }
+    // A copy arrives as several writes; act once it has been quiet for a moment (and only on
+    // whole files: load() refuses a truncated one).
+    rescan_timer_.expires_after(std::chrono::milliseconds(50));
+    rescan_timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& wait) {
+            if (!wait && !alive.expired()) {
+                rescan();
+            }
+        });
+}
+
+}  // namespace tend::plugin
