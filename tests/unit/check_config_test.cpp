@@ -111,6 +111,12 @@ TEST(UnknownEvent, AnEventOfAStandardPluginNamesThePluginWhenItIsNotLoaded) {
     sources.setLoadedPlugins({{"file-bridge", {"file"}}});
     EXPECT_TRUE(sources.canHappen("file"));
     EXPECT_EQ(sources.absentPlugin("file"), std::nullopt);
+    // A standard plugin that is loaded but does not emit an event of its name: unknown, not
+    // absent.
+    sources.setLoadedPlugins({{"dbus-bridge", {"dbus"}}});
+    EXPECT_TRUE(sources.canHappen("dbus"));
+    EXPECT_FALSE(sources.canHappen("dbus-name"));
+    EXPECT_EQ(sources.absentPlugin("dbus-name"), std::nullopt);
     // A job that emits the event provides it as well as the plugin would.
     EventSources with_job;
     with_job.setLoadedPlugins({});

@@ -61,6 +61,7 @@ void EventSources::assumeJobs(std::string pattern) {
 void EventSources::setLoadedPlugins(const std::vector<PluginEvents>& plugins) {
     plugins_known_ = true;
     for (const auto& plugin : plugins) {
+        loaded_plugins_.insert(plugin.plugin);
         patterns_.insert(patterns_.end(), plugin.emits.begin(), plugin.emits.end());
     }
 }
@@ -94,7 +95,11 @@ std::optional<std::string> EventSources::absentPlugin(std::string_view event) co
         return std::nullopt;
     }
     const std::string_view base = failedBase(event);
-    return standardPluginFor(base.empty() ? event : base);
+    auto plugin = standardPluginFor(base.empty() ? event : base);
+    if (plugin && loaded_plugins_.contains(*plugin)) {
+        return std::nullopt;  // loaded, and it does not emit this one: an unknown event
+    }
+    return plugin;
 }
 
 bool EventSources::jobExists(std::string_view name) const {

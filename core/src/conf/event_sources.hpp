@@ -62,6 +62,7 @@ class EventSources {
     std::vector<std::string> patterns_;
     std::vector<std::string> job_patterns_;
     std::set<std::string> jobs_;
+    std::set<std::string> loaded_plugins_;
     bool plugins_known_ = false;
 };
 

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+// dbus-bridge: Upstart's D-Bus bridge as a plugin. Signals on the session bus become `dbus`
+// events (SIGNAL, INTERFACE, OBJPATH, SENDER, DESTINATION, ARG0... and BUS=session), so a job can
+// say `start on dbus SIGNAL=NameOwnerChanged ARG0=org.freedesktop.secrets`. Beyond Upstart, the
+// bus sends only what some job's condition asks for (match_rules.hpp), following hot reload.
+//
+// The bus may come after tend (a `dbus` job starts it and publishes its address with
+// `tendctl set-env --global`) and may die and come back: while a job wants D-Bus events and
+// there is no connection, the bridge looks for DBUS_SESSION_BUS_ADDRESS in the global job
+// environment every second and connects; a lost connection is said once and retried the same
+// way. With no job asking, it does not connect at all. `tendctl dbus-bridge` says where it is.
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tend/plugin/plugin.hpp>
+
+#include "bus_driver.hpp"
+#include "match_rules.hpp"
+
+namespace tend::dbus_bridge {
+namespace {
+
+using plugin::ClassChange;
+using plugin::CommandReply;
+using plugin::JobClassView;
+using plugin::LogLevel;
+using plugin::PluginHost;
+using plugin::Registration;
+
+constexpr auto kRetry = std::chrono::seconds(1);
+constexpr const char* kBus = "session";
+
+// The string-like arguments of a signal from the first: ARG0, ARG1, ... as Upstart's bridge
+// gave them (it stopped at the first argument that is not a string, object path or signature).
+std::vector<std::string> stringArguments(sdbus::Message& message) {
+    std::vector<std::string> out;
+    for (;;) {
+        std::string type;
+        std::string contents;
+        try {
+            message.peekType(type, contents);
+        } catch (const sdbus::Error&) {
+            break;
+        }
+        std::string value;
+        if (type == "s") {
+            message >> value;
+        } else if (type == "o") {
+            sdbus::ObjectPath path;
+            message >> path;
+            value = path;
+        } else if (type == "g") {
+            sdbus::Signature signature;
+            message >> signature;
+            value = signature;
+        } else {
+            break;
+        }
+        out.push_back(std::move(value));
+    }
+    return out;
+}
+
+class DbusBridge final : public plugin::Plugin {
+  public:
+    explicit DbusBridge(PluginHost& host) : host_(host) {}
+
+    void start() override {
+        registrations_.push_back(
+            host_.onJobClass([this](ClassChange change, const JobClassView& job) {
+                if (change == ClassChange::Removed) {
+                    rules_by_job_.erase(job.name);
+                } else if (auto rules = rulesOf(job, kBus); !rules.empty()) {
+                    rules_by_job_[job.name] = std::move(rules);
+                } else {
+                    rules_by_job_.erase(job.name);
+                }
+                scheduleSync();
+            }));
+        registrations_.push_back(host_.addCommand(
+            "dbus-bridge", [this](const std::vector<std::string>&) { return status(); }));
+        sync();
+    }
+
+    void stop() override {
+        disconnect();
+        registrations_.clear();
+    }
+
+  private:
+    // Class changes come in bursts (a reload): the rules are brought up to date once after.
+    void scheduleSync() {
+        if (!sync_pending_) {
+            sync_pending_ = true;
+            host_.post([this] {
+                sync_pending_ = false;
+                sync();
+            });
+        }
+    }
+
+    std::set<std::string> wantedRules() const {
+        std::set<std::string> all;
+        for (const auto& [job, rules] : rules_by_job_) {
+            all.insert(rules.begin(), rules.end());
+        }
+        return all;
+    }
+
+    std::string busAddress() const {
+        for (const auto& entry : host_.environment().value_or(std::vector<std::string>{})) {
+            if (entry.starts_with("DBUS_SESSION_BUS_ADDRESS=")) {
+                return entry.substr(entry.find('=') + 1);
+            }
+        }
+        return {};
+    }
+
+    // Connects when some job wants D-Bus events and the bus is known; installs and removes
+    // match rules to follow what the jobs want; disconnects when none wants any.
+    void sync() {
+        const std::set<std::string> wanted = wantedRules();
+        if (wanted.empty()) {
+            disconnect();
+            retry_.reset();
+            return;
+        }
+        if (!driver_ && !connect()) {
+            if (!retry_) {
+                retry_ = host_.addTimer(
+                    kRetry, [this] { sync(); }, true);
+            }
+            return;
+        }
+        retry_.reset();
+        for (auto it = slots_.begin(); it != slots_.end();) {
+            it = wanted.contains(it->first) ? std::next(it) : slots_.erase(it);
+        }
+        for (const auto& rule : wanted) {
+            if (slots_.contains(rule)) {
+                continue;
+            }
+            try {
+                slots_.emplace(rule, driver_->connection().addMatch(
+                                         rule, [this](sdbus::Message& m) { onSignal(m); }));
+            } catch (const sdbus::Error& error) {
+                host_.log(LogLevel::Warn,
+                          "cannot add match rule " + rule + ": " + error.getMessage());
+            }
+        }
+        driver_->kick();
+    }
+
+    bool connect() {
+        const std::string address = busAddress();
+        if (address.empty()) {
+            state_ = "waiting for DBUS_SESSION_BUS_ADDRESS in the global job environment";
+            return false;
+        }
+        try {
+            auto connection = sdbus::createSessionBusConnectionWithAddress(address);
+            driver_ = std::make_unique<BusDriver>(host_, std::move(connection),
+                                                  [this](const std::string& why) { lost(why); });
+        } catch (const sdbus::Error& error) {
+            if (state_ != "cannot connect to " + address) {
+                host_.log(LogLevel::Warn, "cannot connect to the session bus at " + address + ": " +
+                                              error.getMessage() + "; retrying every second");
+            }
+            state_ = "cannot connect to " + address;
+            return false;
+        }
+        address_ = address;
+        last_message_ = 0;  // the new driver counts its messages from 1
+        state_ = "connected to " + address;
+        host_.log(LogLevel::Info, "connected to the session bus at " + address);
+        return true;
+    }
+
+    void lost(const std::string& why) {
+        host_.log(LogLevel::Warn, "lost the session bus at " + address_ + " (" + why +
+                                      "); reconnecting when it is back");
+        disconnect();
+        state_ = "lost " + address_ + "; reconnecting";
+        sync();
+    }
+
+    void disconnect() {
+        slots_.clear();
+        driver_.reset();
+    }
+
+    void onSignal(sdbus::Message& message) {
+        // Several rules can match one signal: one event per signal.
+        if (driver_->messageNumber() == last_message_) {
+            return;
+        }
+        last_message_ = driver_->messageNumber();
+        std::vector<std::string> env{
+            "SIGNAL=" + message.getMemberName(), "INTERFACE=" + message.getInterfaceName(),
+            "OBJPATH=" + message.getPath(), "SENDER=" + message.getSender()};
+        if (const std::string destination = message.getDestination(); !destination.empty()) {
+            env.push_back("DESTINATION=" + destination);
+        }
+        const auto args = stringArguments(message);
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            env.push_back("ARG" + std::to_string(i) + "=" + args[i]);
+        }
+        env.push_back(std::string("BUS=") + kBus);
+        ++signals_;
+        host_.emit("dbus", std::move(env));
+    }
+
+    CommandReply status() const {
+        std::string text = "session bus: " + (state_.empty() ? "not needed: no job waits for "
+                                                               "D-Bus events"
+                                                             : state_);
+        text += "\nsignals turned into events: " + std::to_string(signals_);
+        const auto wanted = wantedRules();
+        text += "\nmatch rules (" + std::to_string(wanted.size()) + "):";
+        for (const auto& rule : wanted) {
+            text += "\n  " + rule + (slots_.contains(rule) ? "" : " (not installed)");
+        }
+        return CommandReply{true, text, "{}"};
+    }
+
+    PluginHost& host_;
+    std::map<std::string, std::set<std::string>> rules_by_job_;
+    std::unique_ptr<BusDriver> driver_;
+    std::map<std::string, sdbus::Slot> slots_;
+    Registration retry_;
+    std::vector<Registration> registrations_;
+    std::string address_;
+    std::string state_;
+    std::uint64_t last_message_ = 0;
+    std::uint64_t signals_ = 0;
+    bool sync_pending_ = false;
+};
+
+std::unique_ptr<plugin::Plugin> makeDbusBridge(PluginHost& host) {
+    return std::make_unique<DbusBridge>(host);
+}
+
+}  // namespace
+}  // namespace tend::dbus_bridge
+
+TEND_PLUGIN("dbus-bridge", "1.0", "", "", "", tend::dbus_bridge::makeDbusBridge)
+TEND_PLUGIN_EMITS("dbus")

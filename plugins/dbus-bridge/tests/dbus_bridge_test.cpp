@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+// dbus-bridge in the real daemon, against a real private dbus-daemon: a signal starts the job
+// that waits for it and no other, only the rules jobs ask for reach the bus and follow hot
+// reload, and a bus that comes after tend, or dies and returns, is found again while tend and its
+// jobs run on.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "support/daemon_fixture.hpp"
+#include "support/private_bus.hpp"
+
+namespace tend::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr const char* kHelloJob =
+    "start on dbus SIGNAL=Hello INTERFACE=org.example.Test ARG0=world\n"
+    "task\n"
+    "exec sh -c 'echo \"got $SIGNAL $INTERFACE $OBJPATH $ARG0 $ARG1 $BUS sender=$SENDER\"'\n";
+
+class DbusBridge : public TendDaemonTest {
+  protected:
+    void SetUp() override {
+        TendDaemonTest::SetUp();
+        plugins_ = makePluginsDir();
+        for (const char* name : {"env-manager", "dbus-bridge"}) {
+            installPlugin(fs::path(TEND_PLUGINS_DIR) / (std::string(name) + ".so"), plugins_, name);
+        }
+        bus_ = std::make_unique<PrivateBus>(path("bus"));
+    }
+
+    // tend with the bus's address in its environment (empty: none).
+    ::testing::AssertionResult startWithBridge(const std::string& address) {
+        return startTend(
+            {"/usr/bin/env", "-u", "DBUS_SESSION_BUS_ADDRESS",
+             address.empty() ? "TEND_TEST_NO_BUS=1" : "DBUS_SESSION_BUS_ADDRESS=" + address,
+             "/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"});
+    }
+
+    ProcessResult sendSignal(const std::string& member, const std::vector<std::string>& args) {
+        std::vector<std::string> argv{"/usr/bin/dbus-send", "--bus=" + bus_->address(),
+                                      "--type=signal", "/org/example/Test",
+                                      "org.example.Test." + member};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return runProcess(argv);
+    }
+
+    std::string bridge() { return ctl("dbus-bridge").out; }
+
+    fs::path plugins_;
+    std::unique_ptr<PrivateBus> bus_;
+};
+
+TEST_F(DbusBridge, ASignalStartsTheJobThatWaitsForItAndNoOther) {
+    ASSERT_TRUE(bus_->start());
+    writeJob("hello", kHelloJob);
+    writeJob("other", "start on dbus SIGNAL=Goodbye\ntask\nexec echo other\n");
+    ASSERT_TRUE(startWithBridge(bus_->address()));
+    ASSERT_TRUE(waitFor([&] { return bridge().find("connected to") != std::string::npos; }))
+        << bridge() << tendLog();
+
+    ASSERT_EQ(sendSignal("Hello", {"string:elsewhere"}).exit_code, 0);
+    ASSERT_EQ(sendSignal("Hello", {"string:world", "string:two"}).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("hello").find("got") != std::string::npos; }))
+        << tendLog();
+    EXPECT_THAT(readLog("hello"),
+                HasSubstr("got Hello org.example.Test /org/example/Test world two session "
+                          "sender=:1."));
+    EXPECT_EQ(countOf(readLog("hello"), "got"), 1u) << readLog("hello");
+    EXPECT_EQ(readLog("other"), "");
+    // Only what the jobs ask for: one rule each, and no signal the jobs do not want is an event.
+    EXPECT_THAT(bridge(), HasSubstr("match rules (2):\n"
+                                    "  type='signal',member='Goodbye'\n"
+                                    "  type='signal',member='Hello',interface='org.example.Test',"
+                                    "arg0='world'"));
+    ASSERT_EQ(sendSignal("Unasked", {"string:x"}).exit_code, 0);
+    ASSERT_EQ(sendSignal("Goodbye", {}).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("other") == "other\n"; })) << tendLog();
+    EXPECT_THAT(tendLog(), Not(HasSubstr("SIGNAL=Unasked")));
+    // Hello with ARG0=elsewhere and Unasked never reached tend: the bus filtered them out.
+    EXPECT_THAT(bridge(), HasSubstr("signals turned into events: 2"));
+}
+
+TEST_F(DbusBridge, HotReloadChangesTheMatchRules) {
+    ASSERT_TRUE(bus_->start());
+    writeJob("hello", kHelloJob);
+    ASSERT_TRUE(startWithBridge(bus_->address()));
+    ASSERT_TRUE(waitFor([&] { return bridge().find("arg0='world'") != std::string::npos; }))
+        << bridge();
+    writeJob("hello", "start on dbus SIGNAL=Hello ARG0=moon\ntask\nexec echo moon $ARG0\n");
+    ASSERT_TRUE(waitFor([&] {
+        const std::string said = bridge();
+        return said.find("arg0='moon'") != std::string::npos &&
+               said.find("arg0='world'") == std::string::npos;
+    })) << bridge();
+    ASSERT_EQ(sendSignal("Hello", {"string:moon"}).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("hello") == "moon moon\n"; })) << tendLog();
+    // No job asks any more: the bridge lets go of the bus.
+    fs::remove(path("jobs/hello.conf"));
+    ASSERT_TRUE(waitFor([&] { return bridge().find("match rules (0)") != std::string::npos; }))
+        << bridge();
+}
+
+TEST_F(DbusBridge, ABusThatComesAfterTendOrDiesAndReturnsIsFoundAgain) {
+    writeJob("hello", kHelloJob);
+    ASSERT_TRUE(startWithBridge(""));
+    EXPECT_THAT(bridge(), HasSubstr("waiting for DBUS_SESSION_BUS_ADDRESS"));
+
+    // The session's dbus job would do this: start the bus, then publish its address.
+    ASSERT_TRUE(bus_->start());
+    ASSERT_EQ(ctl("set-env", "--global", "DBUS_SESSION_BUS_ADDRESS=" + bus_->address()).exit_code,
+              0);
+    ASSERT_TRUE(waitFor([&] { return bridge().find("connected to") != std::string::npos; }, 10s))
+        << bridge();
+    ASSERT_EQ(sendSignal("Hello", {"string:world"}).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return countOf(readLog("hello"), "got") == 1; })) << tendLog();
+
+    // The bus dies: tend says so once and runs on.
+    bus_->stop();
+    ASSERT_TRUE(waitFor([&] {
+        return tendLog().find("lost the session bus") != std::string::npos;
+    })) << tendLog();
+    EXPECT_EQ(ctl("version").exit_code, 0);
+    // It comes back at the same address: the bridge reconnects and the rules are there again.
+    ASSERT_TRUE(bus_->start());
+    ASSERT_TRUE(waitFor([&] { return bridge().find("connected to") != std::string::npos; }, 10s))
+        << bridge() << tendLog();
+    ASSERT_EQ(sendSignal("Hello", {"string:world"}).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return countOf(readLog("hello"), "got") == 2; }))
+        << bridge() << tendLog();
+    EXPECT_EQ(countOf(tendLog(), "lost the session bus"), 1u) << tendLog();
+}
+
+}  // namespace
+}  // namespace tend::test
