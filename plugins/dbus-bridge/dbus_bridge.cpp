@@ -2,7 +2,10 @@
 // dbus-bridge: Upstart's D-Bus bridge as a plugin. Signals on the session bus become `dbus`
 // events (SIGNAL, INTERFACE, OBJPATH, SENDER, DESTINATION, ARG0... and BUS=session), so a job can
 // say `start on dbus SIGNAL=NameOwnerChanged ARG0=org.freedesktop.secrets`. Beyond Upstart, the
-// bus sends only what some job's condition asks for (match_rules.hpp), following hot reload.
+// bus sends only what some job's condition asks for (match_rules.hpp), following hot reload; and
+// `dbus-name NAME=... OWNER=...` says when a well-known name appears (OWNER its new owner) or
+// goes (OWNER empty), so `start on dbus-name NAME=org.freedesktop.secrets OWNER=?*` waits for a
+// keyring.
 //
 // The bus may come after tend (a `dbus` job starts it and publishes its address with
 // `tendctl set-env --global`) and may die and come back: while a job wants D-Bus events and
@@ -35,6 +38,9 @@ using plugin::Registration;
 
 constexpr auto kRetry = std::chrono::seconds(1);
 constexpr const char* kBus = "session";
+// What a rule is for: a `dbus` event, or a `dbus-name` event (the bus's NameOwnerChanged).
+constexpr std::string_view kSignalRule = "signal ";
+constexpr std::string_view kNameRule = "name ";
 
 // The string-like arguments of a signal from the first: ARG0, ARG1, ... as Upstart's bridge
 // gave them (it stopped at the first argument that is not a string, object path or signature).
@@ -74,12 +80,22 @@ class DbusBridge final : public plugin::Plugin {
     void start() override {
         registrations_.push_back(
             host_.onJobClass([this](ClassChange change, const JobClassView& job) {
-                if (change == ClassChange::Removed) {
-                    rules_by_job_.erase(job.name);
-                } else if (auto rules = rulesOf(job, kBus); !rules.empty()) {
-                    rules_by_job_[job.name] = std::move(rules);
-                } else {
-                    rules_by_job_.erase(job.name);
+                rules_by_job_.erase(job.name);
+                names_by_job_.erase(job.name);
+                if (change != ClassChange::Removed) {
+                    std::set<std::string> rules;
+                    for (const auto& rule : rulesOf(job, kBus)) {
+                        rules.insert(std::string(kSignalRule) + rule);
+                    }
+                    for (const auto& rule : nameRulesOf(job)) {
+                        rules.insert(std::string(kNameRule) + rule);
+                    }
+                    if (!rules.empty()) {
+                        rules_by_job_[job.name] = std::move(rules);
+                    }
+                    if (auto names = namesOf(job); !names.empty()) {
+                        names_by_job_[job.name] = std::move(names);
+                    }
                 }
                 scheduleSync();
             }));
@@ -146,15 +162,73 @@ class DbusBridge final : public plugin::Plugin {
             if (slots_.contains(rule)) {
                 continue;
             }
+            const bool name_rule = rule.starts_with(kNameRule);
+            const std::string match =
+                rule.substr(name_rule ? kNameRule.size() : kSignalRule.size());
             try {
                 slots_.emplace(rule, driver_->connection().addMatch(
-                                         rule, [this](sdbus::Message& m) { onSignal(m); }));
+                                         match, [this, name_rule](sdbus::Message& m) {
+                                             name_rule ? onNameOwnerChanged(m) : onSignal(m);
+                                         }));
             } catch (const sdbus::Error& error) {
                 host_.log(LogLevel::Warn,
                           "cannot add match rule " + rule + ": " + error.getMessage());
             }
         }
+        announceOwners();
         driver_->kick();
+    }
+
+    // A name a job waits for that is owned already, when the bridge starts asking about it, is
+    // announced as if it had just appeared (as file-bridge announces a file that exists).
+    void announceOwners() {
+        std::set<std::string> names;
+        for (const auto& [job, wanted] : names_by_job_) {
+            names.insert(wanted.begin(), wanted.end());
+        }
+        for (const auto& name : names) {
+            if (announced_.contains(name)) {
+                continue;
+            }
+            announced_.insert(name);
+            try {
+                auto bus = sdbus::createProxy(driver_->connection(), "org.freedesktop.DBus",
+                                              "/org/freedesktop/DBus");
+                auto call = bus->createMethodCall("org.freedesktop.DBus", "GetNameOwner");
+                call << name;
+                auto reply = bus->callMethod(call, std::chrono::seconds(5));
+                std::string owner;
+                reply >> owner;
+                emitName(name, owner);
+            } catch (const sdbus::Error&) {
+                // Not owned now: its event comes when it appears.
+            }
+        }
+        std::erase_if(announced_, [&](const std::string& name) { return !names.contains(name); });
+    }
+
+    void emitName(const std::string& name, const std::string& owner) {
+        ++signals_;
+        host_.emit("dbus-name", {"NAME=" + name, "OWNER=" + owner, std::string("BUS=") + kBus});
+    }
+
+    void onNameOwnerChanged(sdbus::Message& message) {
+        if (driver_->messageNumber() == last_name_message_) {
+            return;
+        }
+        last_name_message_ = driver_->messageNumber();
+        std::string name;
+        std::string old_owner;
+        std::string new_owner;
+        try {
+            message >> name >> old_owner >> new_owner;
+        } catch (const sdbus::Error&) {
+            return;
+        }
+        if (name.empty() || name.front() == ':') {
+            return;  // a connection's own unique name, not a well-known one
+        }
+        emitName(name, new_owner);
     }
 
     bool connect() {
@@ -177,6 +251,8 @@ class DbusBridge final : public plugin::Plugin {
         }
         address_ = address;
         last_message_ = 0;  // the new driver counts its messages from 1
+        last_name_message_ = 0;
+        announced_.clear();
         state_ = "connected to " + address;
         host_.log(LogLevel::Info, "connected to the session bus at " + address);
         return true;
@@ -224,13 +300,18 @@ class DbusBridge final : public plugin::Plugin {
         const auto wanted = wantedRules();
         text += "\nmatch rules (" + std::to_string(wanted.size()) + "):";
         for (const auto& rule : wanted) {
-            text += "\n  " + rule + (slots_.contains(rule) ? "" : " (not installed)");
+            const bool name_rule = rule.starts_with(kNameRule);
+            text += std::string("\n  ") + (name_rule ? "dbus-name: " : "dbus: ") +
+                    rule.substr(name_rule ? kNameRule.size() : kSignalRule.size()) +
+                    (slots_.contains(rule) ? "" : " (not installed)");
         }
         return CommandReply{true, text, "{}"};
     }
 
     PluginHost& host_;
-    std::map<std::string, std::set<std::string>> rules_by_job_;
+    std::map<std::string, std::set<std::string>> rules_by_job_;  // "signal RULE", "name RULE"
+    std::map<std::string, std::set<std::string>> names_by_job_;
+    std::set<std::string> announced_;  // names whose present owner was announced
     std::unique_ptr<BusDriver> driver_;
     std::map<std::string, sdbus::Slot> slots_;
     Registration retry_;
@@ -238,6 +319,7 @@ class DbusBridge final : public plugin::Plugin {
     std::string address_;
     std::string state_;
     std::uint64_t last_message_ = 0;
+    std::uint64_t last_name_message_ = 0;
     std::uint64_t signals_ = 0;
     bool sync_pending_ = false;
 };
@@ -250,4 +332,4 @@ std::unique_ptr<plugin::Plugin> makeDbusBridge(PluginHost& host) {
 }  // namespace tend::dbus_bridge
 
 TEND_PLUGIN("dbus-bridge", "1.0", "", "", "", tend::dbus_bridge::makeDbusBridge)
-TEND_PLUGIN_EMITS("dbus")
+TEND_PLUGIN_EMITS("dbus, dbus-name")

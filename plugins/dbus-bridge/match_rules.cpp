@@ -90,4 +90,42 @@ std::set<std::string> rulesOf(const plugin::JobClassView& job, std::string_view 
     return rules;
 }
 
+namespace {
+
+// The literal NAME of a dbus-name match, or empty.
+std::string literalName(const plugin::EventMatch& match) {
+    for (const auto& argument : match.args) {
+        if (argument.key == "NAME" && !argument.negated && literal(argument.value)) {
+            return argument.value;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::set<std::string> nameRulesOf(const plugin::JobClassView& job) {
+    std::set<std::string> rules;
+    for (const auto* match : job.matchesFor("dbus-name")) {
+        std::string rule =
+            "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+            "interface='org.freedesktop.DBus',member='NameOwnerChanged'";
+        if (const std::string name = literalName(*match); !name.empty()) {
+            rule += ",arg0=" + ruleValue(name);
+        }
+        rules.insert(std::move(rule));
+    }
+    return rules;
+}
+
+std::set<std::string> namesOf(const plugin::JobClassView& job) {
+    std::set<std::string> names;
+    for (const auto* match : job.matchesFor("dbus-name")) {
+        if (std::string name = literalName(*match); !name.empty()) {
+            names.insert(std::move(name));
+        }
+    }
+    return names;
+}
+
 }  // namespace tend::dbus_bridge

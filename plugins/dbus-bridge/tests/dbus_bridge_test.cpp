@@ -13,6 +13,8 @@
 #include "support/daemon_fixture.hpp"
 #include "support/private_bus.hpp"
 
+#include <sdbus-c++/sdbus-c++.h>
+
 namespace tend::test {
 namespace {
 
@@ -77,10 +79,11 @@ TEST_F(DbusBridge, ASignalStartsTheJobThatWaitsForItAndNoOther) {
     EXPECT_EQ(countOf(readLog("hello"), "got"), 1u) << readLog("hello");
     EXPECT_EQ(readLog("other"), "");
     // Only what the jobs ask for: one rule each, and no signal the jobs do not want is an event.
-    EXPECT_THAT(bridge(), HasSubstr("match rules (2):\n"
-                                    "  type='signal',member='Goodbye'\n"
-                                    "  type='signal',member='Hello',interface='org.example.Test',"
-                                    "arg0='world'"));
+    EXPECT_THAT(bridge(),
+                HasSubstr("match rules (2):\n"
+                          "  dbus: type='signal',member='Goodbye'\n"
+                          "  dbus: type='signal',member='Hello',interface='org.example.Test',"
+                          "arg0='world'"));
     ASSERT_EQ(sendSignal("Unasked", {"string:x"}).exit_code, 0);
     ASSERT_EQ(sendSignal("Goodbye", {}).exit_code, 0);
     ASSERT_TRUE(waitFor([&] { return readLog("other") == "other\n"; })) << tendLog();
@@ -137,6 +140,39 @@ TEST_F(DbusBridge, ABusThatComesAfterTendOrDiesAndReturnsIsFoundAgain) {
     ASSERT_TRUE(waitFor([&] { return countOf(readLog("hello"), "got") == 2; }))
         << bridge() << tendLog();
     EXPECT_EQ(countOf(tendLog(), "lost the session bus"), 1u) << tendLog();
+}
+
+TEST_F(DbusBridge, AWellKnownNameAppearingAndGoingIsAnEvent) {
+    ASSERT_TRUE(bus_->start());
+    // Owned before tend starts: announced once the bridge asks about it.
+    auto early = sdbus::createSessionBusConnectionWithAddress(bus_->address());
+    early->requestName("org.example.Early");
+    writeJob("early",
+             "start on dbus-name NAME=org.example.Early OWNER=?*\ntask\n"
+             "exec sh -c 'echo early $NAME'\n");
+    writeJob("up",
+             "start on dbus-name NAME=org.example.Keyring OWNER=?*\ntask\n"
+             "exec sh -c 'echo up $NAME ${OWNER%%.*}'\n");
+    writeJob("down",
+             "start on dbus-name NAME=org.example.Keyring OWNER!=?*\ntask\n"
+             "exec sh -c 'echo down $NAME'\n");
+    ASSERT_TRUE(startWithBridge(bus_->address()));
+    ASSERT_TRUE(waitFor([&] { return readLog("early") == "early org.example.Early\n"; }))
+        << bridge() << tendLog();
+    EXPECT_EQ(readLog("up"), "");
+
+    {
+        auto keyring = sdbus::createSessionBusConnectionWithAddress(bus_->address());
+        keyring->requestName("org.example.Keyring");
+        ASSERT_TRUE(waitFor([&] { return readLog("up") == "up org.example.Keyring :1\n"; }))
+            << tendLog();
+        EXPECT_EQ(readLog("down"), "");
+    }  // its connection closes: the name goes
+    ASSERT_TRUE(waitFor([&] { return readLog("down") == "down org.example.Keyring\n"; }))
+        << tendLog();
+    EXPECT_THAT(bridge(), HasSubstr("dbus-name: type='signal',sender='org.freedesktop.DBus',"
+                                    "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
+                                    "member='NameOwnerChanged',arg0='org.example.Keyring'"));
 }
 
 }  // namespace
