@@ -10,10 +10,12 @@
 // The bus may come after tend (a `dbus` job starts it and publishes its address with
 // `tendctl set-env --global`) and may die and come back: while a job wants D-Bus events and
 // there is no connection, the bridge looks for DBUS_SESSION_BUS_ADDRESS in the global job
-// environment every second and connects; a lost connection is said once and retried the same
-// way. With no job asking, it does not connect at all. `tendctl dbus-bridge` says where it is.
+// environment at each event (no timer: an idle session stays idle) and connects; a bus that does
+// not answer, or a lost connection (said once), is tried again after 1 s, 2 s ... up to 30 s.
+// With no job asking, it does not connect at all. `tendctl dbus-bridge` says where it is.
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,7 +38,8 @@ using plugin::LogLevel;
 using plugin::PluginHost;
 using plugin::Registration;
 
-constexpr auto kRetry = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kRetry = std::chrono::seconds(1);
+constexpr std::chrono::milliseconds kRetryMax = std::chrono::seconds(30);
 constexpr const char* kBus = "session";
 // What a rule is for: a `dbus` event, or a `dbus-name` event (the bus's NameOwnerChanged).
 constexpr std::string_view kSignalRule = "signal ";
@@ -99,6 +102,13 @@ class DbusBridge final : public plugin::Plugin {
                 }
                 scheduleSync();
             }));
+        // Without a bus address, each event is the moment to look again: a dbus job publishes
+        // the address with set-env --global, and its `started` follows.
+        registrations_.push_back(host_.onEvent([this](const plugin::EventView&) {
+            if (!driver_ && !address_known_ && !rules_by_job_.empty()) {
+                scheduleSync();
+            }
+        }));
         registrations_.push_back(host_.addCommand(
             "dbus-bridge", [this](const std::vector<std::string>&) { return status(); }));
         sync();
@@ -148,13 +158,22 @@ class DbusBridge final : public plugin::Plugin {
             return;
         }
         if (!driver_ && !connect()) {
-            if (!retry_) {
-                retry_ = host_.addTimer(
-                    kRetry, [this] { sync(); }, true);
+            // No address: nothing to try until the environment changes, which the events that
+            // follow a set-env (`started dbus`) tell. A bus that does not answer: try again,
+            // less and less often.
+            if (!address_known_) {
+                retry_.reset();
+            } else if (!retry_) {
+                retry_ = host_.addTimer(retry_delay_, [this] {
+                    retry_ = {};
+                    retry_delay_ = std::min(retry_delay_ * 2, kRetryMax);
+                    sync();
+                });
             }
             return;
         }
         retry_.reset();
+        retry_delay_ = kRetry;
         for (auto it = slots_.begin(); it != slots_.end();) {
             it = wanted.contains(it->first) ? std::next(it) : slots_.erase(it);
         }
@@ -233,6 +252,7 @@ class DbusBridge final : public plugin::Plugin {
 
     bool connect() {
         const std::string address = busAddress();
+        address_known_ = !address.empty();
         if (address.empty()) {
             state_ = "waiting for DBUS_SESSION_BUS_ADDRESS in the global job environment";
             return false;
@@ -315,6 +335,8 @@ class DbusBridge final : public plugin::Plugin {
     std::unique_ptr<BusDriver> driver_;
     std::map<std::string, sdbus::Slot> slots_;
     Registration retry_;
+    std::chrono::milliseconds retry_delay_ = kRetry;
+    bool address_known_ = false;
     std::vector<Registration> registrations_;
     std::string address_;
     std::string state_;

@@ -117,10 +117,14 @@ TEST_F(DbusBridge, ABusThatComesAfterTendOrDiesAndReturnsIsFoundAgain) {
     ASSERT_TRUE(startWithBridge(""));
     EXPECT_THAT(bridge(), HasSubstr("waiting for DBUS_SESSION_BUS_ADDRESS"));
 
-    // The session's dbus job would do this: start the bus, then publish its address.
+    // What a session's dbus job does: the bus comes up, and the job's post-start publishes its
+    // address; `started dbus` follows.
     ASSERT_TRUE(bus_->start());
-    ASSERT_EQ(ctl("set-env", "--global", "DBUS_SESSION_BUS_ADDRESS=" + bus_->address()).exit_code,
-              0);
+    writeJob("dbus", std::string("post-start exec ") + TENDCTL_BIN +
+                         " set-env --global DBUS_SESSION_BUS_ADDRESS=" + bus_->address() +
+                         "\nexec sleep 1000\n");
+    ASSERT_TRUE(waitFor([&] { return ctl("status", "dbus").exit_code == 0; })) << tendLog();
+    ASSERT_EQ(ctl("start", "dbus").exit_code, 0) << tendLog();
     ASSERT_TRUE(waitFor([&] { return bridge().find("connected to") != std::string::npos; }, 10s))
         << bridge();
     ASSERT_EQ(sendSignal("Hello", {"string:world"}).exit_code, 0);
