@@ -26,6 +26,7 @@
 #include <tend/plugin/plugin.hpp>
 
 #include "bus_driver.hpp"
+#include "control_api.hpp"
 #include "match_rules.hpp"
 
 namespace tend::dbus_bridge {
@@ -81,6 +82,12 @@ class DbusBridge final : public plugin::Plugin {
     explicit DbusBridge(PluginHost& host) : host_(host) {}
 
     void start() override {
+        api_wanted_ = host_.setting("control-api", "on") != "off";
+        registrations_.push_back(host_.onJobChange([this](const plugin::JobChange& change) {
+            if (api_) {
+                api_->jobChanged(change);
+            }
+        }));
         registrations_.push_back(
             host_.onJobClass([this](ClassChange change, const JobClassView& job) {
                 rules_by_job_.erase(job.name);
@@ -105,7 +112,7 @@ class DbusBridge final : public plugin::Plugin {
         // Without a bus address, each event is the moment to look again: a dbus job publishes
         // the address with set-env --global, and its `started` follows.
         registrations_.push_back(host_.onEvent([this](const plugin::EventView&) {
-            if (!driver_ && !address_known_ && !rules_by_job_.empty()) {
+            if (!driver_ && !address_known_ && (api_wanted_ || !rules_by_job_.empty())) {
                 scheduleSync();
             }
         }));
@@ -152,7 +159,7 @@ class DbusBridge final : public plugin::Plugin {
     // match rules to follow what the jobs want; disconnects when none wants any.
     void sync() {
         const std::set<std::string> wanted = wantedRules();
-        if (wanted.empty()) {
+        if (wanted.empty() && !api_wanted_) {
             disconnect();
             retry_.reset();
             return;
@@ -195,7 +202,41 @@ class DbusBridge final : public plugin::Plugin {
             }
         }
         announceOwners();
+        if (api_wanted_ && !api_) {
+            serveApi();
+        }
         driver_->kick();
+    }
+
+    // The control API: the object, then the name, so that a caller who sees the name finds the
+    // object. A name another tend holds on this bus is said once; the bridge runs on without it.
+    void serveApi() {
+        try {
+            api_ =
+                std::make_unique<ControlApi>(driver_->connection(), host_, [this] { kickSoon(); });
+            driver_->connection().requestName(kManagerName);
+            api_state_ = std::string("serving ") + kManagerName + " at " + kManagerPath;
+        } catch (const sdbus::Error& error) {
+            api_.reset();
+            api_state_ = std::string("not serving ") + kManagerName + ": " + error.getMessage();
+            host_.log(LogLevel::Warn, "cannot serve the control API as " +
+                                          std::string(kManagerName) +
+                                          " on the session bus: " + error.getMessage());
+        }
+    }
+
+    // After a reply or a signal: the driver processes and re-arms from the loop, not from
+    // inside whatever callback sent it.
+    void kickSoon() {
+        if (!kick_pending_) {
+            kick_pending_ = true;
+            host_.post([this] {
+                kick_pending_ = false;
+                if (driver_) {
+                    driver_->kick();
+                }
+            });
+        }
     }
 
     // A name a job waits for that is owned already, when the bridge starts asking about it, is
@@ -287,6 +328,8 @@ class DbusBridge final : public plugin::Plugin {
     }
 
     void disconnect() {
+        api_.reset();
+        api_state_.clear();
         slots_.clear();
         driver_.reset();
     }
@@ -313,9 +356,14 @@ class DbusBridge final : public plugin::Plugin {
     }
 
     CommandReply status() const {
-        std::string text = "session bus: " + (state_.empty() ? "not needed: no job waits for "
-                                                               "D-Bus events"
-                                                             : state_);
+        std::string text =
+            "session bus: " +
+            (state_.empty() ? "not needed: no job waits for D-Bus events, and the control API "
+                              "is off"
+                            : state_);
+        if (!api_state_.empty()) {
+            text += "\ncontrol API: " + api_state_;
+        }
         text += "\nsignals turned into events: " + std::to_string(signals_);
         const auto wanted = wantedRules();
         text += "\nmatch rules (" + std::to_string(wanted.size()) + "):";
@@ -333,6 +381,10 @@ class DbusBridge final : public plugin::Plugin {
     std::map<std::string, std::set<std::string>> names_by_job_;
     std::set<std::string> announced_;  // names whose present owner was announced
     std::unique_ptr<BusDriver> driver_;
+    std::unique_ptr<ControlApi> api_;  // before the driver goes, so declared after it
+    std::string api_state_;
+    bool api_wanted_ = true;
+    bool kick_pending_ = false;
     std::map<std::string, sdbus::Slot> slots_;
     Registration retry_;
     std::chrono::milliseconds retry_delay_ = kRetry;

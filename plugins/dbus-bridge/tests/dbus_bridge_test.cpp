@@ -179,5 +179,81 @@ TEST_F(DbusBridge, AWellKnownNameAppearingAndGoingIsAnEvent) {
                                     "member='NameOwnerChanged',arg0='org.example.Keyring'"));
 }
 
+// busctl against org.tend.Manager1: `busctl --address=ADDR call ...`, with its output.
+ProcessResult busctl(const std::string& address, std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/busctl", "--address=" + address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runProcess(argv);
+}
+
+std::vector<std::string> managerCall(const std::string& method, const std::string& signature,
+                                     std::vector<std::string> args) {
+    std::vector<std::string> argv{"call", "org.tend.Manager1", "/org/tend/Manager",
+                                  "org.tend.Manager1", method};
+    if (!signature.empty()) {
+        argv.push_back(signature);
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+TEST_F(DbusBridge, TheControlApiOnTheBusAnswersAsTendctlDoes) {
+    ASSERT_TRUE(bus_->start());
+    writeJob("svc", "exec sleep 1000\n");
+    ASSERT_TRUE(startWithBridge(bus_->address()));
+    ASSERT_TRUE(waitFor([&] {
+        return bridge().find("serving org.tend.Manager1") != std::string::npos;
+    })) << bridge()
+        << tendLog();
+
+    // Job state changes are signals: watched from here with sdbus-c++.
+    auto watcher = sdbus::createSessionBusConnectionWithAddress(bus_->address());
+    std::vector<std::string> changes;
+    auto slot = watcher->addMatch("type='signal',interface='org.tend.Manager1',member='JobChanged'",
+                                  [&](sdbus::Message& message) {
+                                      std::string job, instance, goal, state;
+                                      int pid = 0;
+                                      message >> job >> instance >> goal >> state >> pid;
+                                      changes.push_back(job + " " + goal + "/" + state);
+                                  });
+
+    const ProcessResult started =
+        busctl(bus_->address(), managerCall("Start", "sas", {"svc", "0"}));
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    const pid_t pid = mainPidOf("svc");
+    EXPECT_THAT(started.out,
+                HasSubstr("\"svc start/running, process " + std::to_string(pid) + "\""));
+    const ProcessResult status =
+        busctl(bus_->address(), managerCall("Status", "sas", {"svc", "0"}));
+    EXPECT_THAT(status.out,
+                HasSubstr("\"svc start/running, process " + std::to_string(pid) + "\""));
+    EXPECT_EQ(ctl("status", "svc").out, "svc start/running, process " + std::to_string(pid) + "\n");
+    EXPECT_THAT(busctl(bus_->address(), managerCall("List", "", {})).out,
+                HasSubstr("svc start/running"));
+    ASSERT_EQ(busctl(bus_->address(), managerCall("SetEnv", "s", {"FROM_BUS=yes"})).exit_code, 0);
+    EXPECT_EQ(ctl("get-env", "--global", "FROM_BUS").out, "yes\n");
+
+    // A refusal is a D-Bus error with initctl's text.
+    const ProcessResult unknown =
+        busctl(bus_->address(), managerCall("Start", "sas", {"nosuch", "0"}));
+    EXPECT_NE(unknown.exit_code, 0);
+    EXPECT_THAT(unknown.err, HasSubstr("Unknown job: nosuch"));
+
+    // Introspection shows the interface.
+    const ProcessResult introspected =
+        busctl(bus_->address(), {"introspect", "org.tend.Manager1", "/org/tend/Manager"});
+    EXPECT_THAT(introspected.out, HasSubstr("org.tend.Manager1"));
+    EXPECT_THAT(introspected.out, HasSubstr(".ReloadConfiguration"));
+    EXPECT_THAT(introspected.out, HasSubstr(".JobChanged"));
+
+    ASSERT_EQ(busctl(bus_->address(), managerCall("Stop", "sas", {"svc", "0"})).exit_code, 0);
+    ASSERT_TRUE(waitFor([&] {
+        while (watcher->processPendingRequest()) {
+        }
+        return std::find(changes.begin(), changes.end(), "svc stop/waiting") != changes.end();
+    })) << changes.size();
+    EXPECT_NE(std::find(changes.begin(), changes.end(), "svc start/running"), changes.end());
+}
+
 }  // namespace
 }  // namespace tend::test

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "control_api.hpp"
+
+#include <unistd.h>
+
+#include <cctype>
+
+namespace tend::dbus_bridge {
+
+namespace {
+
+// The code from a refusal's JSON ({"code":"unknown-job",...}), without a JSON library.
+std::string codeOf(const std::string& json) {
+    const std::string key = "\"code\":\"";
+    const auto at = json.find(key);
+    if (at == std::string::npos) {
+        return "failed";
+    }
+    const auto start = at + key.size();
+    return json.substr(start, json.find('"', start) - start);
+}
+
+std::vector<std::string> withFront(std::string front, std::vector<std::string> rest) {
+    rest.insert(rest.begin(), std::move(front));
+    return rest;
+}
+
+}  // namespace
+
+std::string errorName(const std::string& code) {
+    std::string name = "org.tend.Manager1.Error.";
+    bool upper = true;
+    for (char c : code) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) {
+            upper = true;
+            continue;
+        }
+        name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        upper = false;
+    }
+    return name;
+}
+
+ControlApi::ControlApi(sdbus::IConnection& connection, plugin::PluginHost& host,
+                       std::function<void()> kick)
+    : ManagerObject(connection), Manager1_adaptor(*object), host_(host), kick_(std::move(kick)) {
+    object->finishRegistration();
+}
+
+ControlApi::~ControlApi() {
+    *alive_ = false;
+    object->unregister();
+}
+
+void ControlApi::run(Reply&& reply, std::string command, std::vector<std::string> args) {
+    const sdbus::Message* call = object->getCurrentlyProcessedMessage();
+    uid_t uid = static_cast<uid_t>(-1);
+    try {
+        uid = call ? call->getCredsUid() : uid;
+    } catch (const sdbus::Error&) {
+    }
+    if (uid != ::geteuid()) {
+        reply.returnError(sdbus::Error(
+            "org.freedesktop.DBus.Error.AccessDenied",
+            "tend serves only its own user (uid " + std::to_string(::geteuid()) + ")"));
+        return;
+    }
+    auto pending = std::make_shared<Reply>(std::move(reply));
+    host_.runControlCommand(
+        std::move(command), std::move(args), "{}",
+        [pending, alive = std::weak_ptr<bool>(alive_),
+         kick = kick_](const plugin::CommandReply& answer) {
+            if (alive.expired()) {
+                return;  // the connection went: nobody to answer
+            }
+            if (answer.ok) {
+                pending->returnResults(answer.text, answer.json);
+            } else {
+                pending->returnError(sdbus::Error(errorName(codeOf(answer.json)), answer.text));
+            }
+            kick();
+        });
+}
+
+void ControlApi::jobChanged(const plugin::JobChange& change) {
+    emitJobChanged(std::string(change.job), std::string(change.instance), std::string(change.goal),
+                   std::string(change.state), change.main_pid);
+    kick_();
+}
+
+void ControlApi::Start(Reply&& r, std::string job, std::vector<std::string> env) {
+    run(std::move(r), "start", withFront(std::move(job), std::move(env)));
+}
+void ControlApi::Stop(Reply&& r, std::string job, std::vector<std::string> env) {
+    run(std::move(r), "stop", withFront(std::move(job), std::move(env)));
+}
+void ControlApi::Restart(Reply&& r, std::string job, std::vector<std::string> env) {
+    run(std::move(r), "restart", withFront(std::move(job), std::move(env)));
+}
+void ControlApi::Status(Reply&& r, std::string job, std::vector<std::string> env) {
+    run(std::move(r), "status", withFront(std::move(job), std::move(env)));
+}
+void ControlApi::List(Reply&& r) {
+    run(std::move(r), "list", {});
+}
+void ControlApi::Emit(Reply&& r, std::string event, std::vector<std::string> env) {
+    run(std::move(r), "emit", withFront(std::move(event), std::move(env)));
+}
+void ControlApi::ListEnv(Reply&& r) {
+    run(std::move(r), "list-env", {"--global"});
+}
+void ControlApi::GetEnv(Reply&& r, std::string name) {
+    run(std::move(r), "get-env", {"--global", std::move(name)});
+}
+void ControlApi::SetEnv(Reply&& r, std::string entry) {
+    run(std::move(r), "set-env", {"--global", std::move(entry)});
+}
+void ControlApi::UnsetEnv(Reply&& r, std::string name) {
+    run(std::move(r), "unset-env", {"--global", std::move(name)});
+}
+void ControlApi::ReloadConfiguration(Reply&& r) {
+    run(std::move(r), "reload-configuration", {});
+}
+void ControlApi::Run(Reply&& r, std::string command, std::vector<std::string> args) {
+    run(std::move(r), std::move(command), std::move(args));
+}
+
+}  // namespace tend::dbus_bridge
