@@ -365,6 +365,7 @@ int runDaemon(DaemonOptions options) {
     // and commands are there before the control socket and `startup`.
     plugin::PluginManagerOptions plugin_options;
     plugin_options.dirs = options.plugin_dirs;
+    plugin_options.watch = options.watch;  // --watch off: no inotify on plugin directories either
     if (plugin_options.dirs.empty()) {
         plugin_options.dirs = plugin::defaultPluginDirectories();
     }
