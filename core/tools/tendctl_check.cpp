@@ -101,12 +101,45 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
     tend::conf::CheckOptions options;
     options.lint = true;
     std::vector<std::filesystem::path> paths;
+    // The options that take a comma-separated list: -i/--ignore-events and -j/--provided-jobs,
+    // as `-i LIST`, `-iLIST` or `--ignore-events=LIST`.
+    struct ListOption {
+        std::string_view short_name;
+        std::string_view long_name;
+        const char* what;
+        std::vector<std::string>* into;
+    };
+    const ListOption list_options[] = {
+        {"-i", "--ignore-events", "events", &options.assumed_events},
+        {"-j", "--provided-jobs", "jobs", &options.provided_jobs},
+    };
     for (int i = 0; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        std::optional<std::string_view> events;
-        std::optional<std::string_view> jobs;
         if (options_done || !arg.starts_with("-") || arg == "-") {
             paths.emplace_back(arg);
+            continue;
+        }
+        const ListOption* list = nullptr;
+        std::optional<std::string_view> value;
+        for (const auto& option : list_options) {
+            if (arg == option.short_name || arg == option.long_name) {
+                if (i + 1 == argc) {
+                    std::fprintf(stderr, "tendctl: check-config: option '%s' needs a list of %s\n",
+                                 argv[i], option.what);
+                    return 2;
+                }
+                list = &option;
+                value = argv[++i];
+            } else if (arg.starts_with(std::string(option.long_name) + "=")) {
+                list = &option;
+                value = arg.substr(arg.find('=') + 1);
+            } else if (arg.starts_with(option.short_name) && !arg.starts_with("--")) {
+                list = &option;
+                value = arg.substr(2);
+            }
+        }
+        if (list) {
+            addNames(*value, *list->into);
         } else if (arg == "--") {
             options_done = true;
         } else if (arg == "--json") {
@@ -118,37 +151,9 @@ int checkConfig(int argc, char** argv, const AskTend& ask) {
         } else if (arg == "-h" || arg == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
-        } else if (arg == "-i" || arg == "--ignore-events") {
-            if (i + 1 == argc) {
-                std::fprintf(stderr, "tendctl: check-config: option '%s' needs a list of events\n",
-                             argv[i]);
-                return 2;
-            }
-            events = argv[++i];
-        } else if (arg.starts_with("--ignore-events=")) {
-            events = arg.substr(arg.find('=') + 1);
-        } else if (arg.starts_with("-i") && !arg.starts_with("--")) {
-            events = arg.substr(2);
-        } else if (arg == "-j" || arg == "--provided-jobs") {
-            if (i + 1 == argc) {
-                std::fprintf(stderr, "tendctl: check-config: option '%s' needs a list of jobs\n",
-                             argv[i]);
-                return 2;
-            }
-            jobs = argv[++i];
-        } else if (arg.starts_with("--provided-jobs=")) {
-            jobs = arg.substr(arg.find('=') + 1);
-        } else if (arg.starts_with("-j") && !arg.starts_with("--")) {
-            jobs = arg.substr(2);
         } else {
             std::fprintf(stderr, "tendctl: check-config: unknown option '%s'\n%s", argv[i], kUsage);
             return 2;
-        }
-        if (events) {
-            addNames(*events, options.assumed_events);
-        }
-        if (jobs) {
-            addNames(*jobs, options.provided_jobs);
         }
     }
     if (!offline && ask) {
