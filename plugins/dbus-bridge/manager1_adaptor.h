@@ -13,56 +13,143 @@
 namespace org {
 namespace tend {
 
-class Manager1_adaptor
-{
-public:
+class Manager1_adaptor {
+  public:
     static constexpr const char* INTERFACE_NAME = "org.tend.Manager1";
 
-protected:
-    Manager1_adaptor(sdbus::IObject& object)
-        : object_(object)
-    {
-        object_.registerMethod("Start").onInterface(INTERFACE_NAME).withInputParamNames("job", "env").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env){ this->Start(std::move(result), std::move(job), std::move(env)); });
-        object_.registerMethod("Stop").onInterface(INTERFACE_NAME).withInputParamNames("job", "env").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env){ this->Stop(std::move(result), std::move(job), std::move(env)); });
-        object_.registerMethod("Restart").onInterface(INTERFACE_NAME).withInputParamNames("job", "env").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env){ this->Restart(std::move(result), std::move(job), std::move(env)); });
-        object_.registerMethod("Status").onInterface(INTERFACE_NAME).withInputParamNames("job", "env").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env){ this->Status(std::move(result), std::move(job), std::move(env)); });
-        object_.registerMethod("List").onInterface(INTERFACE_NAME).withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result){ this->List(std::move(result)); });
-        object_.registerMethod("Emit").onInterface(INTERFACE_NAME).withInputParamNames("event", "env").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string event, std::vector<std::string> env){ this->Emit(std::move(result), std::move(event), std::move(env)); });
-        object_.registerMethod("ListEnv").onInterface(INTERFACE_NAME).withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result){ this->ListEnv(std::move(result)); });
-        object_.registerMethod("GetEnv").onInterface(INTERFACE_NAME).withInputParamNames("name").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string name){ this->GetEnv(std::move(result), std::move(name)); });
-        object_.registerMethod("SetEnv").onInterface(INTERFACE_NAME).withInputParamNames("entry").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string entry){ this->SetEnv(std::move(result), std::move(entry)); });
-        object_.registerMethod("UnsetEnv").onInterface(INTERFACE_NAME).withInputParamNames("name").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string name){ this->UnsetEnv(std::move(result), std::move(name)); });
-        object_.registerMethod("ReloadConfiguration").onInterface(INTERFACE_NAME).withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result){ this->ReloadConfiguration(std::move(result)); });
-        object_.registerMethod("Run").onInterface(INTERFACE_NAME).withInputParamNames("command", "args").withOutputParamNames("text", "json").implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string command, std::vector<std::string> args){ this->Run(std::move(result), std::move(command), std::move(args)); });
-        object_.registerSignal("JobChanged").onInterface(INTERFACE_NAME).withParameters<std::string, std::string, std::string, std::string, int32_t>("job", "instance", "goal", "state", "pid");
+  protected:
+    Manager1_adaptor(sdbus::IObject& object) : object_(object) {
+        object_.registerMethod("Start")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("job", "env")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job,
+                                  std::vector<std::string> env) {
+                this->Start(std::move(result), std::move(job), std::move(env));
+            });
+        object_.registerMethod("Stop")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("job", "env")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job,
+                                  std::vector<std::string> env) {
+                this->Stop(std::move(result), std::move(job), std::move(env));
+            });
+        object_.registerMethod("Restart")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("job", "env")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job,
+                                  std::vector<std::string> env) {
+                this->Restart(std::move(result), std::move(job), std::move(env));
+            });
+        object_.registerMethod("Status")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("job", "env")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result, std::string job,
+                                  std::vector<std::string> env) {
+                this->Status(std::move(result), std::move(job), std::move(env));
+            });
+        object_.registerMethod("List")
+            .onInterface(INTERFACE_NAME)
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result) {
+                this->List(std::move(result));
+            });
+        object_.registerMethod("Emit")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("event", "env")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result,
+                                  std::string event, std::vector<std::string> env) {
+                this->Emit(std::move(result), std::move(event), std::move(env));
+            });
+        object_.registerMethod("ListEnv")
+            .onInterface(INTERFACE_NAME)
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result) {
+                this->ListEnv(std::move(result));
+            });
+        object_.registerMethod("GetEnv")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("name")
+            .withOutputParamNames("text", "json")
+            .implementedAs(
+                [this](sdbus::Result<std::string, std::string>&& result, std::string name) {
+                    this->GetEnv(std::move(result), std::move(name));
+                });
+        object_.registerMethod("SetEnv")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("entry")
+            .withOutputParamNames("text", "json")
+            .implementedAs(
+                [this](sdbus::Result<std::string, std::string>&& result, std::string entry) {
+                    this->SetEnv(std::move(result), std::move(entry));
+                });
+        object_.registerMethod("UnsetEnv")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("name")
+            .withOutputParamNames("text", "json")
+            .implementedAs(
+                [this](sdbus::Result<std::string, std::string>&& result, std::string name) {
+                    this->UnsetEnv(std::move(result), std::move(name));
+                });
+        object_.registerMethod("ReloadConfiguration")
+            .onInterface(INTERFACE_NAME)
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result) {
+                this->ReloadConfiguration(std::move(result));
+            });
+        object_.registerMethod("Run")
+            .onInterface(INTERFACE_NAME)
+            .withInputParamNames("command", "args")
+            .withOutputParamNames("text", "json")
+            .implementedAs([this](sdbus::Result<std::string, std::string>&& result,
+                                  std::string command, std::vector<std::string> args) {
+                this->Run(std::move(result), std::move(command), std::move(args));
+            });
+        object_.registerSignal("JobChanged")
+            .onInterface(INTERFACE_NAME)
+            .withParameters<std::string, std::string, std::string, std::string, int32_t>(
+                "job", "instance", "goal", "state", "pid");
     }
 
     ~Manager1_adaptor() = default;
 
-public:
-    void emitJobChanged(const std::string& job, const std::string& instance, const std::string& goal, const std::string& state, const int32_t& pid)
-    {
-        object_.emitSignal("JobChanged").onInterface(INTERFACE_NAME).withArguments(job, instance, goal, state, pid);
+  public:
+    void emitJobChanged(const std::string& job, const std::string& instance,
+                        const std::string& goal, const std::string& state, const int32_t& pid) {
+        object_.emitSignal("JobChanged")
+            .onInterface(INTERFACE_NAME)
+            .withArguments(job, instance, goal, state, pid);
     }
 
-private:
-    virtual void Start(sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env) = 0;
-    virtual void Stop(sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env) = 0;
-    virtual void Restart(sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env) = 0;
-    virtual void Status(sdbus::Result<std::string, std::string>&& result, std::string job, std::vector<std::string> env) = 0;
+  private:
+    virtual void Start(sdbus::Result<std::string, std::string>&& result, std::string job,
+                       std::vector<std::string> env) = 0;
+    virtual void Stop(sdbus::Result<std::string, std::string>&& result, std::string job,
+                      std::vector<std::string> env) = 0;
+    virtual void Restart(sdbus::Result<std::string, std::string>&& result, std::string job,
+                         std::vector<std::string> env) = 0;
+    virtual void Status(sdbus::Result<std::string, std::string>&& result, std::string job,
+                        std::vector<std::string> env) = 0;
     virtual void List(sdbus::Result<std::string, std::string>&& result) = 0;
-    virtual void Emit(sdbus::Result<std::string, std::string>&& result, std::string event, std::vector<std::string> env) = 0;
+    virtual void Emit(sdbus::Result<std::string, std::string>&& result, std::string event,
+                      std::vector<std::string> env) = 0;
     virtual void ListEnv(sdbus::Result<std::string, std::string>&& result) = 0;
     virtual void GetEnv(sdbus::Result<std::string, std::string>&& result, std::string name) = 0;
     virtual void SetEnv(sdbus::Result<std::string, std::string>&& result, std::string entry) = 0;
     virtual void UnsetEnv(sdbus::Result<std::string, std::string>&& result, std::string name) = 0;
     virtual void ReloadConfiguration(sdbus::Result<std::string, std::string>&& result) = 0;
-    virtual void Run(sdbus::Result<std::string, std::string>&& result, std::string command, std::vector<std::string> args) = 0;
+    virtual void Run(sdbus::Result<std::string, std::string>&& result, std::string command,
+                     std::vector<std::string> args) = 0;
 
-private:
+  private:
     sdbus::IObject& object_;
 };
 
-}} // namespaces
+}  // namespace tend
+}  // namespace org
 
 #endif
