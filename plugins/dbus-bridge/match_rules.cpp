@@ -92,6 +92,17 @@ std::set<std::string> rulesOf(const plugin::JobClassView& job, std::string_view 
 
 namespace {
 
+// Whether a match is for `bus`: BUS=session (or none) for the session bus, BUS=system for the
+// system bus.
+bool forBus(const plugin::EventMatch& match, std::string_view bus) {
+    for (const auto& argument : match.args) {
+        if (argument.key == "BUS" && !argument.negated && literal(argument.value)) {
+            return argument.value == bus;
+        }
+    }
+    return bus == "session";
+}
+
 // The literal NAME of a dbus-name match, or empty.
 std::string literalName(const plugin::EventMatch& match) {
     for (const auto& argument : match.args) {
@@ -104,9 +115,12 @@ std::string literalName(const plugin::EventMatch& match) {
 
 }  // namespace
 
-std::set<std::string> nameRulesOf(const plugin::JobClassView& job) {
+std::set<std::string> nameRulesOf(const plugin::JobClassView& job, std::string_view bus) {
     std::set<std::string> rules;
     for (const auto* match : job.matchesFor("dbus-name")) {
+        if (!forBus(*match, bus)) {
+            continue;
+        }
         std::string rule =
             "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
             "interface='org.freedesktop.DBus',member='NameOwnerChanged'";
@@ -118,9 +132,12 @@ std::set<std::string> nameRulesOf(const plugin::JobClassView& job) {
     return rules;
 }
 
-std::set<std::string> namesOf(const plugin::JobClassView& job) {
+std::set<std::string> namesOf(const plugin::JobClassView& job, std::string_view bus) {
     std::set<std::string> names;
     for (const auto* match : job.matchesFor("dbus-name")) {
+        if (!forBus(*match, bus)) {
+            continue;
+        }
         if (std::string name = literalName(*match); !name.empty()) {
             names.insert(std::move(name));
         }

@@ -24,9 +24,9 @@ std::set<std::string> rulesOf(const plugin::JobClassView& job, std::string_view 
 
 // The rules for a job's `dbus-name NAME=... OWNER=...` matches: the bus's NameOwnerChanged,
 // for the NAME when it is literal (every name otherwise).
-std::set<std::string> nameRulesOf(const plugin::JobClassView& job);
-// The literal NAMEs a job's `dbus-name` matches ask about.
-std::set<std::string> namesOf(const plugin::JobClassView& job);
+std::set<std::string> nameRulesOf(const plugin::JobClassView& job, std::string_view bus);
+// The literal NAMEs a job's `dbus-name` matches ask about on `bus`.
+std::set<std::string> namesOf(const plugin::JobClassView& job, std::string_view bus);
 
 // A value quoted for a match rule: inside '...', a ' is written '\''.
 std::string ruleValue(std::string_view value);

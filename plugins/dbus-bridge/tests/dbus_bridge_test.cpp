@@ -81,15 +81,15 @@ TEST_F(DbusBridge, ASignalStartsTheJobThatWaitsForItAndNoOther) {
     // Only what the jobs ask for: one rule each, and no signal the jobs do not want is an event.
     EXPECT_THAT(bridge(),
                 HasSubstr("match rules (2):\n"
-                          "  dbus: type='signal',member='Goodbye'\n"
-                          "  dbus: type='signal',member='Hello',interface='org.example.Test',"
+                          "    signal: type='signal',member='Goodbye'\n"
+                          "    signal: type='signal',member='Hello',interface='org.example.Test',"
                           "arg0='world'"));
     ASSERT_EQ(sendSignal("Unasked", {"string:x"}).exit_code, 0);
     ASSERT_EQ(sendSignal("Goodbye", {}).exit_code, 0);
     ASSERT_TRUE(waitFor([&] { return readLog("other") == "other\n"; })) << tendLog();
     EXPECT_THAT(tendLog(), Not(HasSubstr("SIGNAL=Unasked")));
     // Hello with ARG0=elsewhere and Unasked never reached tend: the bus filtered them out.
-    EXPECT_THAT(bridge(), HasSubstr("signals turned into events: 2"));
+    EXPECT_THAT(bridge(), HasSubstr("events from it: 2"));
 }
 
 TEST_F(DbusBridge, HotReloadChangesTheMatchRules) {
@@ -174,9 +174,115 @@ TEST_F(DbusBridge, AWellKnownNameAppearingAndGoingIsAnEvent) {
     }  // its connection closes: the name goes
     ASSERT_TRUE(waitFor([&] { return readLog("down") == "down org.example.Keyring\n"; }))
         << tendLog();
-    EXPECT_THAT(bridge(), HasSubstr("dbus-name: type='signal',sender='org.freedesktop.DBus',"
+    EXPECT_THAT(bridge(), HasSubstr("name: type='signal',sender='org.freedesktop.DBus',"
                                     "path='/org/freedesktop/DBus',interface='org.freedesktop.DBus',"
                                     "member='NameOwnerChanged',arg0='org.example.Keyring'"));
+}
+
+// A stand-in for the system's services on a second private bus, the system bus: it owns their
+// names and emits the signals they emit, with their signatures. The bridge is the real thing.
+class SystemServices {
+  public:
+    explicit SystemServices(const std::string& address)
+        : connection_(sdbus::createSessionBusConnectionWithAddress(address)) {
+        for (const char* name : {"org.freedesktop.systemd1", "org.freedesktop.login1",
+                                 "org.freedesktop.NetworkManager"}) {
+            connection_->requestName(name);
+        }
+    }
+    // systemd: a unit's ActiveState changed.
+    void unitState(const std::string& path, const std::string& state) {
+        auto object = sdbus::createObject(*connection_, path);
+        auto signal = object->createSignal("org.freedesktop.DBus.Properties", "PropertiesChanged");
+        std::map<std::string, sdbus::Variant> changed{{"ActiveState", sdbus::Variant(state)}};
+        signal << std::string("org.freedesktop.systemd1.Unit") << changed
+               << std::vector<std::string>{};
+        object->emitSignal(signal);
+    }
+    // logind: the machine is about to sleep (true) or has woken (false).
+    void prepareForSleep(bool sleeping) {
+        auto object = sdbus::createObject(*connection_, "/org/freedesktop/login1");
+        auto signal = object->createSignal("org.freedesktop.login1.Manager", "PrepareForSleep");
+        signal << sleeping;
+        object->emitSignal(signal);
+    }
+    // logind: the session's Lock or Unlock.
+    void session(const std::string& path, const std::string& member) {
+        auto object = sdbus::createObject(*connection_, path);
+        object->emitSignal(object->createSignal("org.freedesktop.login1.Session", member));
+    }
+    // NetworkManager: its state (70 connected, 20 disconnected).
+    void networkState(std::uint32_t state) {
+        auto object = sdbus::createObject(*connection_, "/org/freedesktop/NetworkManager");
+        auto signal = object->createSignal("org.freedesktop.NetworkManager", "StateChanged");
+        signal << state;
+        object->emitSignal(signal);
+    }
+    // Answers what the bridge asks (systemd's Subscribe goes unanswered: an error comes back).
+    void serve() {
+        while (connection_->processPendingRequest()) {
+        }
+    }
+
+  private:
+    std::unique_ptr<sdbus::IConnection> connection_;
+};
+
+TEST_F(DbusBridge, TheSystemsStateReachesTheSessionAsSysEvents) {
+    PrivateBus system_bus(path("system-bus"));
+    ASSERT_TRUE(system_bus.start());
+    ASSERT_TRUE(bus_->start());
+    const auto record = [](const std::string& what) {
+        return "task\nexec sh -c 'echo " + what + " $UNIT $RESULT $BUS'\n";
+    };
+    writeJob("cups-up", "start on :sys:started UNIT=cups.service\n" + record("up"));
+    writeJob("cups-down",
+             "start on :sys:stopped UNIT=cups.service RESULT=failed\n" + record("down"));
+    writeJob("sleep", "start on :sys:suspend\n" + record("sleep"));
+    writeJob("wake", "start on :sys:resume\n" + record("wake"));
+    writeJob("locked", "start on :sys:lock\n" + record("locked"));
+    writeJob("online", "start on :sys:network-online\n" + record("online"));
+    writeJob("offline", "start on :sys:network-offline\n" + record("offline"));
+    writeJob("sys-signal", "start on dbus SIGNAL=StateChanged BUS=system\n" +
+                               std::string("task\nexec sh -c 'echo $SIGNAL $BUS'\n"));
+    SystemServices services(system_bus.address());
+    ASSERT_TRUE(
+        startTend({"/usr/bin/env", "DBUS_SESSION_BUS_ADDRESS=" + bus_->address(),
+                   "DBUS_SYSTEM_BUS_ADDRESS=" + system_bus.address(), "XDG_SESSION_ID=c2",
+                   "/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"}));
+    ASSERT_TRUE(waitFor([&] {
+        return bridge().find("system bus: connected to") != std::string::npos;
+    })) << bridge()
+        << tendLog();
+    // Only the unit the jobs name, and only this session's lock.
+    EXPECT_THAT(bridge(), HasSubstr("path='/org/freedesktop/systemd1/unit/cups_2eservice'"));
+    EXPECT_THAT(bridge(), HasSubstr("path='/org/freedesktop/login1/session/c2'"));
+
+    services.unitState("/org/freedesktop/systemd1/unit/cups_2eservice", "active");
+    services.unitState("/org/freedesktop/systemd1/unit/other_2eservice", "failed");
+    services.unitState("/org/freedesktop/systemd1/unit/cups_2eservice", "failed");
+    services.prepareForSleep(true);
+    services.prepareForSleep(false);
+    services.session("/org/freedesktop/login1/session/c9", "Lock");  // another session's
+    services.session("/org/freedesktop/login1/session/c2", "Lock");
+    services.networkState(70);
+    services.networkState(20);
+    services.serve();
+    for (const auto& [job, line] : std::vector<std::pair<std::string, std::string>>{
+             {"cups-up", "up cups.service\n"},
+             {"cups-down", "down cups.service failed\n"},
+             {"sleep", "sleep\n"},
+             {"wake", "wake\n"},
+             {"locked", "locked\n"},
+             {"online", "online\n"},
+             {"offline", "offline\n"},
+             {"sys-signal", "StateChanged system\n"}}) {
+        EXPECT_TRUE(waitFor([&] { return readLog(job) == line; }))
+            << job << ": " << readLog(job) << tendLog();
+    }
+    // Each happened once: the other session's lock and the other unit were never sent.
+    EXPECT_EQ(countOf(tendLog(), "handling event :sys:lock"), 1u);
+    EXPECT_EQ(countOf(tendLog(), "handling event :sys:started"), 1u);
 }
 
 // busctl against org.tend.Manager1: `busctl --address=ADDR call ...`, with its output.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "match_rules.hpp"
+#include "sys_events.hpp"
 
 namespace tend::dbus_bridge {
 namespace {
@@ -58,6 +59,40 @@ TEST(MatchRules, OnlyTheJobsDbusMatchesCount) {
                 ElementsAre("type='signal',member='A'", "type='signal',member='B'"));
     plugin::JobClassView other;
     EXPECT_THAT(rulesOf(other, "session"), IsEmpty());
+}
+
+TEST(SysEvents, UnitPathsAreSystemdsEscaping) {
+    EXPECT_EQ(unitPath("cups.service"), "/org/freedesktop/systemd1/unit/cups_2eservice");
+    EXPECT_EQ(unitPath("getty@tty1.service"),
+              "/org/freedesktop/systemd1/unit/getty_40tty1_2eservice");
+    EXPECT_EQ(unitPath("1x.mount"), "/org/freedesktop/systemd1/unit/_31x_2emount");
+    for (const char* unit : {"cups.service", "getty@tty1.service", "1x.mount", "a-b_c.slice"}) {
+        EXPECT_EQ(unitOfPath(unitPath(unit)), unit);
+    }
+    EXPECT_EQ(unitOfPath("/org/freedesktop/login1"), "");
+}
+
+TEST(SysEvents, EachSysEventAsksForItsOwnSignal) {
+    plugin::JobClassView job;
+    job.matches = {plugin::EventMatch{":sys:started", {{"UNIT", "cups.service", false}}, false},
+                   plugin::EventMatch{":sys:resume", {}, false},
+                   plugin::EventMatch{":sys:unlock", {}, true}};
+    const auto rules = sysRulesOf(job, "c2");
+    ASSERT_EQ(rules.size(), 4u);
+    EXPECT_THAT(*rules.begin(), ::testing::StartsWith("lock "));
+    EXPECT_TRUE(rules.contains(
+        "sleep type='signal',sender='org.freedesktop.login1',path='/org/freedesktop/login1',"
+        "interface='org.freedesktop.login1.Manager',member='PrepareForSleep'"));
+    EXPECT_TRUE(
+        rules.contains("unit type='signal',sender='org.freedesktop.systemd1',"
+                       "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                       "arg0='org.freedesktop.systemd1.Unit',"
+                       "path='/org/freedesktop/systemd1/unit/cups_2eservice'"));
+    // Without a literal UNIT, every unit's changes.
+    plugin::JobClassView any;
+    any.matches = {plugin::EventMatch{":sys:stopped", {{"UNIT", "*.service", false}}, false}};
+    EXPECT_THAT(*sysRulesOf(any, "").begin(),
+                ::testing::HasSubstr("path_namespace='/org/freedesktop/systemd1/unit'"));
 }
 
 }  // namespace
