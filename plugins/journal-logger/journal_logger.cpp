@@ -3,9 +3,9 @@
 //
 // Every line of a job with `console log` (what output sinks see) goes to the journal as an
 // entry of its own, beside the job's log file, which tend writes as before: when the journal is
-// down nothing is lost, it is only not copied. Entries are sent synchronously on tend's loop:
-// the journal's socket is a local datagram socket, and a send blocks only while journald's
-// queue is full. Nothing is buffered here, so a job writing fast costs no memory.
+// down nothing is lost, it is only not copied. The loop only queues entries; a thread of the
+// plugin's own sends them (journal_sender.hpp), so journald never holds up tend, and the queue
+// is bounded, so a job writing fast never costs tend more than its size.
 //
 // `setting jobs all` (the default) or `setting jobs NAME,NAME...` in plugins.d/
 // journal-logger.conf chooses the jobs; a job's `journal on|off` stanza overrides that. The
@@ -21,7 +21,7 @@
 
 #include "journal_entry.hpp"
 #include "journal_selection.hpp"
-#include "journal_socket.hpp"
+#include "journal_sender.hpp"
 
 namespace tend::journal {
 namespace {
@@ -32,12 +32,14 @@ using plugin::PluginHost;
 
 class JournalLogger final : public plugin::Plugin {
   public:
-    explicit JournalLogger(PluginHost& host)
-        : host_(host), socket_([this](const std::string& reason, std::uint64_t missed) {
-              notice(reason, missed);
-          }) {}
+    explicit JournalLogger(PluginHost& host) : host_(host) {}
 
     void start() override {
+        // Notices come from the sender's thread: they are handled on the loop.
+        sender_ = std::make_unique<JournalSender>(
+            [this](const std::string& reason, std::uint64_t missed) {
+                host_.post([this, reason, missed] { notice(reason, missed); });
+            });
         if (const std::string jobs = host_.setting("jobs"); !jobs.empty()) {
             if (const std::string error = selection_.applySetting(jobs); !error.empty()) {
                 host_.log(LogLevel::Error, error + "; copying every job's output");
@@ -61,12 +63,16 @@ class JournalLogger final : public plugin::Plugin {
                                      plugin::CommandResponder reply) { status(call, reply); }));
     }
 
-    void stop() override { registrations_.clear(); }
+    void stop() override {
+        registrations_.clear();
+        sender_.reset();  // sends what is queued, for up to a second
+    }
 
   private:
     using InstanceKey = std::pair<std::string, std::string>;  // job, instance
 
     void notice(const std::string& reason, std::uint64_t missed) {
+        reason_ = reason;
         if (!reason.empty()) {
             host_.log(LogLevel::Warn,
                       "journal unavailable (" + reason + "); job output stays in the file logs");
@@ -107,17 +113,34 @@ class JournalLogger final : public plugin::Plugin {
         const JobIdentity who{change.job, change.instance, change.main_pid};
         // The plugin API does not say whether a state was entered through a failure, so every
         // change is at info level.
-        socket_.send(stateFields(who, change.previous_state, change.state, change.goal), false);
+        behind(!sender_->queueEntry(
+            stateFields(who, change.previous_state, change.state, change.goal)));
     }
 
     void onOutput(const plugin::OutputLines& output) {
         if (!output.lines || !selection_.selected(output.job)) {
             return;
         }
-        const JobIdentity who{output.job, output.instance, mainPid(output.job, output.instance)};
-        // A line over 64 KiB arrives in pieces: each piece is an entry of its own.
-        for (const std::string& line : *output.lines) {
-            socket_.send(lineFields(line, who), true);
+        const std::size_t count = output.lines->size();
+        behind(!sender_->queueLines(std::string(output.job), std::string(output.instance),
+                                    mainPid(output.job, output.instance), *output.lines),
+               count);
+    }
+
+    // The sender's queue is full: journald takes entries more slowly than jobs write. Said
+    // once, and once again when there is room.
+    void behind(bool full, std::size_t lines = 0) {
+        if (full) {
+            if (dropped_ == 0) {
+                host_.log(LogLevel::Warn,
+                          "the journal falls behind; job output that does not fit in "
+                          "journal-logger's queue stays in the file logs only");
+            }
+            dropped_ += lines;
+        } else if (dropped_ > 0) {
+            host_.log(LogLevel::Info, "the journal caught up; " + std::to_string(dropped_) +
+                                          " lines were not sent to it and are in the file logs");
+            dropped_ = 0;
         }
     }
 
@@ -133,26 +156,29 @@ class JournalLogger final : public plugin::Plugin {
                 jobs += (jobs.empty() ? "" : ",") + name;
             }
         }
-        const bool connected = socket_.available();
+        const bool connected = reason_.empty();
+        const JournalSender& sender = *sender_;
         std::string text =
-            connected ? "journal: connected" : "journal: unavailable (" + socket_.reason() + ")";
-        text += "\nlines sent: " + std::to_string(socket_.linesSent()) +
-                "\nlines not sent: " + std::to_string(socket_.linesNotSent()) +
-                "\nstate changes sent: " + std::to_string(socket_.changesSent()) +
-                "\nstate changes not sent: " + std::to_string(socket_.changesNotSent()) +
+            connected ? "journal: connected" : "journal: unavailable (" + reason_ + ")";
+        text += "\nlines sent: " + std::to_string(sender.linesSent()) +
+                "\nlines not sent: " + std::to_string(sender.linesNotSent()) +
+                "\nstate changes sent: " + std::to_string(sender.changesSent()) +
+                "\nstate changes not sent: " + std::to_string(sender.changesNotSent()) +
                 "\njobs: " + jobs;
         const json data{{"connected", connected},
-                        {"reason", socket_.reason()},
-                        {"lines_sent", socket_.linesSent()},
-                        {"lines_not_sent", socket_.linesNotSent()},
-                        {"state_changes_sent", socket_.changesSent()},
-                        {"state_changes_not_sent", socket_.changesNotSent()},
+                        {"reason", reason_},
+                        {"lines_sent", sender.linesSent()},
+                        {"lines_not_sent", sender.linesNotSent()},
+                        {"state_changes_sent", sender.changesSent()},
+                        {"state_changes_not_sent", sender.changesNotSent()},
                         {"jobs", jobs}};
         reply({true, text, data.dump(-1, ' ', false, json::error_handler_t::replace)});
     }
 
     PluginHost& host_;
-    JournalSocket socket_;
+    std::unique_ptr<JournalSender> sender_;
+    std::string reason_;         // why the journal is unavailable; empty while it is not
+    std::uint64_t dropped_ = 0;  // lines the full queue refused since it last had room
     JobSelection selection_;
     std::map<InstanceKey, int> pids_;  // main processes of instances that have one
     std::vector<plugin::Registration> registrations_;

@@ -35,16 +35,13 @@ bool JournalSocket::send(const std::vector<std::string>& fields, bool line) {
     }
     if (down_) {
         down_ = false;
-        reason_.clear();
         notice_({}, missed_);
         missed_ = 0;
     }
-    ++(line ? lines_sent_ : changes_sent_);
     return true;
 }
 
 void JournalSocket::failed(const std::string& reason, bool line) {
-    ++(line ? lines_not_sent_ : changes_not_sent_);
     if (line) {
         ++missed_;
     }
@@ -54,7 +51,6 @@ void JournalSocket::failed(const std::string& reason, bool line) {
     next_try_ = Clock::now() + retry_;
     if (!down_) {
         down_ = true;
-        reason_ = reason;
         notice_(reason, 0);
     }
 }

@@ -30,15 +30,10 @@ class JournalSocket {
         : notice_(std::move(notice)), retry_(retry) {}
 
     // Sends one entry (`KEY=VALUE` fields, values raw bytes). `line` says it carries a line of
-    // job output (what the counters count). False when it was not sent.
+    // job output (what the notice counts). False when it was not sent.
     bool send(const std::vector<std::string>& fields, bool line);
 
     bool available() const { return !down_; }
-    const std::string& reason() const { return reason_; }
-    std::uint64_t linesSent() const { return lines_sent_; }
-    std::uint64_t linesNotSent() const { return lines_not_sent_; }
-    std::uint64_t changesSent() const { return changes_sent_; }
-    std::uint64_t changesNotSent() const { return changes_not_sent_; }
 
   private:
     void failed(const std::string& reason, bool line);
@@ -46,13 +41,8 @@ class JournalSocket {
     Notice notice_;
     std::chrono::milliseconds retry_;
     bool down_ = false;
-    std::string reason_;
     Clock::time_point next_try_{};
     std::uint64_t missed_ = 0;  // lines not sent since the journal went away
-    std::uint64_t lines_sent_ = 0;
-    std::uint64_t lines_not_sent_ = 0;
-    std::uint64_t changes_sent_ = 0;
-    std::uint64_t changes_not_sent_ = 0;
 };
 
 }  // namespace tend::journal

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 
-TEST(PriorityPrefix, ALevelFromZeroToSevenIsTakenAndStripped) {
+TEST(JournalPriorityPrefix, ALevelFromZeroToSevenIsTakenAndStripped) {
     for (int level = 0; level <= 7; ++level) {
         const std::string line = "<" + std::to_string(level) + ">text";
         const PrefixedLine parsed = parsePriorityPrefix(line);
@@ -21,13 +21,13 @@ TEST(PriorityPrefix, ALevelFromZeroToSevenIsTakenAndStripped) {
     }
 }
 
-TEST(PriorityPrefix, LeadingZerosAreTakenAsSystemdTakesThem) {
+TEST(JournalPriorityPrefix, LeadingZerosAreTakenAsSystemdTakesThem) {
     EXPECT_EQ(parsePriorityPrefix("<03>boom").priority, 3);
     EXPECT_EQ(parsePriorityPrefix("<003>boom").message, "boom");
     EXPECT_EQ(parsePriorityPrefix("<0003>boom").message, "<0003>boom");
 }
 
-TEST(PriorityPrefix, AnythingElseIsPartOfTheMessageAtInfoLevel) {
+TEST(JournalPriorityPrefix, AnythingElseIsPartOfTheMessageAtInfoLevel) {
     for (const std::string line :
          {"plain", "", "<", "<>x", "<8>x", "<12>x", "<a>x", "<3", " <3>x", "x<3>y", "<-1>x"}) {
         const PrefixedLine parsed = parsePriorityPrefix(line);
@@ -36,13 +36,13 @@ TEST(PriorityPrefix, AnythingElseIsPartOfTheMessageAtInfoLevel) {
     }
 }
 
-TEST(PriorityPrefix, AnEmptyMessageAfterThePrefixIsKeptEmpty) {
+TEST(JournalPriorityPrefix, AnEmptyMessageAfterThePrefixIsKeptEmpty) {
     const PrefixedLine parsed = parsePriorityPrefix("<2>");
     EXPECT_EQ(parsed.priority, 2);
     EXPECT_EQ(parsed.message, "");
 }
 
-TEST(LineFields, CarryTheMessageRawWithTheJobAndWhatIsKnownOfIt) {
+TEST(JournalLineFields, CarryTheMessageRawWithTheJobAndWhatIsKnownOfIt) {
     const std::string binary("a\0b\xff", 4);
     EXPECT_THAT(lineFields("<4>" + binary, {"web", "eu", 42}),
                 ElementsAre("MESSAGE=" + binary, "PRIORITY=4", "SYSLOG_IDENTIFIER=web",
@@ -51,7 +51,7 @@ TEST(LineFields, CarryTheMessageRawWithTheJobAndWhatIsKnownOfIt) {
                 ElementsAre("MESSAGE=hi", "PRIORITY=6", "SYSLOG_IDENTIFIER=web", "TEND_JOB=web"));
 }
 
-TEST(StateFields, NameTheChangeWithTheFixedMessageId) {
+TEST(JournalStateFields, NameTheChangeWithTheFixedMessageId) {
     EXPECT_THAT(stateFields({"imapfilter", "", 7}, "running", "stopping", "stop"),
                 ElementsAre("MESSAGE_ID=742085a102d540d3af03d0d54d3a7e41",
                             "MESSAGE=imapfilter state running -> stopping", "PRIORITY=6",
@@ -61,7 +61,7 @@ TEST(StateFields, NameTheChangeWithTheFixedMessageId) {
                 "MESSAGE=web (eu) state waiting -> starting");
 }
 
-TEST(JobsSetting, AllOrNothingSelectsEveryJob) {
+TEST(JournalJobsSetting, AllOrNothingSelectsEveryJob) {
     JobSelection selection;
     EXPECT_TRUE(selection.selected("any"));
     EXPECT_EQ(selection.applySetting("all"), "");
@@ -69,7 +69,7 @@ TEST(JobsSetting, AllOrNothingSelectsEveryJob) {
     EXPECT_TRUE(selection.selected("any"));
 }
 
-TEST(JobsSetting, NamesSeparatedByCommasSelectOnlyThose) {
+TEST(JournalJobsSetting, NamesSeparatedByCommasSelectOnlyThose) {
     JobSelection selection;
     EXPECT_EQ(selection.applySetting("mail, web ,backup"), "");
     EXPECT_FALSE(selection.all());
@@ -82,7 +82,7 @@ TEST(JobsSetting, NamesSeparatedByCommasSelectOnlyThose) {
     EXPECT_FALSE(selection.selected("mail"));
 }
 
-TEST(JobsSetting, AnEmptyNameIsRefusedAndTheSelectionKept) {
+TEST(JournalJobsSetting, AnEmptyNameIsRefusedAndTheSelectionKept) {
     JobSelection selection;
     EXPECT_EQ(selection.applySetting("mail"), "");
     for (const char* bad : {"mail,", ",mail", "mail,,web", "mail web"}) {
