@@ -323,6 +323,9 @@ TEST_F(JournalLogger, AJournalThatGoesAwayIsReportedOnceAndReachedAgainWhenItIsB
     EXPECT_THAT(away.out, ::testing::Not(HasSubstr("lines not sent: 0\n"))) << away.out;
     EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
     EXPECT_THAT(statusOf("ticker"), HasSubstr("start/running"));
+    const json data = json::parse(ctl("--json", "journal-logger").out, nullptr, false);
+    EXPECT_EQ(data["connected"], false) << data.dump();
+    EXPECT_GT(data["lines_not_sent"].get<long>(), 0) << data.dump();
 
     ASSERT_EQ(journal_->startJournald(), "");
     ASSERT_TRUE(waitForFile(tend_log_, "journal reachable again; ", 10s)) << tendLog();
@@ -341,6 +344,28 @@ TEST_F(JournalLogger, AJournalThatGoesAwayIsReportedOnceAndReachedAgainWhenItIsB
     }
     EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
     EXPECT_EQ(countOf(tendLog(), "journal reachable again"), 1u) << tendLog();
+}
+
+// libsystemd sends into the void, and says it worked, when journald's socket file does not exist:
+// the plugin looks for it itself.
+TEST_F(JournalLogger, AJournalWhoseSocketDoesNotExistIsReportedAndReachedOnceItStarts) {
+    journal_->stopJournald();
+    ::unlink(JournaldSandbox::kSocket);
+    writeJob("early",
+             "console log\nscript\n  i=0\n  while :; do\n    echo \"line $i\"\n"
+             "    i=$((i+1)); sleep 0.05\n  done\nend script\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "early").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitForFile(tend_log_, "journal unavailable (", 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("journal unavailable (/run/systemd/journal/socket: No such "
+                                     "file or directory); job output stays in the file logs"));
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("journal: unavailable ("));
+    ASSERT_EQ(journal_->startJournald(), "");
+    ASSERT_TRUE(waitForFile(tend_log_, "journal reachable again; ", 10s)) << tendLog();
+    EXPECT_GE(lineEntries("early", 3).size(), 3u) << tendLog();
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("journal: connected"));
+    EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
+    ASSERT_EQ(ctl("stop", "early").exit_code, 0);
 }
 
 }  // namespace
