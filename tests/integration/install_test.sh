@@ -48,7 +48,7 @@ fi
 
 # The standard plugins, where tend loads them by default, as tend trusts them (not writable by
 # group or others).
-for plugin in env-manager file-bridge logrotate dbus-bridge; do
+for plugin in env-manager file-bridge journal-logger logrotate dbus-bridge; do
     found=$(find "$prefix" -path "*/tend/plugins.d/$plugin.so" -perm -u=r ! -perm /022 | head -n 1)
     [ -n "$found" ] || fail "the $plugin plugin is not installed into <libdir>/tend/plugins.d"
 done
@@ -131,7 +131,7 @@ run_installed() { # PREFIX WHAT: start the tend in PREFIX/bin and list its plugi
             for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         fi
     )
-    for plugin in env-manager file-bridge logrotate dbus-bridge; do
+    for plugin in env-manager file-bridge journal-logger logrotate dbus-bridge; do
         grep -Eq "^$plugin .*running" <<<"$plugins" ||
             fail "the tend installed $2 did not load $plugin from its own plugins.d;" \
                 "tendctl plugins said: $plugins; its log: $(cat "$root/tend.log" 2>/dev/null)"

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+// journal-logger against a real tend and a real systemd-journald (in a mount namespace of this
+// test binary's own, see journald_fixture.hpp): what a job writes arrives with its fields, its
+// `<N>` priority, binary bytes, long lines in order and 10 MB at full speed without a line lost
+// or tend growing; state changes with their MESSAGE_ID; the `jobs` setting and the `journal`
+// stanza; and a journal that goes away and comes back while a job goes on writing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/daemon_fixture.hpp"
+#include "support/journald_fixture.hpp"
+
+namespace tend::test {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr const char* kStateMessageId = "MESSAGE_ID=742085a102d540d3af03d0d54d3a7e41";
+
+class JournalLogger : public TendDaemonTest {
+  protected:
+    static void SetUpTestSuite() {
+        journal_ = new JournaldSandbox();
+        error_ = journal_->setUp();
+    }
+    static void TearDownTestSuite() {
+        journal_->tearDown(::testing::UnitTest::GetInstance()->Failed());
+        delete journal_;
+        journal_ = nullptr;
+    }
+
+    void SetUp() override {
+        if (!journal_->skipReason().empty()) {
+            GTEST_SKIP() << journal_->skipReason();
+        }
+        ASSERT_EQ(error_, "") << "cannot run a journald for the test";
+        if (journal_->pid() == 0) {  // a test before this one stopped it
+            ASSERT_EQ(journal_->startJournald(), "");
+        }
+        TendDaemonTest::SetUp();
+        plugins_ = makePluginsDir();
+        installPlugin(fs::path(TEND_PLUGINS_DIR) / "journal-logger.so", plugins_, "journal-logger");
+    }
+
+    void settings(const std::string& text) {
+        std::ofstream(plugins_ / "journal-logger.conf") << text;
+    }
+
+    ::testing::AssertionResult startWithPlugin() {
+        return startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"});
+    }
+
+    // Entries of `job` (and the other matches), waiting until there are at least `count`.
+    std::vector<json> waitForEntries(const std::string& job, std::size_t count,
+                                     std::vector<std::string> matches = {},
+                                     std::chrono::milliseconds timeout = 30s) {
+        matches.push_back("TEND_JOB=" + job);
+        std::vector<json> found;
+        waitFor(
+            [&] {
+                found = journal_->entries(matches);
+                return found.size() >= count;
+            },
+            timeout, 100ms);
+        return found;
+    }
+
+    // Output lines of `job` in the journal (state changes have SYSLOG_IDENTIFIER=tend).
+    std::vector<json> lineEntries(const std::string& job, std::size_t count,
+                                  std::chrono::milliseconds timeout = 30s) {
+        return waitForEntries(job, count, {"SYSLOG_IDENTIFIER=" + job}, timeout);
+    }
+
+    static std::string message(const json& entry) {
+        return JournaldSandbox::bytes(entry["MESSAGE"]);
+    }
+
+    static long rssKb(pid_t pid, const std::string& field = "VmRSS:") {
+        std::istringstream in(readFile("/proc/" + std::to_string(pid) + "/status"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.starts_with(field)) {
+                return std::atol(line.c_str() + field.size());
+            }
+        }
+        return -1;
+    }
+
+    static JournaldSandbox* journal_;
+    static std::string error_;
+    fs::path plugins_;
+};
+
+JournaldSandbox* JournalLogger::journal_ = nullptr;
+std::string JournalLogger::error_;
+
+TEST_F(JournalLogger, AJobsLinesArriveWithTheirFieldsAndAPriorityPrefixIsHonoured) {
+    writeJob("greeter",
+             "instance $WHO\nconsole log\n"
+             "exec sh -c 'echo hello from $WHO; echo \"<3>boom\"; exec sleep 1000'\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "greeter", "WHO=world").exit_code, 0) << tendLog();
+    const pid_t pid = mainPidOf("greeter", "WHO=world");
+    const auto entries = lineEntries("greeter", 2);
+    ASSERT_EQ(entries.size(), 2u) << tendLog();
+    EXPECT_EQ(message(entries[0]), "hello from world");
+    EXPECT_EQ(entries[0]["PRIORITY"], "6");
+    EXPECT_EQ(entries[0]["SYSLOG_IDENTIFIER"], "greeter");
+    EXPECT_EQ(entries[0]["TEND_JOB"], "greeter");
+    EXPECT_EQ(entries[0]["TEND_INSTANCE"], "world");
+    EXPECT_EQ(entries[0]["OBJECT_PID"], std::to_string(pid));
+    EXPECT_EQ(entries[0]["_TRANSPORT"], "journal");
+    EXPECT_EQ(entries[0]["_PID"], std::to_string(tendPid()));
+    EXPECT_EQ(message(entries[1]), "boom");
+    EXPECT_EQ(entries[1]["PRIORITY"], "3");
+    // The log file keeps the line as the job wrote it.
+    EXPECT_EQ(readFile(log_dir_ / "greeter-world.log"), "hello from world\n<3>boom\n");
+    ASSERT_EQ(ctl("stop", "greeter", "WHO=world").exit_code, 0);
+}
+
+TEST_F(JournalLogger, BinaryBytesAndInvalidUtf8PassThroughUnchanged) {
+    const std::string binary("\x01\x02 tab\there \xff\xfe\x80 end\x7f", 20);
+    const std::string latin1 = "caf\xe9";
+    writeFile("bytes", binary + "\n" + latin1 + "\nplain\n");
+    writeJob("bytes", "console log\ntask\nexec cat " + path("bytes").string() + "\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "bytes").exit_code, 0) << tendLog();
+    const auto entries = lineEntries("bytes", 3);
+    ASSERT_EQ(entries.size(), 3u) << tendLog();
+    EXPECT_TRUE(entries[0]["MESSAGE"].is_array()) << entries[0].dump();
+    EXPECT_EQ(message(entries[0]), binary);
+    EXPECT_TRUE(entries[1]["MESSAGE"].is_array()) << entries[1].dump();
+    EXPECT_EQ(message(entries[1]), latin1);
+    EXPECT_EQ(entries[2]["MESSAGE"], "plain");
+}
+
+// tend holds at most 64 KiB of a line whose end has not come: the job writes 100,000 bytes,
+// waits, and writes the rest, so the line reaches the plugin in at least two pieces.
+TEST_F(JournalLogger, ALineOverSixtyFourKiBArrivesInPiecesWithEveryByteInOrder) {
+    std::string line;
+    for (int i = 0; line.size() < 200000; ++i) {
+        line += std::to_string(i) + ",";
+    }
+    writeFile("part1", line.substr(0, 100000));
+    writeFile("part2", line.substr(100000, 60000));
+    writeFile("part3", line.substr(160000) + "\nafter\n");
+    writeJob("long", "console log\ntask\nexec sh -c 'cd " + root_.string() +
+                         " && cat part1 && sleep 0.3 && cat part2 && sleep 0.3 && cat part3'\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "long").exit_code, 0) << tendLog();
+    std::vector<json> entries;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            entries = journal_->entries({"TEND_JOB=long", "SYSLOG_IDENTIFIER=long"});
+            return !entries.empty() && message(entries.back()) == "after";
+        },
+        30s, 100ms))
+        << tendLog();
+    EXPECT_GE(entries.size(), 3u) << "the line did not arrive in pieces";
+    std::string joined;
+    for (std::size_t i = 0; i + 1 < entries.size(); ++i) {
+        joined += message(entries[i]);
+    }
+    EXPECT_EQ(joined.size(), line.size());
+    EXPECT_TRUE(joined == line) << "the pieces differ from the line";
+    EXPECT_EQ(readLog("long"), line + "\nafter\n");
+    std::cout << "[ journal ] a " << line.size() << "-byte line arrived in " << entries.size() - 1
+              << " pieces\n";
+}
+
+TEST_F(JournalLogger, TenMegabytesWrittenFastReachTheJournalAndTheFileWithoutTendGrowing) {
+    constexpr int kLines = 10240;  // of 1 KiB each
+    std::string text;
+    text.reserve(kLines * 1024);
+    for (int i = 0; i < kLines; ++i) {
+        std::string line = "line " + std::to_string(i) + " ";
+        line.resize(1023, static_cast<char>('a' + i % 26));
+        text += line + "\n";
+    }
+    // In ten bursts of 1 MiB, about 0.1 s apart: tend passes output to plugins through a queue
+    // of 8 MiB, and drops lines for the sinks (never for the log file) beyond that; 10 MiB in
+    // one burst outruns it on a busy machine whatever the sink does.
+    for (int part = 0; part < 10; ++part) {
+        writeFile("part" + std::to_string(part),
+                  text.substr(static_cast<std::size_t>(part) * kLines / 10 * 1024,
+                              static_cast<std::size_t>(kLines) / 10 * 1024));
+    }
+    writeJob("fast", "console log\ntask\nexec sh -c 'cd " + root_.string() +
+                         " && for part in 0 1 2 3 4 5 6 7 8 9; do cat part$part; sleep 0.1; "
+                         "done'\n");
+    ASSERT_TRUE(startWithPlugin());
+    const long before_kb = rssKb(tendPid());
+    const auto started = Clock::now();
+    ASSERT_EQ(ctl("start", "fast").exit_code, 0) << tendLog();
+    const std::vector<std::string> count_argv{"/usr/bin/journalctl",
+                                              "--no-pager",
+                                              "-q",
+                                              "-o",
+                                              "cat",
+                                              "--directory",
+                                              (journal_->dir() / "journal").string(),
+                                              "--output-fields=PRIORITY",
+                                              "TEND_JOB=fast",
+                                              "SYSLOG_IDENTIFIER=fast"};
+    std::size_t count = 0;
+    const bool all = waitFor(
+        [&] {
+            count = countOf(runProcess(count_argv).out, "\n");
+            return count >= static_cast<std::size_t>(kLines);
+        },
+        120s, 200ms);
+    const auto took = std::chrono::duration_cast<Millis>(Clock::now() - started);
+    ASSERT_TRUE(all) << count << " of " << kLines << " lines in the journal\n" << tendLog();
+    EXPECT_EQ(count, static_cast<std::size_t>(kLines));
+    // Every line, in order, in the journal and in the file.
+    std::vector<std::string> messages_argv = count_argv;
+    messages_argv.erase(
+        std::find(messages_argv.begin(), messages_argv.end(), "--output-fields=PRIORITY"));
+    EXPECT_TRUE(runProcess(messages_argv).out == text) << "the journal's lines differ";
+    ASSERT_TRUE(waitFor([&] { return readLog("fast").size() == text.size(); }, 30s));
+    EXPECT_TRUE(readLog("fast") == text) << "the log file differs";
+    const long peak_kb = rssKb(tendPid(), "VmHWM:");
+    const long after_kb = rssKb(tendPid());
+    EXPECT_LT(peak_kb - before_kb, 64L * 1024 + kSanitizerRssSlackKb)
+        << "tend's peak RSS grew from " << before_kb << " kB to " << peak_kb << " kB";
+    EXPECT_THAT(tendLog(), ::testing::Not(HasSubstr("fell behind")));
+    const ProcessResult status = ctl("journal-logger");
+    EXPECT_THAT(status.out, HasSubstr("lines sent: " + std::to_string(kLines)));
+    std::cout << "[ journal ] " << kLines << " lines (10 MiB) in the journal after " << took.count()
+              << " ms (" << (kLines * 1000L / std::max<long>(1, took.count()))
+              << " lines/s); tend's RSS " << before_kb << " kB before, peak " << peak_kb << " kB, "
+              << after_kb << " kB after\n";
+    const std::string log = tendLog();
+    if (log.find("blocked tend's event loop") != std::string::npos) {
+        std::cout << "[ journal ] tend reported the plugin blocking its loop:\n" << log;
+    }
+}
+
+TEST_F(JournalLogger, StateChangesAreLoggedWithTheirMessageId) {
+    writeJob("imapfilter", "console log\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "imapfilter").exit_code, 0) << tendLog();
+    const pid_t pid = mainPidOf("imapfilter");
+    ASSERT_EQ(ctl("stop", "imapfilter").exit_code, 0) << tendLog();
+    // Up through starting ... running, then down to waiting again.
+    ASSERT_GE(waitForEntries("imapfilter", 1, {kStateMessageId, "TEND_STATE=waiting"}).size(), 1u)
+        << tendLog();
+    const auto entries = journal_->entries({kStateMessageId, "TEND_JOB=imapfilter"});
+    ASSERT_GE(entries.size(), 6u);
+    std::vector<std::string> messages;
+    for (const auto& entry : entries) {
+        messages.push_back(message(entry));
+        EXPECT_EQ(entry["SYSLOG_IDENTIFIER"], "tend");
+        EXPECT_EQ(entry["PRIORITY"], "6");
+        EXPECT_FALSE(entry.contains("TEND_INSTANCE"));
+    }
+    EXPECT_THAT(messages, ::testing::Contains("imapfilter state running -> pre-stop"));
+    EXPECT_THAT(messages, ::testing::Contains("imapfilter state pre-stop -> stopping"));
+    EXPECT_THAT(messages, ::testing::Contains("imapfilter state waiting -> starting"));
+    for (const auto& entry : entries) {
+        if (message(entry) == "imapfilter state pre-stop -> stopping") {
+            EXPECT_EQ(entry["TEND_STATE"], "stopping");
+            EXPECT_EQ(entry["TEND_GOAL"], "stop");
+            EXPECT_EQ(entry["OBJECT_PID"], std::to_string(pid));
+        }
+    }
+}
+
+TEST_F(JournalLogger, TheJobsSettingAndAJobsJournalStanzaChooseTheJobs) {
+    settings("setting jobs listed, silenced\n");
+    const std::string talk = "console log\nexec sh -c 'echo said; exec sleep 1000'\n";
+    writeJob("listed", talk);
+    writeJob("silenced", "journal off\n" + talk);
+    writeJob("unlisted", talk);
+    writeJob("asked", "journal on\n" + talk);
+    writeJob("broken", "journal sometimes\n" + talk);
+    ASSERT_TRUE(startWithPlugin());
+    for (const char* job : {"listed", "silenced", "unlisted", "asked"}) {
+        ASSERT_EQ(ctl("start", job).exit_code, 0) << job << tendLog();
+        ASSERT_TRUE(waitForFile(logPath(job), "said\n")) << job;
+    }
+    EXPECT_EQ(lineEntries("listed", 1).size(), 1u);
+    EXPECT_EQ(lineEntries("asked", 1).size(), 1u);
+    // What came after the jobs in the journal has arrived: the others are not coming.
+    ASSERT_EQ(ctl("stop", "asked").exit_code, 0);
+    ASSERT_GE(waitForEntries("asked", 1, {"TEND_STATE=waiting"}).size(), 1u);
+    EXPECT_EQ(journal_->entries({"TEND_JOB=silenced"}).size(), 0u);
+    EXPECT_EQ(journal_->entries({"TEND_JOB=unlisted"}).size(), 0u);
+    EXPECT_THAT(tendLog(), HasSubstr("broken.conf:1:"));
+    EXPECT_THAT(tendLog(), HasSubstr("journal: expected 'on' or 'off'"));
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("jobs: listed,silenced"));
+    for (const char* job : {"listed", "silenced", "unlisted"}) {
+        ASSERT_EQ(ctl("stop", job).exit_code, 0);
+    }
+}
+
+TEST_F(JournalLogger, AJournalThatGoesAwayIsReportedOnceAndReachedAgainWhenItIsBack) {
+    writeJob("ticker",
+             "console log\nscript\n  i=0\n  while :; do\n    echo \"tick $i\"\n"
+             "    i=$((i+1)); sleep 0.02\n  done\nend script\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "ticker").exit_code, 0) << tendLog();
+    const pid_t pid = mainPidOf("ticker");
+    ASSERT_GE(lineEntries("ticker", 5).size(), 5u) << tendLog();
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("journal: connected"));
+
+    journal_->stopJournald(SIGKILL);
+    ASSERT_TRUE(waitForFile(tend_log_, "journal unavailable (", 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("job output stays in the file logs"));
+    // The job goes on, its log file too, while the journal is away for a while.
+    const std::size_t logged = lines(readLog("ticker")).size();
+    ASSERT_TRUE(waitFor([&] { return lines(readLog("ticker")).size() >= logged + 100; }, 30s));
+    const ProcessResult away = ctl("journal-logger");
+    EXPECT_THAT(away.out, HasSubstr("journal: unavailable (")) << away.out;
+    EXPECT_THAT(away.out, ::testing::Not(HasSubstr("lines not sent: 0\n"))) << away.out;
+    EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
+    EXPECT_THAT(statusOf("ticker"), HasSubstr("start/running"));
+    const json data = json::parse(ctl("--json", "journal-logger").out, nullptr, false);
+    EXPECT_EQ(data["connected"], false) << data.dump();
+    EXPECT_GT(data["lines_not_sent"].get<long>(), 0) << data.dump();
+
+    ASSERT_EQ(journal_->startJournald(), "");
+    ASSERT_TRUE(waitForFile(tend_log_, "journal reachable again; ", 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr(" lines were not sent to it and are in the file logs"));
+    // New lines arrive: a tick the log file got after the journal came back.
+    const std::size_t now = lines(readLog("ticker")).size();
+    ASSERT_TRUE(waitFor([&] { return lines(readLog("ticker")).size() >= now + 5; }, 30s));
+    const std::string later = "MESSAGE=tick " + std::to_string(now + 2);
+    EXPECT_EQ(waitForEntries("ticker", 1, {later}).size(), 1u) << tendLog();
+    EXPECT_EQ(mainPidOf("ticker"), pid);
+    ASSERT_EQ(ctl("stop", "ticker").exit_code, 0);
+    // The log file has every line, none lost while the journal was away.
+    const auto written = lines(readLog("ticker"));
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        ASSERT_EQ(written[i], "tick " + std::to_string(i));
+    }
+    EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
+    EXPECT_EQ(countOf(tendLog(), "journal reachable again"), 1u) << tendLog();
+}
+
+// libsystemd sends into the void, and says it worked, when journald's socket file does not exist:
+// the plugin looks for it itself.
+TEST_F(JournalLogger, AJournalWhoseSocketDoesNotExistIsReportedAndReachedOnceItStarts) {
+    journal_->stopJournald();
+    ::unlink(JournaldSandbox::kSocket);
+    writeJob("early",
+             "console log\nscript\n  i=0\n  while :; do\n    echo \"line $i\"\n"
+             "    i=$((i+1)); sleep 0.05\n  done\nend script\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "early").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitForFile(tend_log_, "journal unavailable (", 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("journal unavailable (/run/systemd/journal/socket: No such "
+                                     "file or directory); job output stays in the file logs"));
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("journal: unavailable ("));
+    ASSERT_EQ(journal_->startJournald(), "");
+    ASSERT_TRUE(waitForFile(tend_log_, "journal reachable again; ", 10s)) << tendLog();
+    EXPECT_GE(lineEntries("early", 3).size(), 3u) << tendLog();
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("journal: connected"));
+    EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
+    ASSERT_EQ(ctl("stop", "early").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace tend::test
