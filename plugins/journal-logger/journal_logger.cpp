@@ -111,10 +111,11 @@ class JournalLogger final : public plugin::Plugin {
             return;
         }
         const JobIdentity who{change.job, change.instance, change.main_pid};
-        // The plugin API does not say whether a state was entered through a failure, so every
-        // change is at info level.
-        behind(!sender_->queueEntry(
-            stateFields(who, change.previous_state, change.state, change.goal)));
+        // A change of an instance that failed (its respawn limit, a hook) is a notice.
+        constexpr int kNotice = 5;
+        behind(
+            !sender_->queueEntry(stateFields(who, change.previous_state, change.state, change.goal,
+                                             change.failed ? kNotice : kDefaultPriority)));
     }
 
     void onOutput(const plugin::OutputLines& output) {

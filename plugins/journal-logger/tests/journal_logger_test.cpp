@@ -274,6 +274,18 @@ TEST_F(JournalLogger, StateChangesAreLoggedWithTheirMessageId) {
     }
 }
 
+TEST_F(JournalLogger, TheStateChangesOfAFailedInstanceAreNotices) {
+    writeJob("crasher", "console log\nrespawn\nrespawn limit 1 60\nexec sh -c 'exit 3'\n");
+    ASSERT_TRUE(startWithPlugin());
+    ctl("start", "crasher");
+    ASSERT_GE(
+        waitForEntries("crasher", 1, {kStateMessageId, "TEND_STATE=waiting", "PRIORITY=5"}).size(),
+        1u)
+        << tendLog();
+    // Before it failed, its changes were plain information.
+    EXPECT_FALSE(journal_->entries({kStateMessageId, "TEND_JOB=crasher", "PRIORITY=6"}).empty());
+}
+
 TEST_F(JournalLogger, TheJobsSettingAndAJobsJournalStanzaChooseTheJobs) {
     settings("setting jobs listed, silenced\n");
     const std::string talk = "console log\nexec sh -c 'echo said; exec sleep 1000'\n";
