@@ -71,7 +71,7 @@ class BusLink {
     bool keep_connected_ = false;
     std::unique_ptr<BusDriver> driver_;
     std::map<std::string, sdbus::Slot> slots_;
-    std::unique_ptr<sdbus::IProxy> systemd_;  // its Subscribe call, answered on the loop
+    std::unique_ptr<sdbus::IProxy> systemd_;             // its Subscribe call, answered on the loop
     std::map<std::string, std::uint64_t> last_message_;  // per tag: one event per signal
     std::map<std::string, std::string> unit_states_;     // for :sys:started/stopped transitions
     std::set<std::string> announced_;
