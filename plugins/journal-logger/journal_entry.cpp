@@ -80,4 +80,12 @@ std::vector<std::string> stateFields(const JobIdentity& who, std::string_view pr
     return fields;
 }
 
+std::vector<std::string> tendLogFields(int level, std::string_view text) {
+    // debug, info, warning, error, critical as syslog's 7, 6, 4, 3, 2.
+    static constexpr int kPriorities[] = {7, 6, 4, 3, 2};
+    const int priority = kPriorities[level < 0 ? 0 : level > 4 ? 4 : level];
+    return {field("MESSAGE", text), field("PRIORITY", std::to_string(priority)),
+            field("SYSLOG_IDENTIFIER", "tend")};
+}
+
 }  // namespace tend::journal

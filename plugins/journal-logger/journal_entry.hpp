@@ -40,4 +40,8 @@ std::vector<std::string> stateFields(const JobIdentity& who, std::string_view pr
                                      std::string_view state, std::string_view goal,
                                      int priority = kDefaultPriority);
 
+// The fields of an entry for one line of tend's own log: MESSAGE, PRIORITY from its level
+// (0 debug .. 4 critical, as TendLogLine has it), SYSLOG_IDENTIFIER=tend.
+std::vector<std::string> tendLogFields(int level, std::string_view text);
+
 }  // namespace tend::journal

@@ -58,6 +58,12 @@ class JournalLogger final : public plugin::Plugin {
             host_.onJobChange([this](const plugin::JobChange& change) { onChange(change); }));
         registrations_.push_back(
             host_.addOutputSink([this](const plugin::OutputLines& lines) { onOutput(lines); }));
+        // tend's own log too, at its level, unless `setting tend-log off`.
+        if (host_.setting("tend-log", "on") != "off") {
+            registrations_.push_back(host_.onTendLog([this](const plugin::TendLogLine& line) {
+                behind(!sender_->queueEntry(tendLogFields(line.level, line.text)));
+            }));
+        }
         registrations_.push_back(host_.serveCommand(
             "journal-logger", [this](const plugin::CommandCall& call,
                                      plugin::CommandResponder reply) { status(call, reply); }));

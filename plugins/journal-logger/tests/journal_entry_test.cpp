@@ -61,6 +61,16 @@ TEST(JournalStateFields, NameTheChangeWithTheFixedMessageId) {
                 "MESSAGE=web (eu) state waiting -> starting");
 }
 
+TEST(JournalTendLogFields, TendsLevelIsTheEntrysPriority) {
+    EXPECT_THAT(tendLogFields(3, "svc.conf:1:1: unknown stanza"),
+                ElementsAre("MESSAGE=svc.conf:1:1: unknown stanza", "PRIORITY=3",
+                            "SYSLOG_IDENTIFIER=tend"));
+    EXPECT_EQ(tendLogFields(0, "x")[1], "PRIORITY=7");
+    EXPECT_EQ(tendLogFields(1, "x")[1], "PRIORITY=6");
+    EXPECT_EQ(tendLogFields(2, "x")[1], "PRIORITY=4");
+    EXPECT_EQ(tendLogFields(4, "x")[1], "PRIORITY=2");
+}
+
 TEST(JournalJobsSetting, AllOrNothingSelectsEveryJob) {
     JobSelection selection;
     EXPECT_TRUE(selection.selected("any"));

@@ -274,6 +274,26 @@ TEST_F(JournalLogger, StateChangesAreLoggedWithTheirMessageId) {
     }
 }
 
+TEST_F(JournalLogger, TendsOwnLogGoesToTheJournalAtItsLevel) {
+    ASSERT_TRUE(startWithPlugin());
+    writeJob("broken", "exce nothing\n");
+    ASSERT_EQ(ctl("reload-configuration").exit_code, 0);
+    const std::string error = (path("jobs") / "broken.conf").string() + ":1:1: unknown stanza";
+    const auto logged = [&](const std::string& priority, const std::string& text) {
+        for (const auto& entry :
+             journal_->entries({"SYSLOG_IDENTIFIER=tend", "PRIORITY=" + priority})) {
+            if (message(entry).find(text) != std::string::npos) {
+                return true;
+            }
+        }
+        return false;
+    };
+    EXPECT_TRUE(waitFor([&] { return logged("3", error); }, 30s, 100ms)) << tendLog();
+    // Information at 6: tend said it was ready.
+    EXPECT_TRUE(waitFor([&] { return logged("6", " ready; control socket "); }, 30s, 100ms))
+        << tendLog();
+}
+
 TEST_F(JournalLogger, TheStateChangesOfAFailedInstanceAreNotices) {
     writeJob("crasher", "console log\nrespawn\nrespawn limit 1 60\nexec sh -c 'exit 3'\n");
     ASSERT_TRUE(startWithPlugin());
