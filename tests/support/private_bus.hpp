@@ -20,7 +20,8 @@ namespace tend::test {
 
 class PrivateBus {
   public:
-    explicit PrivateBus(std::filesystem::path dir) : dir_(std::move(dir)) {
+    // `any_user`: other users may connect too (a test of who tend serves).
+    explicit PrivateBus(std::filesystem::path dir, bool any_user = false) : dir_(std::move(dir)) {
         std::filesystem::create_directories(dir_ / "services");
         std::ofstream(dir_ / "bus.conf")
             << "<busconfig><type>session</type><keep_umask/>"
@@ -28,7 +29,9 @@ class PrivateBus {
             << socketPath().string() << "</listen><auth>EXTERNAL</auth><servicedir>"
             << (dir_ / "services").string()
             << "</servicedir><policy context=\"default\"><allow send_destination=\"*\" "
-               "eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>"
+               "eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/>"
+            << (any_user ? "<allow user=\"*\"/>" : "")
+            << "</policy>"
                "</busconfig>\n";
     }
     ~PrivateBus() { stop(); }
