@@ -226,7 +226,7 @@ void editToApplied(const std::string& tend, const fs::path& root, int edits, int
         jobs, samples.size(), s.median, s.p90, s.min, s.max);
     std::printf("  automatic reloads: %zu, of which read one file: %zu\n",
                 count(log, "job files changed: " + std::to_string(jobs + 1) + " job files:"),
-                count(log, " unchanged (1 read)"));
+                count(log, " unchanged; 0 removed (1 read)"));
 }
 
 void reloadCost(const std::string& tend, const fs::path& root, int jobs, int repetitions) {
@@ -273,7 +273,7 @@ void reloadCost(const std::string& tend, const fs::path& root, int jobs, int rep
                 i.median, i.min, i.max);
     // The one-file reload as tend logged it, without the time stamp.
     const std::string log = daemon.log();
-    const std::string needle = std::to_string(jobs - 1) + " unchanged (1 read)";
+    const std::string needle = std::to_string(jobs - 1) + " unchanged; 0 removed (1 read)";
     const auto at = log.find(needle);
     if (at == std::string::npos) {
         die("no one-file reload in tend's log");
