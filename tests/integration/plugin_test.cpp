@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -439,9 +440,9 @@ TEST_F(TendPlugins, CheckConfigThroughTendKnowsItsPluginsStanzas) {
     EXPECT_THAT(statusOf("greeter"), HasSubstr("start/running"));
 }
 
-// An output sink gets every line a job writes, stdout and stderr, in order; the job's log file
-// still gets them all too.
-TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndTheLogKeepsThem) {
+// An output sink gets every line a job writes, and from which stream, each stream in order; the
+// job's log file still gets them all too.
+TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndItsStreamAndTheLogKeepsThem) {
     install("echo");
     writeJob("talker",
              "start on startup\ntask\nscript\n  for i in $(seq 1 500); do echo \"line $i\"; done\n"
@@ -450,27 +451,120 @@ TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndTheLogKeepsThem) {
     std::string seen;
     ASSERT_TRUE(waitFor(
         [&] {
-            seen = ctl("echo-output", "talker").out;
-            return seen.find("no newline") != std::string::npos;
+            seen = ctl("echo-streams", "talker").out;
+            return seen.find("no newline") != std::string::npos &&
+                   seen.find("to-stderr") != std::string::npos;
         },
         5s))
         << seen << tendLog();
-    // The plugin keeps the last 100 lines.
-    std::string expected;
-    for (int i = 403; i <= 500; ++i) {
-        expected += "line " + std::to_string(i) + "\n";
+    // The plugin keeps the last 100 lines; stderr's may come anywhere among stdout's.
+    std::string stdout_lines;
+    std::string stderr_lines;
+    std::istringstream tagged(seen);
+    for (std::string line; std::getline(tagged, line);) {
+        (line.starts_with("2") ? stderr_lines : stdout_lines) += line + "\n";
     }
-    expected += "to-stderr\nno newline\n";
-    EXPECT_EQ(seen, expected);
+    EXPECT_EQ(stderr_lines, "2 9 to-stderr\n");
+    EXPECT_THAT(stdout_lines, HasSubstr("1 8 line 499\n1 8 line 500\n1 10 no newline\n"));
     const std::string file = readLog("talker");
     EXPECT_THAT(file, HasSubstr("line 1\nline 2\n"));
-    EXPECT_THAT(file, HasSubstr("line 500\nto-stderr\nno newline\n"));
+    EXPECT_THAT(file, HasSubstr("line 500\n"));
+    EXPECT_THAT(file, HasSubstr("\nto-stderr\n"));
+    EXPECT_THAT(file, HasSubstr("\nno newline\n"));
 
     // Without the plugin, output goes on to the file alone.
     fs::remove(plugins_ / "echo.so");
     ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "absent"; }, 3s));
     EXPECT_EQ(ctl("start", "talker").exit_code, 0);
     ASSERT_TRUE(waitFor([&] { return countOf(readLog("talker"), "no newline") == 2; }, 3s));
+}
+
+// A line over 64 KiB reaches the sinks in pieces that say they go on, and the file whole.
+TEST_F(TendPlugins, ALineOver64KiBReachesSinksInPiecesAndTheFileWhole) {
+    install("echo");
+    writeJob("long",
+             "start on startup\ntask\nscript\n"
+             "  head -c 200000 /dev/zero | tr '\\0' a\n  echo\n  echo after\nend script\n");
+    ASSERT_TRUE(startWithPlugins());
+    std::string seen;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            seen = ctl("echo-streams", "long").out;
+            return seen.find(" after") != std::string::npos;
+        },
+        5s * kSanitizerSlowdown))
+        << seen << tendLog();
+    std::size_t total = 0;
+    int pieces = 0;
+    std::istringstream tagged(seen);
+    std::string last;
+    for (std::string line; std::getline(tagged, line) && !line.ends_with(" after");) {
+        ASSERT_TRUE(line.starts_with("1")) << line;
+        total += std::stoul(line.substr(2));
+        ++pieces;
+        last = line;
+    }
+    EXPECT_EQ(total, 200000u);
+    EXPECT_GE(pieces, 2);
+    EXPECT_EQ(last.substr(0, 2), "1 ") << "the last piece ends the line";
+    EXPECT_EQ(countOf(seen, "1+"), static_cast<std::size_t>(pieces - 1)) << seen;
+    EXPECT_THAT(readLog("long"), HasSubstr(std::string(200000, 'a') + "\nafter\n"));
+}
+
+// `console journal` output goes to a carrier instead of the file while one is there; without
+// one, or when the carrier gives lines back, the file has them.
+TEST_F(TendPlugins, ACarrierTakesConsoleJournalOutputAndTheFileIsItsFallback) {
+    install("echo");
+    std::ofstream(plugins_ / "echo.conf") << "setting carry journal\n";
+    writeJob("carried", "console journal\ntask\nexec echo carried-line\n");
+    writeJob("plain", "task\nexec echo plain-line\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_EQ(ctl("start", "carried").exit_code, 0);
+    ASSERT_EQ(ctl("start", "plain").exit_code, 0);
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return ctl("echo-streams", "carried").out == "1 12 carried-line carried\n" &&
+                   ctl("echo-streams", "plain").out == "1 10 plain-line\n";
+        },
+        5s))
+        << ctl("echo-streams", "carried").out << tendLog();
+    EXPECT_EQ(readLog("plain"), "plain-line\n");
+    EXPECT_FALSE(fs::exists(logPath("carried"))) << readLog("carried");
+
+    // A new configuration restarts the plugin.
+    const auto reconfigure = [&](const std::string& conf) {
+        const std::string restarted = "plugin echo: its configuration changed; restarting";
+        const std::size_t before = countOf(tendLog(), restarted);
+        if (conf.empty()) {
+            fs::remove(plugins_ / "echo.conf");
+        } else {
+            std::ofstream(plugins_ / "echo.conf") << conf;
+        }
+        return waitFor(
+            [&] {
+                return countOf(tendLog(), restarted) > before && stateOf("echo").first == "running";
+            },
+            5s);
+    };
+    // A carrier that gives the lines back: they are in the file.
+    ASSERT_TRUE(reconfigure("setting carry journal\nsetting carry-give-back yes\n")) << tendLog();
+    ASSERT_EQ(ctl("start", "carried").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("carried") == "carried-line\n"; }, 5s)) << tendLog();
+
+    // No carrier: the file, and the sinks see the lines as the file's.
+    ASSERT_TRUE(reconfigure("")) << tendLog();
+    ASSERT_EQ(ctl("start", "carried").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return readLog("carried") == "carried-line\ncarried-line\n"; }, 5s))
+        << tendLog();
+    EXPECT_EQ(ctl("echo-streams", "carried").out, "1 12 carried-line\n");
+
+    // `setting carry default`: jobs without a console stanza are carried too.
+    ASSERT_TRUE(reconfigure("setting carry default\n")) << tendLog();
+    ASSERT_EQ(ctl("start", "plain").exit_code, 0);
+    ASSERT_TRUE(waitFor(
+        [&] { return ctl("echo-streams", "plain").out == "1 10 plain-line carried\n"; }, 5s))
+        << ctl("echo-streams", "plain").out;
+    EXPECT_EQ(readLog("plain"), "plain-line\n");
 }
 
 // A sink that falls behind the job's output: past the host's bound (8 MiB waiting for the

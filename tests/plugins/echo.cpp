@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // A well-behaved plugin that exercises the host: events in and out, a held event, job classes,
-// a timer, a control command, a service, a setting, a job-file stanza and an output sink.
+// a timer, a control command, a service, a setting, a job-file stanza, an output sink and a
+// carrier of `console journal` output.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,7 +82,25 @@ class Echo final : public Plugin {
                     std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 }
                 hold.clear();
-                counts_[std::string(batch.job)] += batch.lines->size();
+                const std::string job(batch.job);
+                counts_[job] += batch.lines->size();
+                // Stream, piece and whereabouts of each line: `1 5 hello`, `2+65536 aaa...`
+                // (stderr, a piece that goes on), `1 5 hello carried` (not in the log file).
+                auto& tagged = streams_[job];
+                for (std::size_t i = 0; i < batch.lines->size(); ++i) {
+                    const std::string& line = (*batch.lines)[i];
+                    tagged.push_back(std::string(batch.stream == OutputStream::Stderr ? "2" : "1") +
+                                     (batch.continuesAt(i) ? "+" : " ") +
+                                     std::to_string(line.size()) + " " + line.substr(0, 20) +
+                                     (batch.in_log_file ? "" : " carried"));
+                }
+                if (tagged.size() > 100) {
+                    tagged.erase(tagged.begin(), tagged.end() - 100);
+                }
+                // `setting carry-give-back yes`: a carrier that cannot pass lines on.
+                if (!batch.in_log_file && host_.setting("carry-give-back") == "yes") {
+                    host_.writeJobLog(batch.job, batch.instance, *batch.lines);
+                }
                 auto& seen = output_[std::string(batch.job)];
                 const auto& lines = *batch.lines;
                 // Only the last 100 can stay: copying a whole batch of a flood costs the loop.
@@ -108,6 +127,22 @@ class Echo final : public Plugin {
                 }
                 return reply;
             }));
+        registrations_.push_back(
+            host_.addCommand("echo-streams", [this](const std::vector<std::string>& args) {
+                CommandReply reply;
+                for (const auto& line : streams_[args.empty() ? "" : args[0]]) {
+                    reply.text += line + "\n";
+                }
+                if (!reply.text.empty()) {
+                    reply.text.pop_back();  // tendctl ends what it prints with a newline
+                }
+                return reply;
+            }));
+        // `setting carry journal` (or `default`): carries `console journal` output (and that of
+        // jobs without a console stanza).
+        if (const std::string carry = host_.setting("carry"); !carry.empty()) {
+            registrations_.push_back(host_.carryJournalConsole(carry == "default"));
+        }
         registrations_.push_back(
             host_.addCommand("echo-output-count", [this](const std::vector<std::string>& args) {
                 CommandReply reply;
@@ -237,6 +272,7 @@ class Echo final : public Plugin {
     std::map<std::string, std::string> greetings_;
     std::map<std::string, std::vector<std::string>> output_;
     std::map<std::string, std::size_t> counts_;
+    std::map<std::string, std::vector<std::string>> streams_;
     std::vector<Registration> registrations_;
     std::vector<Registration> holds_;
     std::vector<Registration> later_;

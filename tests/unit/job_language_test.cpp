@@ -45,7 +45,7 @@ TEST(SeedExample, LoadsVerbatimIntoTheExpectedDefinition) {
     EXPECT_EQ(job.start_on->root().match.args.at(0).value, "dbus");
     EXPECT_FALSE(job.stop_on);
     EXPECT_TRUE(job.respawn);
-    EXPECT_EQ(job.console, model::Console::Log);
+    EXPECT_EQ(job.console, model::Console::Default);
     ASSERT_TRUE(job.process(model::ProcessType::Main));
     EXPECT_EQ(job.process(model::ProcessType::Main)->command, "imapfilter -v");
     EXPECT_FALSE(job.process(model::ProcessType::Main)->script);

@@ -314,6 +314,7 @@ constexpr std::pair<std::string_view, model::Console> kConsoleValues[] = {
     {"none", model::Console::None},
     {"output", model::Console::Output},
     {"owner", model::Console::Owner},
+    {"journal", model::Console::Journal},
 };
 
 void umask(StanzaContext& c) {
@@ -558,7 +559,7 @@ void registerCoreStanzas(StanzaRegistry& r) {
     r.add("expect", core,
           choice(&JobClass::expect, kExpectValues, "'fork', 'daemon', 'stop', 'notify' or 'none'"));
     r.add("console", core,
-          choice(&JobClass::console, kConsoleValues, "'log', 'output', 'owner' or 'none'"));
+          choice(&JobClass::console, kConsoleValues, "'log', 'journal', 'output', 'owner' or 'none'"));
     r.add("task", core, flag(&JobClass::task));
     r.add("debug", core, flag(&JobClass::debug));
     r.add("kill", core, kill);

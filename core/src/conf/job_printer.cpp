@@ -160,7 +160,7 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.reload_signal != 1) {
         line(out, "reload signal", model::signalName(job.reload_signal));
     }
-    if (job.console != model::Console::Log) {
+    if (job.console != model::Console::Default) {
         line(out, "console", std::string(model::consoleName(job.console)));
     }
     if (job.umask) {

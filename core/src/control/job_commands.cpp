@@ -272,7 +272,7 @@ void logFile(CommandContext& c, Request& request, const Replier& reply,
     }
     const std::string path =
         c.context.log_dir + "/" + dispatch::Supervisor::logFileName(name, instance);
-    const bool logged = entry->cls->console == model::Console::Log;
+    const bool logged = model::capturesOutput(entry->cls->console);
     reply(okReply(
         path,
         json{{"job", name}, {"instance", instance}, {"path", path}, {"console_log", logged}}));

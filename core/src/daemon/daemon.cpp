@@ -395,6 +395,12 @@ int runDaemon(DaemonOptions options) {
     plugin_options.set_output_tap = [&router](log::OutputTap tap) {
         router.setTap(std::move(tap));
     };
+    plugin_options.set_carrier = [&router](bool present, bool by_default) {
+        router.setCarrier(present, by_default);
+    };
+    plugin_options.append_job_log = [&router](std::string path, std::vector<std::string> lines) {
+        router.appendLines(std::move(path), std::move(lines));
+    };
     plugin_options.log_dir = options.log_dir;
     plugin_options.tend_log_file = log_file ? log_file->path() : std::string();
     plugin_options.rotate_log = [&router, log_file](std::string path, log::RenameStep rename,

@@ -36,8 +36,10 @@ Supervisor::~Supervisor() {
             cancelTimer(job->kill_timer);
             cancelTimer(job->delay_timer);
             cancelTimer(job->start_timer);
-            if (job->output_fd >= 0) {
-                ::close(job->output_fd);
+            for (const int fd : {job->output_fd, job->error_fd}) {
+                if (fd >= 0) {
+                    ::close(fd);
+                }
             }
         }
     }

@@ -126,7 +126,8 @@ struct Job {
     sys::TimerId delay_timer = 0;
     sys::TimerId start_timer = 0;
 
-    int output_fd = -1;
+    int output_fd = -1;  // stdout's pipe to the log router
+    int error_fd = -1;   // stderr's
     bool output_failed = false;
 
     pid_t mainPid() const { return pids[0]; }

@@ -173,7 +173,9 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
 
     setup.cwd = cls.chdir ? *cls.chdir : options_.default_cwd;
     switch (cls.console) {
+    case model::Console::Default:
     case model::Console::Log:
+    case model::Console::Journal:
         // Opened at the first spawn rather than at `starting`, so that many jobs starting at
         // once do not all hold a pipe before any of them runs.
         if (job.output_fd < 0 && output_ && options_.console_log_available) {
@@ -183,7 +185,11 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
             spec.job = cls.name;
             spec.instance = job.instance;
             spec.timestamps = cls.log_timestamps || options_.log_timestamps;
-            job.output_fd = output_->openOutput(spec, output_error);
+            spec.carried = cls.console == model::Console::Journal;
+            spec.carried_by_default = cls.console == model::Console::Default;
+            const log::OutputPipes pipes = output_->openOutput(spec, output_error);
+            job.output_fd = pipes.out;
+            job.error_fd = pipes.err;
             if (job.output_fd < 0 && !job.output_failed) {
                 job.output_failed = true;
                 logger_->warn("{}: cannot capture output: {}; its output is discarded",
@@ -193,6 +199,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
         if (job.output_fd >= 0) {
             setup.output = sys::OutputMode::Fd;
             setup.output_fd = job.output_fd;
+            setup.error_fd = job.error_fd;
         }
         break;
     case model::Console::None:

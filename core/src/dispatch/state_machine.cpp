@@ -413,9 +413,11 @@ void Supervisor::destroyInstance(Job& job) {
     cancelTimer(job.kill_timer);
     cancelTimer(job.delay_timer);
     cancelTimer(job.start_timer);
-    if (job.output_fd >= 0) {
-        ::close(job.output_fd);
-        job.output_fd = -1;
+    for (int* fd : {&job.output_fd, &job.error_fd}) {
+        if (*fd >= 0) {
+            ::close(*fd);
+            *fd = -1;
+        }
     }
     for (pid_t pid : job.adopted) {
         processes_.erase(pid);

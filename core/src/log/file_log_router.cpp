@@ -19,18 +19,39 @@ constexpr std::size_t kReadChunk = 1 << 20;
 constexpr std::size_t kMaxPartialLine = 64 * 1024;
 }  // namespace
 
-struct FileLogRouter::Stream {
-    int read_fd = -1;
+// One job log, shared by the pipes of an instance.
+struct FileLogRouter::LogFile {
     std::string path;
+    int fd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool failing = false;
+    std::uint64_t size = 0;  // of the open file, as far as the router knows
+    // Who wrote the file's last line without its newline yet (a piece of a long line), if
+    // anyone: another writer ends that line first.
+    const void* open_line = nullptr;
+
+    explicit LogFile(std::string p) : path(std::move(p)) {}
+    ~LogFile() {
+        if (fd >= 0) {
+            ::close(fd);
+        }
+    }
+    LogFile(const LogFile&) = delete;
+    LogFile& operator=(const LogFile&) = delete;
+};
+
+struct FileLogRouter::Pipe {
+    int read_fd = -1;
+    StreamKind stream = StreamKind::Stdout;
     std::string job;
     std::string instance;
     bool timestamps = false;
-    int file_fd = -1;
-    dev_t dev = 0;
-    ino_t ino = 0;
+    bool carried = false;
+    bool carried_by_default = false;
     std::string partial;
-    bool failing = false;
-    std::uint64_t size = 0;  // of the open file, as far as this stream knows
+    bool mid_line = false;  // the last piece passed on has no newline yet
+    std::shared_ptr<LogFile> file;
 };
 
 struct FileLogRouter::Rotation {
@@ -60,14 +81,11 @@ FileLogRouter::~FileLogRouter() {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
     thread_.join();
-    for (auto& stream : streams_) {
-        ::close(stream->read_fd);
-        if (stream->file_fd >= 0) {
-            ::close(stream->file_fd);
-        }
+    for (auto& pipe : pipes_) {
+        ::close(pipe->read_fd);
     }
-    for (auto& stream : incoming_) {
-        ::close(stream->read_fd);
+    for (auto& pipe : incoming_) {
+        ::close(pipe->read_fd);
     }
     ::close(wake_fd_);
     ::close(epoll_fd_);
@@ -76,6 +94,11 @@ FileLogRouter::~FileLogRouter() {
 void FileLogRouter::setTap(OutputTap tap) {
     std::lock_guard lock(mutex_);
     tap_ = tap ? std::make_shared<const OutputTap>(std::move(tap)) : nullptr;
+}
+
+void FileLogRouter::setCarrier(bool present, bool by_default) {
+    carrier_ = present;
+    carrier_by_default_ = present && by_default;
 }
 
 void FileLogRouter::setGrowthTap(std::uint64_t step, GrowthTap tap) {
@@ -93,34 +116,62 @@ void FileLogRouter::rotate(std::string path, RenameStep rename, RotationDone don
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-int FileLogRouter::openOutput(const OutputSpec& spec, std::string& error) {
+void FileLogRouter::appendLines(std::string path, std::vector<std::string> lines) {
+    if (lines.empty()) {
+        return;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        appends_.push_back(Append{std::move(path), std::move(lines)});
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+OutputPipes FileLogRouter::openOutput(const OutputSpec& spec, std::string& error) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
         error = "cannot create " + dir_.string() + ": " + ec.message();
-        return -1;
+        return {};
     }
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) {
+    int out[2];
+    int err[2];
+    if (::pipe2(out, O_CLOEXEC) < 0) {
         error = std::string("pipe: ") + std::strerror(errno);
-        return -1;
+        return {};
     }
-    ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    // A bigger pipe lets a fast writer run ahead while the file catches up.
-    ::fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
-    auto stream = std::make_unique<Stream>();
-    stream->read_fd = fds[0];
-    stream->path = (dir_ / spec.file_name).string();
-    stream->job = spec.job;
-    stream->instance = spec.instance;
-    stream->timestamps = spec.timestamps;
+    if (::pipe2(err, O_CLOEXEC) < 0) {
+        error = std::string("pipe: ") + std::strerror(errno);
+        ::close(out[0]);
+        ::close(out[1]);
+        return {};
+    }
+    // A bigger stdout pipe lets a fast writer run ahead while the file catches up.
+    ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+    auto file = std::make_shared<LogFile>((dir_ / spec.file_name).string());
+    std::unique_ptr<Pipe> pipes[2];
+    for (const StreamKind kind : {StreamKind::Stdout, StreamKind::Stderr}) {
+        auto& pipe = pipes[kind == StreamKind::Stdout ? 0 : 1];
+        pipe = std::make_unique<Pipe>();
+        pipe->read_fd = kind == StreamKind::Stdout ? out[0] : err[0];
+        ::fcntl(pipe->read_fd, F_SETFL, O_NONBLOCK);
+        pipe->stream = kind;
+        pipe->job = spec.job;
+        pipe->instance = spec.instance;
+        pipe->timestamps = spec.timestamps;
+        pipe->carried = spec.carried;
+        pipe->carried_by_default = spec.carried_by_default;
+        pipe->file = file;
+    }
     {
         std::lock_guard lock(mutex_);
-        incoming_.push_back(std::move(stream));
+        incoming_.push_back(std::move(pipes[0]));
+        incoming_.push_back(std::move(pipes[1]));
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-    return fds[1];
+    return {out[1], err[1]};
 }
 
 void FileLogRouter::run() {
@@ -132,17 +183,18 @@ void FileLogRouter::run() {
             return;
         }
         for (int i = 0; i < n; ++i) {
-            auto* stream = static_cast<Stream*>(events[static_cast<std::size_t>(i)].data.ptr);
-            if (!stream) {
+            auto* pipe = static_cast<Pipe*>(events[static_cast<std::size_t>(i)].data.ptr);
+            if (!pipe) {
                 takeRequests();
                 continue;
             }
-            drain(*stream, false);
+            drain(*pipe, false);
         }
-        std::erase_if(streams_, [](const std::unique_ptr<Stream>& s) { return s->read_fd < 0; });
+        std::erase_if(pipes_, [](const std::unique_ptr<Pipe>& p) { return p->read_fd < 0; });
         if (stopping_) {
-            for (auto& stream : streams_) {
-                drain(*stream, true);
+            takeRequests();
+            for (auto& pipe : pipes_) {
+                drain(*pipe, true);
             }
             return;
         }
@@ -153,6 +205,7 @@ void FileLogRouter::takeRequests() {
     std::uint64_t count = 0;
     [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
     std::vector<Rotation> rotations;
+    std::vector<Append> appends;
     {
         std::lock_guard lock(mutex_);
         for (auto& incoming : incoming_) {
@@ -160,13 +213,14 @@ void FileLogRouter::takeRequests() {
             ev.events = EPOLLIN;
             ev.data.ptr = incoming.get();
             ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, incoming->read_fd, &ev);
-            streams_.push_back(std::move(incoming));
+            pipes_.push_back(std::move(incoming));
         }
         incoming_.clear();
         rotations.swap(rotations_);
+        appends.swap(appends_);
     }
     // Between two writes: every line before this point is in the renamed file, every line after
-    // it goes to a new one. A partial line waits in its stream, so none is torn.
+    // it goes to a new one. A partial line waits in its pipe, so none is torn.
     for (auto& rotation : rotations) {
         std::string error;
         try {
@@ -176,21 +230,79 @@ void FileLogRouter::takeRequests() {
         } catch (...) {
             error = "the rename failed";
         }
-        for (auto& stream : streams_) {
-            if (stream->path == rotation.path && stream->file_fd >= 0) {
-                ::close(stream->file_fd);
-                stream->file_fd = -1;
-                stream->size = 0;
+        for (auto& pipe : pipes_) {
+            LogFile& file = *pipe->file;
+            if (file.path == rotation.path && file.fd >= 0) {
+                ::close(file.fd);
+                file.fd = -1;
+                file.size = 0;
             }
         }
         if (rotation.done) {
             rotation.done(std::move(error));
         }
     }
+    for (auto& append : appends) {
+        std::shared_ptr<LogFile> file;
+        bool timestamps = false;
+        for (auto& pipe : pipes_) {
+            if (pipe->file->path == append.path) {
+                file = pipe->file;
+                timestamps = pipe->timestamps;
+                break;
+            }
+        }
+        if (!file) {
+            file = std::make_shared<LogFile>(append.path);  // the job is gone: open, write, close
+        }
+        std::string text;
+        for (const auto& line : append.lines) {
+            text.append(line);
+            text.push_back('\n');
+        }
+        writeFile(*file, this, text, timestamps);
+    }
 }
 
-void FileLogRouter::drain(Stream& stream, bool final) {
-    if (stream.read_fd < 0) {
+namespace {
+
+// Takes what `input` completes: whole lines, or a piece of an overlong one. The rest waits in
+// `partial`; `joined` holds the bytes the result points into when partial had some.
+std::string_view completeLines(std::string& partial, std::string_view input, std::string& joined) {
+    if (!partial.empty()) {
+        joined = std::move(partial);
+        partial.clear();
+        joined.append(input);
+        input = joined;
+    }
+    std::size_t complete = input.rfind('\n');
+    complete = complete == std::string_view::npos ? 0 : complete + 1;
+    if (input.size() - complete > kMaxPartialLine) {
+        complete = input.size();  // an endless line goes on in pieces rather than being held
+    }
+    partial.assign(input.substr(complete));
+    return input.substr(0, complete);
+}
+
+void addLines(CapturedLines& batch, std::string_view out) {
+    std::size_t start = 0;
+    while (start < out.size()) {
+        std::size_t end = out.find('\n', start);
+        const bool piece = end == std::string_view::npos;
+        end = piece ? out.size() : end;
+        batch.lines.emplace_back(out.substr(start, end - start));
+        if (piece) {
+            batch.continues.resize(batch.lines.size());
+            batch.continues.back() = true;
+        }
+        start = end + 1;
+    }
+}
+
+}  // namespace
+
+void FileLogRouter::drain(Pipe& pipe, bool final) {
+    if (pipe.read_fd < 0) {
         return;
     }
     std::shared_ptr<const OutputTap> tap;
@@ -200,24 +312,58 @@ void FileLogRouter::drain(Stream& stream, bool final) {
         tap = tap_;
         growth = growth_;
     }
+    const bool carried =
+        tap && carrier_ && (pipe.carried || (pipe.carried_by_default && carrier_by_default_));
     CapturedLines tapped;
-    CapturedLines* lines = nullptr;
     if (tap) {
-        tapped.job = stream.job;
-        tapped.instance = stream.instance;
+        tapped.job = pipe.job;
+        tapped.instance = pipe.instance;
         tapped.time = std::chrono::system_clock::now();
-        lines = &tapped;
+        tapped.stream = pipe.stream;
+        tapped.in_log_file = !carried;
     }
+    std::string held;  // carried output, for the file if the tap does not take it
     // The lines go to the tap once per drain, whichever way it ends.
     struct Flush {
+        FileLogRouter& router;
+        Pipe& pipe;
         const std::shared_ptr<const OutputTap>& tap;
         CapturedLines& lines;
+        std::string& held;
         ~Flush() {
-            if (tap && !lines.lines.empty()) {
-                (*tap)(std::move(lines));
+            if (!tap || lines.lines.empty()) {
+                return;
+            }
+            const bool carried = !lines.in_log_file;
+            if (!(*tap)(std::move(lines)) && carried) {
+                router.writeFile(*pipe.file, &pipe, held, pipe.timestamps);
             }
         }
-    } flush{tap, tapped};
+    } flush{*this, pipe, tap, tapped, held};
+    const auto take = [&](std::string_view input) {
+        std::string joined;
+        const std::string_view out = completeLines(pipe.partial, input, joined);
+        if (out.empty()) {
+            return;
+        }
+        pipe.mid_line = out.back() != '\n';
+        // Before the timestamps, and whether or not the file can be written: a sink (the
+        // journal, say) still has the lines when the disk is full.
+        if (tap) {
+            addLines(tapped, out);
+        }
+        if (carried) {
+            held.append(out);
+            return;
+        }
+        const std::uint64_t size_before = pipe.file->size;
+        writeFile(*pipe.file, &pipe, out, pipe.timestamps);
+        // Told per read, not per drain (up to 8 MiB), so that a size limit is kept closely.
+        const std::uint64_t size = pipe.file->size;
+        if (growth && size > size_before && size / growth->step != size_before / growth->step) {
+            growth->tap(LogGrowth{pipe.file->path, pipe.job, pipe.instance, size});
+        }
+    };
     // One buffer for every read, allocated once: a fresh 1 MiB per wake-up (zeroed by resize)
     // cost more than the copying itself for a job writing as fast as it can.
     if (!read_buffer_) {
@@ -226,18 +372,12 @@ void FileLogRouter::drain(Stream& stream, bool final) {
     char* const buffer = read_buffer_.get();
     std::size_t total = 0;
     for (;;) {
-        const ssize_t n = ::read(stream.read_fd, buffer, kReadChunk);
+        const ssize_t n = ::read(pipe.read_fd, buffer, kReadChunk);
         if (n > 0) {
-            const std::uint64_t size_before = stream.size;
-            writeOut(stream, buffer, static_cast<std::size_t>(n), lines);
-            // Told per read, not per drain (up to 8 MiB), so that a size limit is kept closely.
-            if (growth && stream.size > size_before &&
-                stream.size / growth->step != size_before / growth->step) {
-                growth->tap(LogGrowth{stream.path, stream.job, stream.instance, stream.size});
-            }
+            take(std::string_view(buffer, static_cast<std::size_t>(n)));
             total += static_cast<std::size_t>(n);
             if (total >= 8 * kReadChunk && !final) {
-                return;  // let other streams have a turn
+                return;  // let other pipes have a turn
             }
             continue;
         }
@@ -247,91 +387,59 @@ void FileLogRouter::drain(Stream& stream, bool final) {
         if (n < 0 && errno == EAGAIN && !final) {
             return;
         }
-        // End of stream: every writer is gone.
-        if (!stream.partial.empty()) {
-            std::string rest = std::move(stream.partial);
-            stream.partial.clear();
-            rest.push_back('\n');
-            writeOut(stream, rest.data(), rest.size(), lines);
-            stream.partial.clear();
+        // End of stream: every writer is gone. What is left of a line ends here.
+        if (!pipe.partial.empty() || pipe.mid_line) {
+            take("\n");
         }
         if (n == 0 || !final) {
-            ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, stream.read_fd, nullptr);
-            ::close(stream.read_fd);
-            stream.read_fd = -1;
-            if (stream.file_fd >= 0) {
-                ::close(stream.file_fd);
-                stream.file_fd = -1;
-            }
+            ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, pipe.read_fd, nullptr);
+            ::close(pipe.read_fd);
+            pipe.read_fd = -1;
         }
         return;
     }
 }
 
-bool FileLogRouter::ensureFile(Stream& stream) {
-    if (stream.file_fd >= 0) {
+bool FileLogRouter::ensureFile(LogFile& file) {
+    if (file.fd >= 0) {
         struct stat st {};
-        if (::stat(stream.path.c_str(), &st) == 0 && st.st_dev == stream.dev &&
-            st.st_ino == stream.ino) {
+        if (::stat(file.path.c_str(), &st) == 0 && st.st_dev == file.dev && st.st_ino == file.ino) {
             return true;
         }
-        ::close(stream.file_fd);  // unlinked or rotated: start a new file at the path
-        stream.file_fd = -1;
+        ::close(file.fd);  // unlinked or rotated: start a new file at the path
+        file.fd = -1;
     }
-    stream.file_fd =
-        ::open(stream.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-    if (stream.file_fd < 0) {
-        if (!stream.failing) {
-            stream.failing = true;
+    file.fd = ::open(file.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (file.fd < 0) {
+        if (!file.failing) {
+            file.failing = true;
             logger_->error(
                 "cannot open job log {}: {}; the job keeps running and its output is "
                 "discarded until the log can be written",
-                stream.path, std::strerror(errno));
+                file.path, std::strerror(errno));
         }
         return false;
     }
     struct stat st {};
-    ::fstat(stream.file_fd, &st);
-    stream.dev = st.st_dev;
-    stream.ino = st.st_ino;
-    stream.size = static_cast<std::uint64_t>(st.st_size);
+    ::fstat(file.fd, &st);
+    file.dev = st.st_dev;
+    file.ino = st.st_ino;
+    file.size = static_cast<std::uint64_t>(st.st_size);
     return true;
 }
 
-void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size,
-                             CapturedLines* tapped) {
-    // Complete lines go out; the tail waits for its newline.
-    std::string_view input(data, size);
-    std::string joined;
-    if (!stream.partial.empty()) {
-        joined = std::move(stream.partial);
-        stream.partial.clear();
-        joined.append(input);
-        input = joined;
-    }
-    std::size_t complete = input.rfind('\n');
-    complete = complete == std::string_view::npos ? 0 : complete + 1;
-    if (input.size() - complete > kMaxPartialLine) {
-        complete = input.size();  // an endless line is written in pieces rather than held
-    }
-    stream.partial.assign(input.substr(complete));
-    std::string_view out = input.substr(0, complete);
-    if (out.empty()) {
+void FileLogRouter::writeFile(LogFile& file, const void* writer, std::string_view text,
+                              bool timestamps) {
+    if (text.empty()) {
         return;
     }
-    if (tapped) {
-        // Before the timestamps, and whether or not the file can be written: a sink (the
-        // journal, say) still has the lines when the disk is full.
-        std::size_t start = 0;
-        while (start < out.size()) {
-            std::size_t end = out.find('\n', start);
-            end = end == std::string_view::npos ? out.size() : end;
-            tapped->lines.emplace_back(out.substr(start, end - start));
-            start = end + 1;
-        }
+    std::string buffer;
+    // Another writer's piece of a long line is ended first: lines never mix.
+    const bool at_line_start = file.open_line != writer;
+    if (file.open_line && file.open_line != writer) {
+        buffer.push_back('\n');
     }
-    std::string stamped;
-    if (stream.timestamps) {
+    if (timestamps) {
         timespec ts{};
         ::clock_gettime(CLOCK_REALTIME, &ts);
         tm local{};
@@ -341,39 +449,44 @@ void FileLogRouter::writeOut(Stream& stream, const char* data, std::size_t size,
         std::snprintf(prefix + len, sizeof prefix - len, ".%03ld ", ts.tv_nsec / 1000000);
         const std::string_view stamp(prefix);
         std::size_t start = 0;
-        while (start < out.size()) {
-            std::size_t end = out.find('\n', start);
-            end = end == std::string_view::npos ? out.size() : end + 1;
-            stamped.append(stamp);
-            stamped.append(out.substr(start, end - start));
+        while (start < text.size()) {
+            std::size_t end = text.find('\n', start);
+            end = end == std::string_view::npos ? text.size() : end + 1;
+            if (start > 0 || at_line_start) {  // a piece that goes on a line has its stamp
+                buffer.append(stamp);
+            }
+            buffer.append(text.substr(start, end - start));
             start = end;
         }
-        out = stamped;
+    } else if (!buffer.empty()) {
+        buffer.append(text);
     }
-    if (!ensureFile(stream)) {
+    std::string_view out = buffer.empty() ? text : std::string_view(buffer);
+    if (!ensureFile(file)) {
         return;
     }
+    file.open_line = text.back() == '\n' ? nullptr : writer;
     while (!out.empty()) {
-        const ssize_t n = ::write(stream.file_fd, out.data(), out.size());
+        const ssize_t n = ::write(file.fd, out.data(), out.size());
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
-            if (!stream.failing) {
-                stream.failing = true;
+            if (!file.failing) {
+                file.failing = true;
                 logger_->error(
                     "cannot write job log {}: {}; the job keeps running and its output "
                     "is discarded until the log can be written",
-                    stream.path, n < 0 ? std::strerror(errno) : "short write");
+                    file.path, n < 0 ? std::strerror(errno) : "short write");
             }
             return;
         }
         out.remove_prefix(static_cast<std::size_t>(n));
-        stream.size += static_cast<std::uint64_t>(n);
+        file.size += static_cast<std::uint64_t>(n);
     }
-    if (stream.failing) {
-        stream.failing = false;
-        logger_->info("job log {} is writable again", stream.path);
+    if (file.failing) {
+        file.failing = false;
+        logger_->info("job log {} is writable again", file.path);
     }
 }
 

@@ -37,8 +37,11 @@ std::string_view expectName(Expect expect) {
 
 std::string_view consoleName(Console console) {
     switch (console) {
+    case Console::Default:
     case Console::Log:
         return "log";
+    case Console::Journal:
+        return "journal";
     case Console::None:
         return "none";
     case Console::Output:

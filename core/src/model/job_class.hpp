@@ -37,7 +37,14 @@ struct Process {
 };
 
 enum class Expect : std::uint8_t { None, Stop, Daemon, Fork, Notify };
-enum class Console : std::uint8_t { Log, None, Output, Owner };
+// Default is `console log` (no console stanza), which a carrier of `console journal` output may
+// take over (`setting console journal` in journal-logger.conf); Journal hands the output to that
+// carrier, the log file being its fallback.
+enum class Console : std::uint8_t { Default, Log, None, Output, Owner, Journal };
+// Whether tend reads the output (into the log file, or for a carrier).
+constexpr bool capturesOutput(Console console) {
+    return console == Console::Default || console == Console::Log || console == Console::Journal;
+}
 
 std::string_view expectName(Expect expect);
 std::string_view consoleName(Console console);
@@ -114,7 +121,7 @@ struct JobClass {
     bool log_timestamps = false;  // `log timestamp`: prefix each captured line with the time
     int reload_signal = 1;        // SIGHUP
 
-    Console console = Console::Log;
+    Console console = Console::Default;
     std::optional<mode_t> umask;
     std::optional<int> nice;
     std::optional<int> oom_score;         // -1000..1000; legacy `oom N` is scaled into this range

@@ -96,6 +96,9 @@ class PluginManager::Host final : public PluginHost {
                            std::function<void(const CommandReply&)> done) override;
     std::vector<InstanceView> instances() const override;
     Registration onTendLog(std::function<void(const TendLogLine&)> sink) override;
+    Registration carryJournalConsole(bool by_default) override;
+    void writeJobLog(std::string_view job, std::string_view instance,
+                     std::vector<std::string> lines) override;
 
   private:
     // The running instance a plugin names, or null with the reason in `error`.

@@ -228,7 +228,9 @@ void PluginManager::load(const std::vector<fs::path>& files) {
             logger_->warn("plugin {}: {}", path.string(), s.reason);
             continue;
         }
-        s.conf = readPluginConf(confPath(path, s.descriptor.name), s.descriptor.name);
+        s.conf_path = confPath(path, s.descriptor.name);
+        s.conf_stamp = sys::stampOf(s.conf_path);
+        s.conf = readPluginConf(s.conf_path, s.descriptor.name);
         for (const auto& problem : s.conf.problems) {
             logger_->error("plugin {}: {}", s.descriptor.name, problem);
         }
@@ -372,13 +374,21 @@ void PluginManager::rescan() {
     for (auto& record : records_) {
         const bool gone = !present.contains(record->path);
         const bool replaced = !gone && sys::stampOf(record->path) != record->stamp;
-        if (!gone && !replaced) {
+        // A running plugin reads its settings as it starts: new ones take a restart.
+        const bool reconfigured =
+            !gone && !replaced && record->plugin &&
+            (confPath(record->path, record->descriptor.name) != record->conf_path ||
+             sys::stampOf(record->conf_path) != record->conf_stamp);
+        if (!gone && !replaced && !reconfigured) {
             continue;
         }
         if (record->plugin) {
             logger_->info("plugin {}: {}", record->descriptor.name,
-                          gone ? "its file is gone; unloading" : "its file changed; restarting");
-            stopRecord(*record, PluginState::Stopped, gone ? "unloaded" : "replaced");
+                          gone       ? "its file is gone; unloading"
+                          : replaced ? "its file changed; restarting"
+                                     : "its configuration changed; restarting");
+            stopRecord(*record, PluginState::Stopped,
+                       gone ? "unloaded" : (replaced ? "replaced" : "reconfigured"));
         }
         record->path.clear();  // forgotten below
     }

@@ -58,6 +58,10 @@ struct PluginManagerOptions {
     // Where job output can be tapped for output sinks: called with a tap while any plugin has a
     // sink, and with an empty one when none has.
     std::function<void(log::OutputTap)> set_output_tap;
+    // Whether a carrier of `console journal` output runs (and takes jobs without a console
+    // stanza too), and where carried lines go back to a job's log file.
+    std::function<void(bool present, bool by_default)> set_carrier;
+    std::function<void(std::string path, std::vector<std::string> lines)> append_job_log;
     // The log files plugins may rotate: the job log directory, tend's own log file (empty: it
     // logs to stderr), the handshake that rotates either by its path, and where job logs'
     // growth can be tapped (step 0 and no tap: stop).
@@ -134,6 +138,7 @@ class PluginManager {
     void stanzasChanged();
     void updateOutputTap();
     void deliverOutput(const log::CapturedLines& batch);
+    void updateCarrier();
     void updateGrowthTap();
     void deliverGrowth(const log::LogGrowth& growth);
     void onDirectoryEvents(const sys::InotifyBatch& batch);
@@ -162,7 +167,8 @@ class PluginManager {
     bool stanzas_pending_ = false;
     bool tapping_ = false;
     bool tapping_log_ = false;
-    std::uint64_t growth_step_ = 0;  // what the router's growth tap was set to
+    std::uint64_t growth_step_ = 0;           // what the router's growth tap was set to
+    std::map<std::uint64_t, bool> carriers_;  // registration id -> takes jobs by default
     struct OutputBacklog;
     std::shared_ptr<OutputBacklog> output_backlog_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -23,6 +23,8 @@ struct PluginRecord {
     sys::FileStamp stamp{};
     Descriptor descriptor;
     PluginConf conf;
+    std::filesystem::path conf_path;  // where `conf` was read from (or would be)
+    sys::FileStamp conf_stamp{};      // zero while there is no such file
     PluginState state = PluginState::Refused;
     std::string reason;
     double load_ms = 0;

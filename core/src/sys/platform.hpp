@@ -46,7 +46,8 @@ struct ProcessSetup {
     std::string cwd;
     std::string script;  // a large script, passed to `sh -e` as /proc/self/fd/9
     OutputMode output = OutputMode::Null;
-    int output_fd = -1;
+    int output_fd = -1;  // OutputMode::Fd: stdout, and stderr unless error_fd is set
+    int error_fd = -1;   // OutputMode::Fd: stderr, when it has a pipe of its own
     std::optional<mode_t> umask;
     std::optional<int> nice;
     std::optional<int> oom_score;

@@ -48,6 +48,7 @@ struct ChildPlan {
     const char* cwd = nullptr;
     int stdin_fd = -1;
     int stdout_fd = -1;  // -1: keep tend's own
+    int stderr_fd = -1;  // -1: the same as stdout_fd
     int script_fd = -1;
     bool set_umask = false;
     mode_t umask_value = 0;
@@ -108,7 +109,9 @@ void closeRange(unsigned first, unsigned last) {
     if (dup2(plan.stdin_fd, 0) < 0) {
         childFail(plan, Stage::Stdio);
     }
-    if (plan.stdout_fd >= 0 && (dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stdout_fd, 2) < 0)) {
+    if (plan.stdout_fd >= 0 &&
+        (dup2(plan.stdout_fd, 1) < 0 ||
+         dup2(plan.stderr_fd >= 0 ? plan.stderr_fd : plan.stdout_fd, 2) < 0)) {
         childFail(plan, Stage::Stdio);
     }
     if (plan.script_fd >= 0) {
@@ -331,6 +334,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
         break;
     case OutputMode::Fd:
         plan.stdout_fd = setup.output_fd >= 0 ? setup.output_fd : devnull;
+        plan.stderr_fd = setup.output_fd >= 0 ? setup.error_fd : -1;
         break;
     case OutputMode::Inherit:
         plan.stdout_fd = -1;

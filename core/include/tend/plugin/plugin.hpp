@@ -163,13 +163,27 @@ struct JobClassView {
 
 enum class ClassChange { Added, Changed, Removed };
 
-// Lines a job wrote (with `console log`), as an output sink sees them: whole lines without their
-// newline, in the order the job wrote them. A line longer than 64 KiB arrives in pieces.
+enum class OutputStream : unsigned char { Stdout, Stderr };
+
+// Lines a job wrote (with `console log` or `console journal`), as an output sink sees them: whole
+// lines without their newline, in the order the job wrote them to one stream. A line longer
+// than 64 KiB arrives in pieces: every piece but the last `continuesAt` its index.
 struct OutputLines {
     std::string_view job;
     std::string_view instance;                   // empty for a job without `instance`
     std::chrono::system_clock::time_point time;  // when tend read them
     const std::vector<std::string>* lines = nullptr;
+    // API 2 (after the fields above, so that a sink built before still reads those):
+    OutputStream stream = OutputStream::Stdout;    // every line of a batch comes from one stream
+    const std::vector<bool>* continues = nullptr;  // per line; missing entries are false
+    // False for lines of a job whose output a carrier takes (carryJournalConsole): the job's
+    // log file does not have them. A carrier that cannot pass them on gives them back with
+    // writeJobLog(), so that none is lost.
+    bool in_log_file = true;
+
+    bool continuesAt(std::size_t index) const {
+        return continues && index < continues->size() && (*continues)[index];
+    }
 };
 
 // A control command a plugin serves: `tendctl NAME ARGS...` reaches it. The reply's text is
@@ -374,6 +388,17 @@ class PluginHost {
     // after it is logged: a line logged on another thread is passed on through the loop). What
     // the plugin logs from inside the sink is not fed back to it.
     virtual Registration onTendLog(std::function<void(const TendLogLine&)> sink) = 0;
+
+    // Makes the plugin a carrier of `console journal` output (API 2): while a carrier is
+    // registered, the output of jobs with `console journal` (and, with `by_default`, of jobs
+    // without a console stanza) reaches the output sinks with `in_log_file` false and is not
+    // written to the job's log file. tend writes it to the file still when no carrier is
+    // registered, and when the sinks fall more than 8 MiB behind.
+    virtual Registration carryJournalConsole(bool by_default) = 0;
+    // Appends `lines`, each with a newline, to the job instance's log file, as if the job had
+    // written them now (API 2): for carried lines the carrier could not pass on. Thread-safe.
+    virtual void writeJobLog(std::string_view job, std::string_view instance,
+                             std::vector<std::string> lines) = 0;
 };
 
 class Plugin {
