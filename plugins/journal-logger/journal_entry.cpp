@@ -45,8 +45,8 @@ void addIdentity(std::vector<std::string>& fields, const JobIdentity& who) {
 
 }  // namespace
 
-std::vector<std::string> lineFields(std::string_view line, const JobIdentity& who) {
-    const PrefixedLine parsed = parsePriorityPrefix(line);
+std::vector<std::string> lineFields(std::string_view line, const JobIdentity& who, int priority) {
+    const PrefixedLine parsed = parsePriorityPrefix(line, priority);
     std::vector<std::string> fields;
     fields.reserve(6);
     fields.push_back(field("MESSAGE", parsed.message));

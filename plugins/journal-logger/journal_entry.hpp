@@ -13,6 +13,8 @@ namespace tend::journal {
 inline constexpr std::string_view kStateChangeMessageId = "742085a102d540d3af03d0d54d3a7e41";
 
 inline constexpr int kDefaultPriority = 6;  // info
+inline constexpr int kStdoutPriority = 6;   // info
+inline constexpr int kStderrPriority = 4;   // warning
 
 // A line's syslog priority prefix, as systemd's SyslogLevelPrefix= reads one: `<N>`, `<0N>` or
 // `<00N>` with N from 0 to 7 at the very start. `priority` is the level (or the fallback when
@@ -31,8 +33,10 @@ struct JobIdentity {
 };
 
 // The fields (`KEY=VALUE`, VALUE raw bytes) of the entry for one line of output: MESSAGE,
-// PRIORITY, SYSLOG_IDENTIFIER, TEND_JOB, and TEND_INSTANCE and OBJECT_PID when known.
-std::vector<std::string> lineFields(std::string_view line, const JobIdentity& who);
+// PRIORITY (the line's `<N>` prefix, else `priority`: the stream's), SYSLOG_IDENTIFIER,
+// TEND_JOB, and TEND_INSTANCE and OBJECT_PID when known.
+std::vector<std::string> lineFields(std::string_view line, const JobIdentity& who,
+                                    int priority = kStdoutPriority);
 
 // The fields of a state change entry: MESSAGE_ID, MESSAGE ("JOB[ (INSTANCE)] state A -> B"),
 // PRIORITY, SYSLOG_IDENTIFIER=tend, TEND_JOB, TEND_INSTANCE, TEND_STATE, TEND_GOAL.

@@ -3,9 +3,18 @@
 //
 // Every line of a job with `console log` (what output sinks see) goes to the journal as an
 // entry of its own, beside the job's log file, which tend writes as before: when the journal is
-// down nothing is lost, it is only not copied. The loop only queues entries; a thread of the
-// plugin's own sends them (journal_sender.hpp), so journald never holds up tend, and the queue
-// is bounded, so a job writing fast never costs tend more than its size.
+// down nothing is lost, it is only not copied. stdout lines are info, stderr lines warnings,
+// unless a `<N>` prefix says otherwise; the pieces of a line over 64 KiB are joined again, up
+// to 1 MiB an entry.
+//
+// `console journal` jobs (and, with `setting console journal`, jobs without a console stanza)
+// go to the journal only: the plugin carries their output, and gives back to the log file what
+// it cannot send (the journal is down, the queue is full, the job is not chosen), so that no
+// line is lost.
+//
+// The loop only queues entries; a thread of the plugin's own sends them (journal_sender.hpp), so
+// journald never holds up tend, and the queue is bounded, so a job writing fast never costs tend
+// more than its size.
 //
 // `setting jobs all` (the default) or `setting jobs NAME,NAME...` in plugins.d/
 // journal-logger.conf chooses the jobs; a job's `journal on|off` stanza overrides that. The
@@ -16,6 +25,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -39,7 +49,22 @@ class JournalLogger final : public plugin::Plugin {
         sender_ = std::make_unique<JournalSender>(
             [this](const std::string& reason, std::uint64_t missed) {
                 host_.post([this, reason, missed] { notice(reason, missed); });
+            },
+            [this](const std::string& job, const std::string& instance,
+                   std::vector<std::string> lines) {
+                host_.writeJobLog(job, instance, std::move(lines));
             });
+        // `console journal` jobs are this plugin's to carry; `setting console journal` makes
+        // it every job's default.
+        const std::string console = host_.setting("console", "log");
+        if (console != "log" && console != "journal") {
+            host_.log(LogLevel::Error, "setting console: expected 'log' or 'journal', not '" +
+                                           console +
+                                           "'; jobs without a console stanza log "
+                                           "to their files");
+        }
+        default_console_ = console == "journal" ? "journal" : "log";
+        registrations_.push_back(host_.carryJournalConsole(default_console_ == "journal"));
         if (const std::string jobs = host_.setting("jobs"); !jobs.empty()) {
             if (const std::string error = selection_.applySetting(jobs); !error.empty()) {
                 host_.log(LogLevel::Error, error + "; copying every job's output");
@@ -75,7 +100,10 @@ class JournalLogger final : public plugin::Plugin {
     }
 
   private:
-    using InstanceKey = std::pair<std::string, std::string>;  // job, instance
+    using InstanceKey = std::pair<std::string, std::string>;      // job, instance
+    using PieceKey = std::tuple<std::string, std::string, bool>;  // job, instance, stderr
+    // The longest entry a joined line makes; a longer line goes on in the next entry.
+    static constexpr std::size_t kMaxLine = 1u << 20;
 
     void notice(const std::string& reason, std::uint64_t missed) {
         reason_ = reason;
@@ -125,13 +153,70 @@ class JournalLogger final : public plugin::Plugin {
     }
 
     void onOutput(const plugin::OutputLines& output) {
-        if (!output.lines || !selection_.selected(output.job)) {
+        if (!output.lines) {
             return;
         }
-        const std::size_t count = output.lines->size();
-        behind(!sender_->queueLines(std::string(output.job), std::string(output.instance),
-                                    mainPid(output.job, output.instance), *output.lines),
-               count);
+        if (!selection_.selected(output.job)) {
+            if (!output.in_log_file) {  // `journal off` beats `console journal`: the file
+                host_.writeJobLog(output.job, output.instance, *output.lines);
+            }
+            return;
+        }
+        const bool stderr_stream = output.stream == plugin::OutputStream::Stderr;
+        std::vector<std::string> lines = joinPieces(output, stderr_stream);
+        if (lines.empty()) {
+            return;
+        }
+        const std::size_t count = lines.size();
+        std::vector<std::string> kept;
+        if (!output.in_log_file) {
+            kept = lines;  // for the file, if the queue has no room
+        }
+        const bool queued = sender_->queueLines(
+            std::string(output.job), std::string(output.instance),
+            mainPid(output.job, output.instance), std::move(lines),
+            stderr_stream ? kStderrPriority : kStdoutPriority, !output.in_log_file);
+        if (!queued && !output.in_log_file) {
+            host_.writeJobLog(output.job, output.instance, std::move(kept));
+        }
+        behind(!queued, count);
+    }
+
+    // A line over 64 KiB comes in pieces: they are joined into one entry, up to kMaxLine.
+    std::vector<std::string> joinPieces(const plugin::OutputLines& output, bool stderr_stream) {
+        const std::vector<std::string>& in = *output.lines;
+        const PieceKey key{std::string(output.job), std::string(output.instance), stderr_stream};
+        const auto pending = pieces_.find(key);
+        if (!output.continues && pending == pieces_.end()) {
+            return in;
+        }
+        std::string joined = pending == pieces_.end() ? std::string() : std::move(pending->second);
+        if (pending != pieces_.end()) {
+            pieces_.erase(pending);
+        }
+        std::vector<std::string> out;
+        bool split = false;  // the line being joined went out in part already
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            joined.append(in[i]);
+            const bool goes_on = output.continuesAt(i);
+            while (joined.size() > kMaxLine || (goes_on && joined.size() == kMaxLine)) {
+                out.push_back(joined.substr(0, kMaxLine));
+                joined.erase(0, kMaxLine);
+                split = true;
+            }
+            if (goes_on) {
+                continue;
+            }
+            if (!joined.empty() || !split) {
+                out.push_back(std::move(joined));
+            }
+            joined.clear();
+            split = false;
+        }
+        if (!joined.empty()) {
+            pieces_.emplace(key, std::move(joined));
+        }
+        return out;
     }
 
     // The sender's queue is full: journald takes entries more slowly than jobs write. Said
@@ -170,15 +255,18 @@ class JournalLogger final : public plugin::Plugin {
         text += "\nlines sent: " + std::to_string(sender.linesSent()) +
                 "\nlines not sent: " + std::to_string(sender.linesNotSent()) +
                 "\nstate changes sent: " + std::to_string(sender.changesSent()) +
+                "\nlines given back to the file logs: " + std::to_string(sender.linesGivenBack()) +
                 "\nstate changes not sent: " + std::to_string(sender.changesNotSent()) +
-                "\njobs: " + jobs;
+                "\njobs: " + jobs + "\ndefault console: " + default_console_;
         const json data{{"connected", connected},
                         {"reason", reason_},
                         {"lines_sent", sender.linesSent()},
                         {"lines_not_sent", sender.linesNotSent()},
                         {"state_changes_sent", sender.changesSent()},
+                        {"lines_given_back", sender.linesGivenBack()},
                         {"state_changes_not_sent", sender.changesNotSent()},
-                        {"jobs", jobs}};
+                        {"jobs", jobs},
+                        {"default_console", default_console_}};
         reply({true, text, data.dump(-1, ' ', false, json::error_handler_t::replace)});
     }
 
@@ -187,7 +275,9 @@ class JournalLogger final : public plugin::Plugin {
     std::string reason_;         // why the journal is unavailable; empty while it is not
     std::uint64_t dropped_ = 0;  // lines the full queue refused since it last had room
     JobSelection selection_;
-    std::map<InstanceKey, int> pids_;  // main processes of instances that have one
+    std::map<InstanceKey, int> pids_;         // main processes of instances that have one
+    std::map<PieceKey, std::string> pieces_;  // the start of a line whose end has not come
+    std::string default_console_ = "log";
     std::vector<plugin::Registration> registrations_;
 };
 

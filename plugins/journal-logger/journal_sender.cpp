@@ -21,8 +21,8 @@ std::size_t costOf(const std::vector<std::string>& strings) {
 
 }  // namespace
 
-JournalSender::JournalSender(JournalSocket::Notice notice)
-    : socket_(std::move(notice)), thread_([this] { run(); }) {}
+JournalSender::JournalSender(JournalSocket::Notice notice, GiveBack give_back)
+    : socket_(std::move(notice)), give_back_(std::move(give_back)), thread_([this] { run(); }) {}
 
 JournalSender::~JournalSender() {
     {
@@ -34,8 +34,9 @@ JournalSender::~JournalSender() {
 }
 
 bool JournalSender::queueLines(std::string job, std::string instance, int main_pid,
-                               std::vector<std::string> lines) {
-    Item item{std::move(job), std::move(instance), main_pid, std::move(lines), {}, 0};
+                               std::vector<std::string> lines, int priority, bool carried) {
+    Item item{std::move(job), std::move(instance), main_pid, priority,
+              carried,        std::move(lines),    {},       0};
     item.bytes = costOf(item.lines) + 256;
     const std::size_t count = item.lines.size();
     if (!queue(std::move(item))) {
@@ -84,9 +85,10 @@ void JournalSender::run() {
                 give_up = Clock::now() + std::chrono::seconds(1);
             }
             if (queue_.empty() || Clock::now() > give_up) {
-                for (const Item& left : queue_) {
+                for (Item& left : queue_) {
                     (left.fields.empty() ? lines_not_sent_ : changes_not_sent_) +=
                         left.fields.empty() ? left.lines.size() : 1;
+                    giveBack(left, 0);
                 }
                 queue_.clear();
                 return;
@@ -99,16 +101,36 @@ void JournalSender::run() {
     }
 }
 
-void JournalSender::send(const Item& item) {
+void JournalSender::send(Item& item) {
     if (!item.fields.empty()) {
         ++(socket_.send(item.fields, false) ? changes_sent_ : changes_not_sent_);
         return;
     }
     const JobIdentity who{item.job, item.instance, item.main_pid};
-    // A line longer than tend holds arrives in pieces: each piece is an entry of its own.
-    for (const std::string& line : item.lines) {
-        ++(socket_.send(lineFields(line, who), true) ? lines_sent_ : lines_not_sent_);
+    for (std::size_t i = 0; i < item.lines.size(); ++i) {
+        if (socket_.send(lineFields(item.lines[i], who, item.priority), true)) {
+            ++lines_sent_;
+            continue;
+        }
+        ++lines_not_sent_;
+        if (item.carried) {
+            // The journal is away: this line and the rest go to the file, in their order.
+            lines_not_sent_ += item.lines.size() - i - 1;
+            giveBack(item, i);
+            return;
+        }
     }
+}
+
+void JournalSender::giveBack(Item& item, std::size_t from) {
+    if (!item.carried || !give_back_ || from >= item.lines.size()) {
+        return;
+    }
+    std::vector<std::string> rest(
+        std::make_move_iterator(item.lines.begin() + static_cast<std::ptrdiff_t>(from)),
+        std::make_move_iterator(item.lines.end()));
+    lines_given_back_ += rest.size();
+    give_back_(item.job, item.instance, std::move(rest));
 }
 
 }  // namespace tend::journal

@@ -51,6 +51,12 @@ TEST(JournalLineFields, CarryTheMessageRawWithTheJobAndWhatIsKnownOfIt) {
                 ElementsAre("MESSAGE=hi", "PRIORITY=6", "SYSLOG_IDENTIFIER=web", "TEND_JOB=web"));
 }
 
+TEST(JournalLineFields, TheStreamGivesThePriorityUnlessAPrefixDoes) {
+    EXPECT_EQ(lineFields("oops", {"web", "", 0}, kStderrPriority)[1], "PRIORITY=4");
+    EXPECT_EQ(lineFields("<2>oops", {"web", "", 0}, kStderrPriority)[1], "PRIORITY=2");
+    EXPECT_EQ(lineFields("fine", {"web", "", 0}, kStdoutPriority)[1], "PRIORITY=6");
+}
+
 TEST(JournalStateFields, NameTheChangeWithTheFixedMessageId) {
     EXPECT_THAT(stateFields({"imapfilter", "", 7}, "running", "stopping", "stop"),
                 ElementsAre("MESSAGE_ID=742085a102d540d3af03d0d54d3a7e41",

@@ -102,27 +102,48 @@ class JournalLogger : public TendDaemonTest {
 JournaldSandbox* JournalLogger::journal_ = nullptr;
 std::string JournalLogger::error_;
 
-TEST_F(JournalLogger, AJobsLinesArriveWithTheirFieldsAndAPriorityPrefixIsHonoured) {
+// The entry of `entries` whose MESSAGE is `text`, or null.
+const json* entryWith(const std::vector<json>& entries, const std::string& text) {
+    for (const auto& entry : entries) {
+        if (JournaldSandbox::bytes(entry["MESSAGE"]) == text) {
+            return &entry;
+        }
+    }
+    return nullptr;
+}
+
+TEST_F(JournalLogger, AJobsLinesArriveWithTheirFieldsAndTheirStreamsPriority) {
     writeJob("greeter",
              "instance $WHO\nconsole log\n"
-             "exec sh -c 'echo hello from $WHO; echo \"<3>boom\"; exec sleep 1000'\n");
+             "exec sh -c 'echo hello from $WHO; echo \"<3>boom\"; echo oops >&2; "
+             "echo \"<5>noted\" >&2; exec sleep 1000'\n");
     ASSERT_TRUE(startWithPlugin());
     ASSERT_EQ(ctl("start", "greeter", "WHO=world").exit_code, 0) << tendLog();
     const pid_t pid = mainPidOf("greeter", "WHO=world");
-    const auto entries = lineEntries("greeter", 2);
-    ASSERT_EQ(entries.size(), 2u) << tendLog();
-    EXPECT_EQ(message(entries[0]), "hello from world");
-    EXPECT_EQ(entries[0]["PRIORITY"], "6");
-    EXPECT_EQ(entries[0]["SYSLOG_IDENTIFIER"], "greeter");
-    EXPECT_EQ(entries[0]["TEND_JOB"], "greeter");
-    EXPECT_EQ(entries[0]["TEND_INSTANCE"], "world");
-    EXPECT_EQ(entries[0]["OBJECT_PID"], std::to_string(pid));
-    EXPECT_EQ(entries[0]["_TRANSPORT"], "journal");
-    EXPECT_EQ(entries[0]["_PID"], std::to_string(tendPid()));
-    EXPECT_EQ(message(entries[1]), "boom");
-    EXPECT_EQ(entries[1]["PRIORITY"], "3");
-    // The log file keeps the line as the job wrote it.
-    EXPECT_EQ(readFile(log_dir_ / "greeter-world.log"), "hello from world\n<3>boom\n");
+    const auto entries = lineEntries("greeter", 4);
+    ASSERT_EQ(entries.size(), 4u) << tendLog();
+    const json* hello = entryWith(entries, "hello from world");
+    ASSERT_NE(hello, nullptr);
+    EXPECT_EQ((*hello)["PRIORITY"], "6");
+    EXPECT_EQ((*hello)["SYSLOG_IDENTIFIER"], "greeter");
+    EXPECT_EQ((*hello)["TEND_JOB"], "greeter");
+    EXPECT_EQ((*hello)["TEND_INSTANCE"], "world");
+    EXPECT_EQ((*hello)["OBJECT_PID"], std::to_string(pid));
+    EXPECT_EQ((*hello)["_TRANSPORT"], "journal");
+    EXPECT_EQ((*hello)["_PID"], std::to_string(tendPid()));
+    // A `<N>` prefix wins; stderr is a warning.
+    ASSERT_NE(entryWith(entries, "boom"), nullptr);
+    EXPECT_EQ((*entryWith(entries, "boom"))["PRIORITY"], "3");
+    ASSERT_NE(entryWith(entries, "oops"), nullptr);
+    EXPECT_EQ((*entryWith(entries, "oops"))["PRIORITY"], "4");
+    ASSERT_NE(entryWith(entries, "noted"), nullptr);
+    EXPECT_EQ((*entryWith(entries, "noted"))["PRIORITY"], "5");
+    // The log file keeps the lines as the job wrote them, each stream in its order.
+    const std::string file = readFile(log_dir_ / "greeter-world.log");
+    EXPECT_THAT(file, HasSubstr("hello from world\n"));
+    EXPECT_LT(file.find("hello from world\n"), file.find("<3>boom\n"));
+    EXPECT_LT(file.find("oops\n"), file.find("<5>noted\n"));
+    EXPECT_EQ(file.size(), std::string("hello from world\n<3>boom\noops\n<5>noted\n").size());
     ASSERT_EQ(ctl("stop", "greeter", "WHO=world").exit_code, 0);
 }
 
@@ -143,8 +164,9 @@ TEST_F(JournalLogger, BinaryBytesAndInvalidUtf8PassThroughUnchanged) {
 }
 
 // tend holds at most 64 KiB of a line whose end has not come: the job writes 100,000 bytes,
-// waits, and writes the rest, so the line reaches the plugin in at least two pieces.
-TEST_F(JournalLogger, ALineOverSixtyFourKiBArrivesInPiecesWithEveryByteInOrder) {
+// waits, and writes the rest, so the line reaches the plugin in at least two pieces, which it
+// joins again. A line over 1 MiB goes on in the next entry.
+TEST_F(JournalLogger, ALineOverSixtyFourKiBArrivesWholeAndOneOverAMebibyteInMebibytes) {
     std::string line;
     for (int i = 0; line.size() < 200000; ++i) {
         line += std::to_string(i) + ",";
@@ -154,26 +176,81 @@ TEST_F(JournalLogger, ALineOverSixtyFourKiBArrivesInPiecesWithEveryByteInOrder) 
     writeFile("part3", line.substr(160000) + "\nafter\n");
     writeJob("long", "console log\ntask\nexec sh -c 'cd " + root_.string() +
                          " && cat part1 && sleep 0.3 && cat part2 && sleep 0.3 && cat part3'\n");
+    constexpr std::size_t kHuge = 2500000;
+    writeJob("huge", "console log\ntask\nscript\n  head -c " + std::to_string(kHuge) +
+                         " /dev/zero | tr '\\0' b\n  echo\n  echo after\nend script\n");
     ASSERT_TRUE(startWithPlugin());
     ASSERT_EQ(ctl("start", "long").exit_code, 0) << tendLog();
-    std::vector<json> entries;
-    ASSERT_TRUE(waitFor(
-        [&] {
-            entries = journal_->entries({"TEND_JOB=long", "SYSLOG_IDENTIFIER=long"});
-            return !entries.empty() && message(entries.back()) == "after";
-        },
-        30s, 100ms))
-        << tendLog();
-    EXPECT_GE(entries.size(), 3u) << "the line did not arrive in pieces";
-    std::string joined;
-    for (std::size_t i = 0; i + 1 < entries.size(); ++i) {
-        joined += message(entries[i]);
-    }
-    EXPECT_EQ(joined.size(), line.size());
-    EXPECT_TRUE(joined == line) << "the pieces differ from the line";
+    ASSERT_EQ(ctl("start", "huge").exit_code, 0) << tendLog();
+    const auto until_after = [&](const std::string& job) {
+        std::vector<json> entries;
+        waitFor(
+            [&] {
+                entries = journal_->entries({"TEND_JOB=" + job, "SYSLOG_IDENTIFIER=" + job});
+                return !entries.empty() && message(entries.back()) == "after";
+            },
+            30s, 100ms);
+        return entries;
+    };
+    const auto entries = until_after("long");
+    ASSERT_EQ(entries.size(), 2u) << tendLog();
+    EXPECT_EQ(message(entries[0]).size(), line.size());
+    EXPECT_TRUE(message(entries[0]) == line) << "the entry differs from the line";
     EXPECT_EQ(readLog("long"), line + "\nafter\n");
-    std::cout << "[ journal ] a " << line.size() << "-byte line arrived in " << entries.size() - 1
-              << " pieces\n";
+
+    const auto huge = until_after("huge");
+    ASSERT_EQ(huge.size(), 4u) << tendLog();
+    EXPECT_EQ(message(huge[0]).size(), 1u << 20);
+    EXPECT_EQ(message(huge[1]).size(), 1u << 20);
+    EXPECT_EQ(message(huge[2]), std::string(kHuge - 2 * (1u << 20), 'b'));
+    EXPECT_EQ(message(huge[0]), std::string(1u << 20, 'b'));
+}
+
+// `console journal`: the journal only, with the log file as the fallback whenever the journal
+// cannot take the lines; `setting console journal` makes it the default.
+TEST_F(JournalLogger, ConsoleJournalGoesToTheJournalOnlyAndFallsBackToTheFile) {
+    settings("setting console journal\n");
+    writeJob("quiet", "console journal\ntask\nexec sh -c 'echo out-line; echo err-line >&2'\n");
+    writeJob("bydefault", "task\nexec echo default-line\n");
+    writeJob("both", "console log\ntask\nexec echo both-line\n");
+    writeJob("refused", "console journal\njournal off\ntask\nexec echo refused-line\n");
+    writeJob("ticker",
+             "console journal\nscript\n  i=0\n  while [ $i -lt 200 ]; do\n"
+             "    echo \"tick $i\"; i=$((i+1)); sleep 0.01\n  done\n"
+             "  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startWithPlugin());
+    for (const char* job : {"quiet", "bydefault", "both", "refused"}) {
+        ASSERT_EQ(ctl("start", job).exit_code, 0) << job << tendLog();
+    }
+    const auto quiet = lineEntries("quiet", 2);
+    ASSERT_EQ(quiet.size(), 2u) << tendLog();
+    ASSERT_NE(entryWith(quiet, "err-line"), nullptr);
+    EXPECT_EQ((*entryWith(quiet, "err-line"))["PRIORITY"], "4");
+    EXPECT_EQ(lineEntries("bydefault", 1).size(), 1u);
+    EXPECT_EQ(lineEntries("both", 1).size(), 1u);
+    ASSERT_TRUE(waitForFile(logPath("both"), "both-line\n"));
+    // A job the plugin does not copy (`journal off`) keeps its lines in the file.
+    ASSERT_TRUE(waitForFile(logPath("refused"), "refused-line\n")) << tendLog();
+    EXPECT_FALSE(fs::exists(logPath("quiet"))) << readLog("quiet");
+    EXPECT_FALSE(fs::exists(logPath("bydefault"))) << readLog("bydefault");
+    EXPECT_THAT(ctl("journal-logger").out, HasSubstr("default console: journal"));
+
+    // The journal goes away: the lines go to the file, none lost, and that is said once.
+    journal_->stopJournald(SIGKILL);
+    ASSERT_EQ(ctl("start", "ticker").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return lines(readLog("ticker")).size() >= 200; }, 30s))
+        << readLog("ticker") << tendLog();
+    const auto written = lines(readLog("ticker"));
+    ASSERT_EQ(written.size(), 200u);
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        ASSERT_EQ(written[i], "tick " + std::to_string(i));
+    }
+    EXPECT_EQ(countOf(tendLog(), "journal unavailable"), 1u) << tendLog();
+    const json data = json::parse(ctl("--json", "journal-logger").out, nullptr, false);
+    EXPECT_EQ(data.value("lines_given_back", 0), 200) << data.dump();
+    EXPECT_THAT(statusOf("ticker"), HasSubstr("start/running"));
+    ASSERT_EQ(journal_->startJournald(), "");
+    ASSERT_EQ(ctl("stop", "ticker").exit_code, 0);
 }
 
 TEST_F(JournalLogger, TenMegabytesWrittenFastReachTheJournalAndTheFileWithoutTendGrowing) {
