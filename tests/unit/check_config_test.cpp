@@ -127,6 +127,23 @@ TEST(UnknownEvent, AnEventOfAStandardPluginNamesThePluginWhenItIsNotLoaded) {
     EXPECT_TRUE(with_job.canHappen("dbus"));
 }
 
+TEST(PluginNotLoaded, ConsoleJournalWithoutJournalLoggerIsAWarning) {
+    model::JobClass job;
+    job.name = "quiet";
+    job.console = model::Console::Journal;
+    EventSources sources;
+    sources.setLoadedPlugins({{"file-bridge", {"file"}}});
+    const auto findings = lintJob(job, sources);
+    ASSERT_EQ(findings.size(), 1u);
+    EXPECT_EQ(findings[0].kind, FindingKind::PluginNotLoaded);
+    EXPECT_EQ(findings[0].severity, grammar::Severity::Warning);
+    EXPECT_EQ(findings[0].message,
+              "console journal: the journal is reached through plugin journal-logger, which is "
+              "not loaded; the output goes to the job's log file");
+    sources.setLoadedPlugins({{"journal-logger", {}}});
+    EXPECT_TRUE(lintJob(job, sources).empty());
+}
+
 TEST(UnknownJob, JobsProvidedElsewhereExist) {
     EventSources sources;
     sources.assumeJobs("dbus");

@@ -50,6 +50,10 @@ class EventSources {
     // plugin's name.
     std::optional<std::string> absentPlugin(std::string_view event) const;
     bool jobExists(std::string_view name) const;
+    // Whether plugin `name` runs (true while setLoadedPlugins() has not said).
+    bool pluginLoaded(std::string_view name) const {
+        return !plugins_known_ || loaded_plugins_.contains(std::string(name));
+    }
     const std::set<std::string>& jobs() const { return jobs_; }
 
     // The standard plugin that emits `event`, whether or not it is loaded.

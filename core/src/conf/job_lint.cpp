@@ -182,6 +182,16 @@ std::vector<LintFinding> lintJob(const model::JobClass& job, const EventSources&
             "is stopped and started again, so it never stays stopped";
         out.push_back(std::move(finding));
     }
+    if (job.console == model::Console::Journal && !sources.pluginLoaded("journal-logger")) {
+        LintFinding finding;
+        finding.kind = FindingKind::PluginNotLoaded;
+        finding.severity = Severity::Warning;
+        finding.stanza = "console";
+        finding.message =
+            "console journal: the journal is reached through plugin journal-logger, which is not "
+            "loaded; the output goes to the job's log file";
+        out.push_back(std::move(finding));
+    }
     if (job.chroot) {
         ignoredStanza(out, "chroot", "the job runs with the session's own root directory");
     }

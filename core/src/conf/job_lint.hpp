@@ -29,7 +29,7 @@ enum class FindingKind : std::uint8_t {
     Syntax,  // whatever loading the file reported
     UnknownEvent,
     UnknownJob,
-    PluginNotLoaded,  // an event only a plugin that is not loaded emits
+    PluginNotLoaded,  // an event only a plugin that is not loaded emits, or `console journal`
     NeverTrue,
     StartEqualsStop,
     IgnoredStanza,
@@ -42,7 +42,7 @@ struct LintFinding {
     FindingKind kind = FindingKind::Syntax;
     grammar::Severity severity = grammar::Severity::Error;
     // The stanza it is about, as written: "start on", "stop on", "chroot", "apparmor load",
-    // "apparmor switch", "cgroup".
+    // "apparmor switch", "cgroup", "console".
     std::string stanza;
     // For `start on` / `stop on`, the byte offset of the event or operand at fault in the file
     // the condition was read from; empty to point at the stanza itself.
