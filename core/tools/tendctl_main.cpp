@@ -460,7 +460,10 @@ int main(int argc, char** argv) {
             return run(cli, cli.program, std::move(args));
         }
     }
-    cli.program = "tendctl";
+    // Installed as `initctl` (tend's Upstart shortcuts), it is tendctl under that name.
+    if (cli.program != "initctl") {
+        cli.program = "tendctl";
+    }
     if (args.empty()) {
         printUsage(stderr);
         return 2;

@@ -43,6 +43,13 @@ std::string defaultSocketPath() {
     if (const char* session = std::getenv("TEND_SESSION"); session && *session) {
         return session;
     }
+    // What tend sets beside TEND_SESSION when `initctl` is tendctl, in Upstart's form.
+    if (const char* upstart = std::getenv("UPSTART_SESSION"); upstart) {
+        constexpr std::string_view kPath = "unix:path=";
+        if (std::string_view address(upstart); address.starts_with(kPath)) {
+            return std::string(address.substr(kPath.size()));
+        }
+    }
     if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
         return std::string(runtime) + "/tend/control";
     }

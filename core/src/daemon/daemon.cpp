@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/upstart_shortcuts.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -148,7 +149,7 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
 // these alone (a trailing `*` takes every name with that prefix), so that whatever else tend
 // was started with (its launcher's job identity, a terminal's leftovers) stays tend's.
 // env-manager's `import` setting adds names. Documented in docs/control.md.
-constexpr std::array<std::string_view, 15> kSessionImports{"DISPLAY",
+constexpr std::array<std::string_view, 19> kSessionImports{"DISPLAY",
                                                            "XAUTHORITY",
                                                            "WAYLAND_DISPLAY",
                                                            "DBUS_SESSION_BUS_ADDRESS",
@@ -162,7 +163,11 @@ constexpr std::array<std::string_view, 15> kSessionImports{"DISPLAY",
                                                            "TERM",
                                                            "LANG",
                                                            "LANGUAGE",
-                                                           "LC_*"};
+                                                           "LC_*",
+                                                           "DESKTOP_SESSION",
+                                                           "GDMSESSION",
+                                                           "SESSIONTYPE",
+                                                           "SESSION_MANAGER"};
 
 bool imported(std::string_view name) {
     return std::any_of(kSessionImports.begin(), kSessionImports.end(), [&](std::string_view p) {
@@ -330,6 +335,11 @@ int runDaemon(DaemonOptions options) {
     std::setlocale(LC_COLLATE, "");
     supervisor_options.global_env = sessionEnvironment();
     supervisor_options.session = socket_path;
+    if (const auto path = supervisor_options.global_env.get("PATH");
+        path && upstartShortcutsInstalled(std::string(*path))) {
+        // In Upstart's own form, a D-Bus address; tendctl (as initctl) reads it back.
+        supervisor_options.upstart_session = "unix:path=" + socket_path;
+    }
     supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
     supervisor_options.default_cwd = home;
     supervisor_options.log_timestamps = options.log_timestamps;

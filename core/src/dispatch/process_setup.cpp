@@ -149,6 +149,9 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     if (!options_.session.empty()) {
         env.set("TEND_SESSION", options_.session);
     }
+    if (!options_.upstart_session.empty()) {
+        env.set("UPSTART_SESSION", options_.upstart_session);
+    }
     if (type == ProcessType::Main && cls.expect == model::Expect::Notify) {
         env.set("NOTIFY_SOCKET", options_.notify_socket);
     }

@@ -54,6 +54,7 @@ namespace tend::dispatch {
 struct SupervisorOptions {
     model::Environment global_env;      // the global table tend starts with ("session")
     std::string session;                // TEND_SESSION exported to jobs (the control socket)
+    std::string upstart_session;        // UPSTART_SESSION for them too, when set
     std::string notify_socket;          // NOTIFY_SOCKET for `expect notify` jobs
     std::string default_cwd = "/";      // when a job has no `chdir`
     bool log_timestamps = false;        // the global `--log-timestamps`
