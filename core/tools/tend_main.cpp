@@ -31,6 +31,10 @@ constexpr const char* kUsage =
     "  --watch on|off    notice job file changes with inotify (default on); off for\n"
     "                    filesystems without it: reload with tendctl reload-configuration\n"
     "  --rescan-interval SECONDS  also re-read the job files this often (default: never)\n"
+    "  --display DISPLAY the desktop session's X display (default $DISPLAY; none: not a\n"
+    "                    desktop): tend emits xsession and desktop-start, and ends the\n"
+    "                    session, with desktop-end, when its X server goes\n"
+    "  --exit-with PID   end the session when process PID (the session's leader) exits\n"
     "\n"
     "  --check PATH...  check job files (or directories of them) without running anything;\n"
     "                   exit 0 when clean, 1 when any file has an error\n"
@@ -46,6 +50,9 @@ int main(int argc, char** argv) {
     std::vector<std::filesystem::path> paths;
     tend::daemon::DaemonOptions daemon;
     daemon.version = TEND_VERSION;
+    if (const char* display = std::getenv("DISPLAY"); display) {
+        daemon.display = display;
+    }
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         const auto value = [&]() -> const char* {
@@ -96,6 +103,20 @@ int main(int argc, char** argv) {
                 return 2;
             }
             daemon.rescan_interval_ms = static_cast<unsigned>(seconds * 1000);
+        } else if (arg == "--display") {
+            daemon.display = value();
+            if (daemon.display == "none") {
+                daemon.display.clear();
+            }
+        } else if (arg == "--exit-with") {
+            const char* text = value();
+            char* end = nullptr;
+            const long pid = std::strtol(text, &end, 10);
+            if (!end || *end || pid <= 0 || pid > 4194304) {
+                std::fprintf(stderr, "tend: --exit-with needs a process id, not '%s'\n", text);
+                return 2;
+            }
+            daemon.exit_with = static_cast<pid_t>(pid);
         } else if (arg == "--check") {
             check = true;
         } else if (arg == "--json") {

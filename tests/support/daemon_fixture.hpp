@@ -153,6 +153,7 @@ class TendDaemonTest : public ::testing::Test {
         if (foreground) {
             argv.emplace_back("--foreground");
         }
+        argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
         return argv;
     }
 
@@ -257,7 +258,28 @@ class TendDaemonTest : public ::testing::Test {
         return 0;
     }
 
+    // Waits (bounded) for tend, started with --foreground, to exit by itself: its exit status,
+    // or nothing when it did not exit in time.
+    std::optional<int> waitTendExit(std::chrono::milliseconds timeout = 20s) {
+        if (tend_child_ <= 0) {
+            return std::nullopt;
+        }
+        int status = 0;
+        const auto deadline = Clock::now() + timeout;
+        while (Clock::now() < deadline) {
+            if (::waitpid(tend_child_, &status, WNOHANG) == tend_child_) {
+                tend_child_ = 0;
+                tend_pid_ = 0;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return std::nullopt;
+    }
+
     pid_t tendPid() const { return tend_pid_; }
+
+    std::vector<std::string> extra_args_;  // more options for tend (`--exit-with PID`, ...)
 
     // A plugins.d of this test's own, as tend trusts one (owned by us, mode 0755).
     std::filesystem::path makePluginsDir(const std::string& name = "plugins.d") const {

@@ -38,8 +38,10 @@ std::string_view failedBase(std::string_view event) {
 }  // namespace
 
 EventSources::EventSources()
-    : patterns_{// tend itself: the lifecycle events of every job, the session's start and end
-                "starting", "started", "stopping", "stopped", "startup", "session-end"} {}
+    : patterns_{// tend itself: the lifecycle events of every job, the session's start and end,
+                // and a desktop session's
+                "starting",    "started",  "stopping",      "stopped",    "startup",
+                "session-end", "xsession", "desktop-start", "desktop-end"} {}
 
 void EventSources::addJob(const model::JobClass& job) {
     jobs_.insert(job.name);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/session_environment.hpp"
+#include "daemon/session_watch.hpp"
 #include "daemon/upstart_shortcuts.hpp"
 
 #include <fcntl.h>
@@ -143,51 +145,6 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
     return logger;
-}
-
-// What a desktop session's jobs need of tend's own environment: the global table starts with
-// these alone (a trailing `*` takes every name with that prefix), so that whatever else tend
-// was started with (its launcher's job identity, a terminal's leftovers) stays tend's.
-// env-manager's `import` setting adds names. Documented in docs/control.md.
-constexpr std::array<std::string_view, 19> kSessionImports{"DISPLAY",
-                                                           "XAUTHORITY",
-                                                           "WAYLAND_DISPLAY",
-                                                           "DBUS_SESSION_BUS_ADDRESS",
-                                                           "SSH_AUTH_SOCK",
-                                                           "XDG_*",
-                                                           "PATH",
-                                                           "HOME",
-                                                           "USER",
-                                                           "LOGNAME",
-                                                           "SHELL",
-                                                           "TERM",
-                                                           "LANG",
-                                                           "LANGUAGE",
-                                                           "LC_*",
-                                                           "DESKTOP_SESSION",
-                                                           "GDMSESSION",
-                                                           "SESSIONTYPE",
-                                                           "SESSION_MANAGER"};
-
-bool imported(std::string_view name) {
-    return std::any_of(kSessionImports.begin(), kSessionImports.end(), [&](std::string_view p) {
-        return p.ends_with('*') ? name.starts_with(p.substr(0, p.size() - 1)) : name == p;
-    });
-}
-
-model::Environment sessionEnvironment() {
-    model::Environment env;
-    for (char** entry = environ; *entry; ++entry) {
-        const std::string_view text(*entry);
-        const auto eq = text.find('=');
-        if (eq != std::string_view::npos && imported(text.substr(0, eq))) {
-            env.setEntry(text);
-        }
-    }
-    if (!env.get("PATH")) {
-        env.set("PATH", "/usr/local/bin:/usr/bin:/bin");
-    }
-    return env;
 }
 
 // Processes a previous tend of this session left behind: a tend that crashed (a plugin's
@@ -491,15 +448,21 @@ int runDaemon(DaemonOptions options) {
         // Monitors see the session to its end: every job's last change, then that tend exits.
         server.farewell([&] { io.stop(); });
     };
-    auto endSession = [&](int signal) {
+    // A desktop session (a display) ends with `desktop-end` before `session-end`, whether the
+    // X server went, the leader exited, a signal came or a job emitted desktop-end itself.
+    const bool desktop = !options.display.empty();
+    bool desktop_end_seen = false;
+    std::function<void(const std::string&, bool)> endSession = [&](const std::string& reason,
+                                                                   bool signal) {
         if (ending) {
-            logger->warn("second {} while ending the session; killing every job now",
-                         signal == SIGINT ? "SIGINT" : "SIGTERM");
-            supervisor.killEverything();
+            if (signal) {
+                logger->warn("second {} while ending the session; killing every job now", reason);
+                supervisor.killEverything();
+            }
             return;
         }
         ending = true;
-        logger->info("{}: ending the session", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        logger->info("{}: ending the session", reason);
         unsigned longest = 0;
         for (const auto* entry : supervisor.classes()) {
             longest = std::max(longest, entry->cls->kill_timeout);
@@ -520,16 +483,45 @@ int runDaemon(DaemonOptions options) {
                 }
             });
         });
-        model::Environment env;
-        env.set("TYPE", "shutdown");
-        supervisor.emit("session-end", std::move(env), [&](bool, const std::string&) {
-            supervisor.stopEverything([&] {
-                deadline.cancel();
-                finish();
+        const auto sessionEnd = [&] {
+            model::Environment env;
+            env.set("TYPE", "shutdown");
+            supervisor.emit("session-end", std::move(env), [&](bool, const std::string&) {
+                supervisor.stopEverything([&] {
+                    deadline.cancel();
+                    finish();
+                });
             });
-        });
+        };
+        if (desktop && !desktop_end_seen) {
+            desktop_end_seen = true;
+            supervisor.emit("desktop-end", {},
+                            [sessionEnd](bool, const std::string&) { sessionEnd(); });
+        } else {
+            sessionEnd();
+        }
         supervisor.poll();
     };
+    supervisor.eventObservers().add([&](const model::Event& event) {
+        if (event.name == "desktop-end" && desktop && !ending) {
+            desktop_end_seen = true;  // emitted by a job or `tendctl emit desktop-end`
+            boost::asio::post(io, [&] { endSession("desktop-end", false); });
+        }
+    });
+    SessionWatch session_watch(io, [&](const std::string& reason) { endSession(reason, false); });
+    if (desktop) {
+        if (const std::string error = session_watch.watchDisplay(options.display); !error.empty()) {
+            logger->warn("{}; the session ends on a signal, desktop-end or its leader's exit",
+                         error);
+        }
+    }
+    if (options.exit_with > 0) {
+        if (const std::string error = session_watch.watchLeader(options.exit_with);
+            !error.empty()) {
+            logger->error("{}", error);
+            return 1;
+        }
+    }
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
     std::function<void()> waitSignal = [&] {
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -543,7 +535,7 @@ int runDaemon(DaemonOptions options) {
                 store::logRescan(*logger, "SIGHUP", store.rescan());
                 supervisor.poll();
             } else {
-                endSession(signal);
+                endSession(signal == SIGINT ? "SIGINT" : "SIGTERM", true);
             }
             waitSignal();
         });
@@ -557,6 +549,15 @@ int runDaemon(DaemonOptions options) {
         ::close(ready_fd);
     }
     supervisor.emit("startup", {});
+    if (desktop) {
+        // As Upstart's session emitted them (its xsession-init job, then the desktop's own).
+        model::Environment xsession;
+        const auto& global = supervisor_options.global_env;
+        xsession.set("SESSION", std::string(global.get("DESKTOP_SESSION").value_or("")));
+        xsession.set("SESSIONTYPE", std::string(global.get("SESSIONTYPE").value_or("")));
+        supervisor.emit("xsession", std::move(xsession));
+        supervisor.emit("desktop-start", {});
+    }
     supervisor.poll();
 
     io.run();

@@ -3,6 +3,8 @@
 // the session cleanly on SIGTERM.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,6 +24,10 @@ struct DaemonOptions {
     bool watch = true;                // hot reload: rescan on inotify events
     unsigned rescan_interval_ms = 0;  // periodic rescan of the job files; 0: none
     std::string version;
+    // A desktop session's X display (`--display`, default $DISPLAY): tend emits xsession and
+    // desktop-start, and ends the session when its X server goes. Empty: no desktop.
+    std::string display;
+    pid_t exit_with = 0;  // `--exit-with PID`: the session leader, whose exit ends the session
 };
 
 // Runs until the session ends. Returns the process exit status.

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+// tend as a desktop session's manager, under a real X server (Xvfb): the session's events
+// (xsession, desktop-start, then desktop-end before session-end), a job that needs DISPLAY, and
+// every way the session ends: the X server going away, its leader exiting, and desktop-end
+// emitted from inside the session. Each time every job stops and tend exits 0.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "support/daemon_fixture.hpp"
+#include "support/xvfb_fixture.hpp"
+
+namespace tend::test {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class DesktopSession : public TendDaemonTest {
+  protected:
+    void SetUp() override {
+        TendDaemonTest::SetUp();
+        bool skip = false;
+        const std::string error = x_.start(&skip);
+        if (skip) {
+            GTEST_SKIP() << error;
+        }
+        ASSERT_EQ(error, "");
+        // tend takes its environment from the X session, as its launcher would give it.
+        ::setenv("DISPLAY", x_.display().c_str(), 1);
+        ::setenv("DESKTOP_SESSION", "xfce", 1);
+        ::setenv("SESSIONTYPE", "xfce4-session", 1);
+    }
+
+    void TearDown() override {
+        ::unsetenv("DISPLAY");
+        ::unsetenv("DESKTOP_SESSION");
+        ::unsetenv("SESSIONTYPE");
+        TendDaemonTest::TearDown();
+        x_.stop();
+    }
+
+    // A desktop application that stops through its `stop on desktop-end`, and records it.
+    void writeDesktopJobs() {
+        writeJob("on-xsession",
+                 "start on xsession\ntask\n"
+                 "exec sh -c 'echo \"session=$SESSION type=$SESSIONTYPE\"'\n");
+        writeJob("needs-display", "start on desktop-start\ntask\nexec xdpyinfo\n");
+        writeJob("desktop-app",
+                 "start on desktop-start\nstop on desktop-end\n"
+                 "exec sleep 1000\n"
+                 "post-stop exec sh -c 'echo \"stopped by $UPSTART_STOP_EVENTS\" > " +
+                     path("app.mark").string() + "'\n");
+        writeJob("plain", "start on startup\nexec sleep 1000\n");
+    }
+
+    // After the session has ended: desktop-end came before session-end, each once, and no job
+    // process is left.
+    void expectEndedInOrder(const std::vector<pid_t>& session) {
+        const std::string log = tendLog();
+        const auto desktop_end = log.find("handling event desktop-end");
+        const auto session_end = log.find("handling event session-end");
+        ASSERT_NE(desktop_end, std::string::npos) << log;
+        ASSERT_NE(session_end, std::string::npos) << log;
+        EXPECT_LT(desktop_end, session_end);
+        EXPECT_EQ(countOf(log, "handling event desktop-end"), 1u);
+        EXPECT_THAT(log, HasSubstr("session ended"));
+        EXPECT_EQ(readFile(path("app.mark")), "stopped by desktop-end\n");
+        for (pid_t pid : session) {
+            EXPECT_FALSE(processAlive(pid)) << pid << " " << commandLine(pid);
+        }
+    }
+
+    // The job processes of this session, once desktop-app and plain run.
+    std::vector<pid_t> runningSession() {
+        EXPECT_TRUE(waitFor([&] {
+            return statusOf("desktop-app").find("start/running") != std::string::npos &&
+                   statusOf("plain").find("start/running") != std::string::npos;
+        })) << tendLog();
+        return processesWithEnv({"TEND_SESSION=" + socketPath()});
+    }
+
+    XvfbServer x_;
+};
+
+TEST_F(DesktopSession, TheXServerGoingAwayEndsTheSessionAfterItsEvents) {
+    writeDesktopJobs();
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_TRUE(waitFor([&] { return !readLog("on-xsession").empty(); })) << tendLog();
+    EXPECT_EQ(readLog("on-xsession"), "session=xfce type=xfce4-session\n");
+    // The job that needs DISPLAY sees the display.
+    ASSERT_TRUE(waitForFile(logPath("needs-display"), "name of display:")) << tendLog();
+    EXPECT_THAT(readLog("needs-display"), HasSubstr(x_.display()));
+    const auto session = runningSession();
+    EXPECT_GE(session.size(), 2u);
+
+    x_.stop(SIGKILL);
+    const auto status = waitTendExit();
+    ASSERT_TRUE(status.has_value()) << tendLog();
+    EXPECT_EQ(*status, 0);
+    EXPECT_THAT(tendLog(), HasSubstr("the X server of display " + x_.display() +
+                                     " went away: ending the session"));
+    expectEndedInOrder(session);
+}
+
+TEST_F(DesktopSession, DesktopEndFromInsideTheSessionEndsIt) {
+    writeDesktopJobs();
+    ASSERT_TRUE(startTendForeground());
+    const auto session = runningSession();
+    EXPECT_EQ(ctl("emit", "desktop-end").exit_code, 0) << tendLog();
+    const auto status = waitTendExit();
+    ASSERT_TRUE(status.has_value()) << tendLog();
+    EXPECT_EQ(*status, 0);
+    EXPECT_THAT(tendLog(), HasSubstr("desktop-end: ending the session"));
+    expectEndedInOrder(session);
+}
+
+TEST_F(DesktopSession, TheSessionLeaderExitingEndsIt) {
+    const ProcessResult leader_start =
+        runProcess({"/bin/sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo $!"});
+    const pid_t leader = static_cast<pid_t>(std::atoi(leader_start.out.c_str()));
+    ASSERT_GT(leader, 0);
+    extra_args_ = {"--exit-with", std::to_string(leader)};
+    writeDesktopJobs();
+    ASSERT_TRUE(startTendForeground());
+    const auto session = runningSession();
+    ::kill(leader, SIGKILL);
+    const auto status = waitTendExit();
+    ASSERT_TRUE(status.has_value()) << tendLog();
+    EXPECT_EQ(*status, 0);
+    EXPECT_THAT(tendLog(), HasSubstr("the session leader (pid " + std::to_string(leader) +
+                                     ") exited: ending the session"));
+    expectEndedInOrder(session);
+}
+
+// `--display none`, or no DISPLAY at all: no desktop events, and the X server is none of
+// tend's business.
+TEST_F(DesktopSession, WithoutADisplayThereIsNoDesktop) {
+    extra_args_ = {"--display", "none"};
+    writeDesktopJobs();
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_TRUE(
+        waitFor([&] { return statusOf("plain").find("start/running") != std::string::npos; }));
+    x_.stop(SIGKILL);
+    EXPECT_THAT(statusOf("desktop-app"), HasSubstr("stop/waiting"));
+    EXPECT_EQ(stopTend(), 0);
+    EXPECT_EQ(countOf(tendLog(), "handling event desktop-end"), 0u);
+    EXPECT_EQ(countOf(tendLog(), "handling event xsession"), 0u);
+}
+
+}  // namespace
+}  // namespace tend::test
