@@ -135,6 +135,25 @@ TEST_F(DesktopSession, TheSessionLeaderExitingEndsIt) {
     expectEndedInOrder(session);
 }
 
+// A second tend in the same session says which one runs, and leaves it alone.
+TEST_F(DesktopSession, ASecondTendInTheSessionIsRefusedAndNamesTheFirst) {
+    writeDesktopJobs();
+    ASSERT_TRUE(startTendForeground());
+    const auto session = runningSession();
+    const pid_t first = tendPid();
+    std::vector<std::string> argv = tendArgs(true);
+    const ProcessResult second = runProcess(argv);
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_THAT(second.err, HasSubstr("tend: tend is already running for this session (pid " +
+                                      std::to_string(first) + ") on " + socketPath()));
+    EXPECT_EQ(readFile(run_dir_ / "tend.pid"), std::to_string(first) + "\n");
+    EXPECT_THAT(statusOf("desktop-app"), HasSubstr("start/running"));
+    for (pid_t pid : session) {
+        EXPECT_TRUE(processAlive(pid)) << pid;
+    }
+    EXPECT_EQ(stopTend(), 0);
+}
+
 // `--display none`, or no DISPLAY at all: no desktop events, and the X server is none of
 // tend's business.
 TEST_F(DesktopSession, WithoutADisplayThereIsNoDesktop) {

@@ -241,7 +241,12 @@ int runDaemon(DaemonOptions options) {
     }
     const std::string socket_path = (options.runtime_dir / "control").string();
     if (socketAnswers(socket_path)) {
-        std::fprintf(stderr, "tend: another tend is already running on %s\n", socket_path.c_str());
+        // One tend per session: the second says which is the first rather than fight it.
+        std::ifstream pid_in(options.runtime_dir / "tend.pid");
+        long first = 0;
+        pid_in >> first;
+        std::fprintf(stderr, "tend: tend is already running for this session (pid %ld) on %s\n",
+                     first, socket_path.c_str());
         return 1;
     }
 
