@@ -59,8 +59,28 @@ cmp -s "$source/scripts/completion/tendctl.bash" \
 cmp -s "$source/scripts/completion/_tendctl" "$prefix/share/zsh/site-functions/_tendctl" ||
     fail "share/zsh/site-functions/_tendctl is not scripts/completion/_tendctl"
 
+# What starts tend with a session: the launcher an X session sources (also as an Xsession.d
+# snippet), the systemd --user unit, which runs the installed tend, and the XDG autostart entry;
+# and the shipped jobs, the session's bus as a default and every job as an example.
+cmp -s "$source/scripts/session/xsession.sh" "$prefix/share/tend/xsession.sh" ||
+    fail "share/tend/xsession.sh is not scripts/session/xsession.sh"
+cmp -s "$source/scripts/session/xsession.sh" "$prefix/etc/X11/Xsession.d/85tend" ||
+    fail "etc/X11/Xsession.d/85tend is not scripts/session/xsession.sh"
+grep -qx "ExecStart=$prefix/bin/tend --foreground" "$prefix/lib/systemd/user/tend.service" ||
+    fail "lib/systemd/user/tend.service does not run $prefix/bin/tend"
+cmp -s "$source/scripts/session/tend.desktop" "$prefix/etc/xdg/autostart/tend.desktop" ||
+    fail "etc/xdg/autostart/tend.desktop is not scripts/session/tend.desktop"
+cmp -s "$source/jobs.d/dbus.conf" "$prefix/share/tend/jobs.d/dbus.conf" ||
+    fail "share/tend/jobs.d/dbus.conf (a default job) is not jobs.d/dbus.conf"
+for job in "$source"/jobs.d/*.conf; do
+    cmp -s "$job" "$prefix/share/doc/tend/examples/jobs.d/${job##*/}" ||
+        fail "share/doc/tend/examples/jobs.d/${job##*/} is not installed"
+done
+[ ! -e "$prefix/share/tend/jobs.d/imapfilter.conf" ] ||
+    fail "the imapfilter example is installed as a default job"
+
 # The shortcuts: start, stop, ... as links to tendctl in bin and beside the bash completion.
-shortcuts=(start stop restart reload status)
+shortcuts=(start stop restart reload status initctl)
 check_links() { # ROOT: an install tree that must hold the shortcuts
     local name dir link
     for name in "${shortcuts[@]}"; do
