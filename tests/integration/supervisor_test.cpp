@@ -796,6 +796,38 @@ TEST_F(TendSupervisor, OrphansAreReapedAndLeaveNoZombies) {
 // ---------------------------------------------------------------------------------------------
 // Session end
 
+// `session linger`: the one job that outlives the session. It is not stopped, its output goes
+// on reaching its log after tend is gone, and the next tend of the session leaves it be.
+TEST_F(TendSupervisor, ASessionLingerJobOutlivesTheSessionAndTheNextTendLeavesItBe) {
+    writeJob("download",
+             "session linger\nscript\n  i=0\n  while :; do\n"
+             "    echo \"chunk $i\"; i=$((i+1)); sleep 0.1\n  done\nend script\n");
+    writeJob("plain", "exec sleep 1000\n");
+    ASSERT_TRUE(startTendForeground());
+    const pid_t lingering = pidIn(ctl("start", "download").out);
+    const pid_t plain = pidIn(ctl("start", "plain").out);
+    ASSERT_GT(lingering, 0);
+    ASSERT_GT(plain, 0);
+    ASSERT_TRUE(waitForFile(logPath("download"), "chunk 2\n"));
+    const auto status = stopTend();
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 0);
+    EXPECT_FALSE(processAlive(plain));
+    EXPECT_TRUE(processAlive(lingering));
+    // It goes on writing into its log with tend gone.
+    const std::size_t written = lines(readLog("download")).size();
+    EXPECT_TRUE(waitFor([&] { return lines(readLog("download")).size() >= written + 3; }));
+    // The next tend on the same socket does not take it for a crashed tend's leftover.
+    ASSERT_TRUE(startTendForeground());
+    EXPECT_THAT(tendLog(), Not(HasSubstr("still running without a tend")));
+    EXPECT_TRUE(processAlive(lingering));
+    EXPECT_EQ(stopTend(), 0);
+    EXPECT_TRUE(processAlive(lingering));
+    ::kill(-lingering, SIGKILL);  // its process group: the loop and its sleep
+    EXPECT_TRUE(waitFor(
+        [&] { return processesWithEnv({"TEND_SESSION=" + socketPath()}).empty(); }));
+}
+
 TEST_F(TendSupervisor, SigtermEndsTheSessionStopsEveryJobAndExitsZero) {
     writeJob("plain", "exec sleep 1000\n");
     writeJob("bound",

@@ -310,10 +310,8 @@ constexpr std::pair<std::string_view, model::Expect> kExpectValues[] = {
     {"notify", model::Expect::Notify},
 };
 constexpr std::pair<std::string_view, model::Console> kConsoleValues[] = {
-    {"log", model::Console::Log},
-    {"none", model::Console::None},
-    {"output", model::Console::Output},
-    {"owner", model::Console::Owner},
+    {"log", model::Console::Log},         {"none", model::Console::None},
+    {"output", model::Console::Output},   {"owner", model::Console::Owner},
     {"journal", model::Console::Journal},
 };
 
@@ -539,6 +537,16 @@ void registerCoreStanzas(StanzaRegistry& r) {
         }
     });
     r.add("stop", core, [](StanzaContext& c) { condition(c, &JobClass::stop_on); });
+    r.add("session", core, [](StanzaContext& c) {
+        if (c.argCount() == 1 && c.arg(0).text == "linger") {
+            c.job().session_linger = true;
+        } else if (c.argCount() == 0) {
+            c.error(c.endOffset(), "expected 'linger' after 'session'");
+        } else {
+            c.error(c.arg(0).offset,
+                    "unknown stanza 'session " + c.raw(0) + "'; expected 'session linger'");
+        }
+    });
     r.add("manual", core, [](StanzaContext& c) {
         if (c.expectArgs(0, 0, "")) {
             c.job().start_on.reset();
@@ -559,7 +567,8 @@ void registerCoreStanzas(StanzaRegistry& r) {
     r.add("expect", core,
           choice(&JobClass::expect, kExpectValues, "'fork', 'daemon', 'stop', 'notify' or 'none'"));
     r.add("console", core,
-          choice(&JobClass::console, kConsoleValues, "'log', 'journal', 'output', 'owner' or 'none'"));
+          choice(&JobClass::console, kConsoleValues,
+                 "'log', 'journal', 'output', 'owner' or 'none'"));
     r.add("task", core, flag(&JobClass::task));
     r.add("debug", core, flag(&JobClass::debug));
     r.add("kill", core, kill);

@@ -154,6 +154,9 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.log_timestamps) {
         out += "log timestamp\n";
     }
+    if (job.session_linger) {
+        out += "session linger\n";
+    }
     if (job.kill_timeout != 5) {
         line(out, "kill timeout", std::to_string(job.kill_timeout));
     }

@@ -169,16 +169,20 @@ std::size_t endLeftovers(const std::string& socket_path, spdlog::logger& logger)
         std::ifstream in(entry.path() / "environ", std::ios::binary);
         std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::size_t start = 0;
+        bool ours = false;
+        bool lingering = false;  // a `session linger` job's: it outlives its session
         while (start < env.size()) {
             std::size_t end = env.find('\0', start);
             if (end == std::string::npos) {
                 end = env.size();
             }
-            if (env.compare(start, end - start, wanted) == 0) {
-                found.push_back(pid);
-                break;
-            }
+            const std::string_view entry_text(env.data() + start, end - start);
+            ours = ours || entry_text == wanted;
+            lingering = lingering || entry_text == "TEND_LINGER=1";
             start = end + 1;
+        }
+        if (ours && !lingering) {
+            found.push_back(pid);
         }
     }
     if (found.empty()) {
@@ -446,9 +450,13 @@ int runDaemon(DaemonOptions options) {
             return;
         }
         finished = true;
-        // Whatever the jobs left behind (re-parented to tend) goes with the session.
+        // Whatever the jobs left behind (re-parented to tend) goes with the session, but for
+        // what `session linger` jobs run.
+        const std::vector<pid_t> lingering = supervisor.lingeringPids();
         for (pid_t pid : platform.children()) {
-            ::kill(pid, SIGKILL);
+            if (std::find(lingering.begin(), lingering.end(), pid) == lingering.end()) {
+                ::kill(pid, SIGKILL);
+            }
         }
         // Monitors see the session to its end: every job's last change, then that tend exits.
         server.farewell([&] { io.stop(); });

@@ -152,6 +152,9 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     if (!options_.upstart_session.empty()) {
         env.set("UPSTART_SESSION", options_.upstart_session);
     }
+    if (cls.session_linger) {
+        env.set("TEND_LINGER", "1");  // the next tend leaves it be
+    }
     if (type == ProcessType::Main && cls.expect == model::Expect::Notify) {
         env.set("NOTIFY_SOCKET", options_.notify_socket);
     }
@@ -190,9 +193,13 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
             spec.timestamps = cls.log_timestamps || options_.log_timestamps;
             spec.carried = cls.console == model::Console::Journal;
             spec.carried_by_default = cls.console == model::Console::Default;
-            const log::OutputPipes pipes = output_->openOutput(spec, output_error);
-            job.output_fd = pipes.out;
-            job.error_fd = pipes.err;
+            if (cls.session_linger) {
+                job.output_fd = output_->openLogFile(spec, output_error);
+            } else {
+                const log::OutputPipes pipes = output_->openOutput(spec, output_error);
+                job.output_fd = pipes.out;
+                job.error_fd = pipes.err;
+            }
             if (job.output_fd < 0 && !job.output_failed) {
                 job.output_failed = true;
                 logger_->warn("{}: cannot capture output: {}; its output is discarded",

@@ -10,11 +10,29 @@ using model::ProcessType;
 
 bool Supervisor::idle() const {
     for (const auto& [name, entry] : classes_) {
-        if (!entry->instances.empty()) {
+        if (!entry->instances.empty() && !entry->cls->session_linger) {
             return false;
         }
     }
     return true;
+}
+
+std::vector<pid_t> Supervisor::lingeringPids() const {
+    std::vector<pid_t> pids;
+    for (const auto& [name, entry] : classes_) {
+        if (!entry->cls->session_linger) {
+            continue;
+        }
+        for (const auto& [instance, job] : entry->instances) {
+            for (const pid_t pid : job->pids) {
+                if (pid > 0) {
+                    pids.push_back(pid);
+                }
+            }
+            pids.insert(pids.end(), job->adopted.begin(), job->adopted.end());
+        }
+    }
+    return pids;
 }
 
 void Supervisor::stopEverything(std::function<void()> on_idle) {
@@ -22,6 +40,9 @@ void Supervisor::stopEverything(std::function<void()> on_idle) {
     on_idle_ = std::move(on_idle);
     std::vector<Job*> jobs;
     for (auto& [name, entry] : classes_) {
+        if (entry->cls->session_linger) {
+            continue;  // it outlives the session
+        }
         for (auto& [instance, job] : entry->instances) {
             jobs.push_back(job.get());
         }
@@ -41,6 +62,9 @@ void Supervisor::stopEverything(std::function<void()> on_idle) {
 
 void Supervisor::killEverything() {
     for (auto& [name, entry] : classes_) {
+        if (entry->cls->session_linger) {
+            continue;
+        }
         for (auto& [instance, job] : entry->instances) {
             for (std::size_t i = 0; i < job->pids.size(); ++i) {
                 if (job->pids[i]) {

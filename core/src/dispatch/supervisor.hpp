@@ -153,9 +153,12 @@ class Supervisor {
         return logFileName(job.cls->name, job.instance);
     }
 
-    // Session end: stop every instance; `onIdle` runs once nothing is left running.
+    // Session end: stop every instance but those of `session linger` jobs; `onIdle` runs once
+    // nothing else is left running.
     void stopEverything(std::function<void()> on_idle);
     bool idle() const;
+    // The processes of `session linger` jobs, which tend leaves running when it exits.
+    std::vector<pid_t> lingeringPids() const;
     // After stopEverything: SIGKILL whatever is still there (the daemon's final deadline).
     void killEverything();
 

@@ -128,6 +128,17 @@ void FileLogRouter::appendLines(std::string path, std::vector<std::string> lines
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+int FileLogRouter::openLogFile(const OutputSpec& spec, std::string& error) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    const std::string path = (dir_ / spec.file_name).string();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+        error = "cannot open " + path + ": " + std::strerror(errno);
+    }
+    return fd;
+}
+
 OutputPipes FileLogRouter::openOutput(const OutputSpec& spec, std::string& error) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);

@@ -46,6 +46,7 @@ class FileLogRouter final : public OutputRouter {
     FileLogRouter& operator=(const FileLogRouter&) = delete;
 
     OutputPipes openOutput(const OutputSpec& spec, std::string& error) override;
+    int openLogFile(const OutputSpec& spec, std::string& error) override;
 
     // Every line written from now on is also handed to `tap` (none: stop). Thread-safe.
     void setTap(OutputTap tap);

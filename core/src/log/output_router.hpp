@@ -57,6 +57,9 @@ class OutputRouter {
     // caller closes them when the instance goes away; the router drains what is left and
     // closes the file once every copy of the write ends is closed.
     virtual OutputPipes openOutput(const OutputSpec& spec, std::string& error) = 0;
+    // The log file itself, opened for appending (close-on-exec), for a job that outlives tend
+    // (`session linger`): its writes must not end with tend's read end. -1 with `error` set.
+    virtual int openLogFile(const OutputSpec& spec, std::string& error) = 0;
 };
 
 }  // namespace tend::log

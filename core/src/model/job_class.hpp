@@ -135,6 +135,10 @@ struct JobClass {
     std::optional<std::string> apparmor_switch;
     std::vector<CgroupSetting> cgroups;
     bool debug = false;
+    // `session linger`: the job outlives the session. tend does not stop it at the session's
+    // end, writes its output straight to its log file (no pipe that ends with tend), and the
+    // next tend leaves its processes alone.
+    bool session_linger = false;
     // Stanzas that plugins registered: keyword -> the arguments of each occurrence, in order.
     std::map<std::string, std::vector<std::vector<std::string>>> plugin_stanzas;
 
