@@ -16,6 +16,7 @@ namespace tend::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 class DesktopSession : public TendDaemonTest {
@@ -32,12 +33,15 @@ class DesktopSession : public TendDaemonTest {
         ::setenv("DISPLAY", x_.display().c_str(), 1);
         ::setenv("DESKTOP_SESSION", "xfce", 1);
         ::setenv("SESSIONTYPE", "xfce4-session", 1);
+        home_ = std::getenv("HOME") ? std::getenv("HOME") : "";
+        ::setenv("HOME", root_.c_str(), 1);  // the user's ~/.Xresources is the test's
     }
 
     void TearDown() override {
         ::unsetenv("DISPLAY");
         ::unsetenv("DESKTOP_SESSION");
         ::unsetenv("SESSIONTYPE");
+        ::setenv("HOME", home_.c_str(), 1);
         TendDaemonTest::TearDown();
         x_.stop();
     }
@@ -83,6 +87,7 @@ class DesktopSession : public TendDaemonTest {
     }
 
     XvfbServer x_;
+    std::string home_;
 };
 
 TEST_F(DesktopSession, TheXServerGoingAwayEndsTheSessionAfterItsEvents) {
@@ -133,6 +138,21 @@ TEST_F(DesktopSession, TheSessionLeaderExitingEndsIt) {
     EXPECT_THAT(tendLog(), HasSubstr("the session leader (pid " + std::to_string(leader) +
                                      ") exited: ending the session"));
     expectEndedInOrder(session);
+}
+
+// The shipped xresources job: it needs DISPLAY, and loads ~/.Xresources into the server.
+TEST_F(DesktopSession, TheShippedXresourcesJobLoadsTheUsersResources) {
+    std::filesystem::copy_file(std::filesystem::path(TEND_JOBS_DIR) / "xresources.conf",
+                               jobs_dir_ / "xresources.conf");
+    writeFile(".Xresources", "tend.test: shipped-job\n");
+    ASSERT_TRUE(startTendForeground());
+    ProcessResult query;
+    EXPECT_TRUE(waitFor([&] {
+        query = runProcess({"/usr/bin/xrdb", "-display", x_.display(), "-query"});
+        return query.out.find("tend.test:\tshipped-job") != std::string::npos;
+    })) << query.out
+        << query.err << tendLog();
+    EXPECT_THAT(tendLog(), Not(HasSubstr("xresources main process terminated with status")));
 }
 
 // A second tend in the same session says which one runs, and leaves it alone.

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <spawn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -136,13 +137,19 @@ class SeedSession : public TendDaemonTest {
         EXPECT_THAT(ctl("status", "dbus").out, HasSubstr("dbus start/running, process "));
     }
 
-    // Once the X session has ended: tend gone, and every process of the session it ran gone.
-    // (The leader has TEND_SESSION too, from the launcher; a real desktop dies with its X
-    // server, this stand-in does not.)
-    void expectTheSessionEnds() {
+    // The processes the session's jobs run now (the leader has TEND_SESSION too, from the
+    // launcher; a real desktop dies with its X server, this stand-in does not).
+    std::vector<pid_t> sessionProcesses() {
         auto session = processesWithEnv({"TEND_SESSION=" + socketPath()});
         std::erase(session, leader_);
-        EXPECT_GE(session.size(), 2u);  // the bus and imapfilter
+        const pid_t bus = pidIn(ctl("status", "dbus").out);
+        EXPECT_NE(std::find(session.begin(), session.end(), bus), session.end())
+            << "the bus (" << bus << ") is not among the session's processes";
+        return session;
+    }
+
+    // Once the X session has ended: tend gone, and every process of `session` gone.
+    void expectTheSessionEnds(const std::vector<pid_t>& session) {
         ASSERT_TRUE(waitFor([&] { return !processAlive(tend_); }, 20s))
             << readFile(root_ / "xsession-errors");
         for (pid_t pid : session) {
@@ -164,11 +171,12 @@ TEST_F(SeedSession, TheXSessionStartsTendAndLoggingOutEndsEverything) {
     installShippedJobs("tend/jobs.d");
     startXSession();
     expectTheSeedSession();
+    const auto session = sessionProcesses();
     // Logout: the session's leader (the desktop) exits.
     ::kill(leader_, SIGTERM);
     reap(leader_);
     leader_ = 0;
-    expectTheSessionEnds();
+    expectTheSessionEnds(session);
     EXPECT_THAT(readFile(root_ / "xsession-errors"), HasSubstr("the session leader (pid "));
 }
 
@@ -178,8 +186,9 @@ TEST_F(SeedSession, TheUpstartPathWorksAndTheXServerDyingEndsTheSession) {
     installShippedJobs("upstart");
     startXSession();
     expectTheSeedSession();
+    const auto session = sessionProcesses();
     x_.stop(SIGKILL);
-    expectTheSessionEnds();
+    expectTheSessionEnds(session);
     EXPECT_THAT(readFile(root_ / "xsession-errors"),
                 HasSubstr("the X server of display " + x_.display() + " went away"));
 }

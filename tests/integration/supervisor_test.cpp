@@ -824,8 +824,8 @@ TEST_F(TendSupervisor, ASessionLingerJobOutlivesTheSessionAndTheNextTendLeavesIt
     EXPECT_EQ(stopTend(), 0);
     EXPECT_TRUE(processAlive(lingering));
     ::kill(-lingering, SIGKILL);  // its process group: the loop and its sleep
-    EXPECT_TRUE(waitFor(
-        [&] { return processesWithEnv({"TEND_SESSION=" + socketPath()}).empty(); }));
+    EXPECT_TRUE(
+        waitFor([&] { return processesWithEnv({"TEND_SESSION=" + socketPath()}).empty(); }));
 }
 
 TEST_F(TendSupervisor, SigtermEndsTheSessionStopsEveryJobAndExitsZero) {
