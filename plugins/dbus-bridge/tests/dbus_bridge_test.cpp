@@ -179,6 +179,20 @@ TEST_F(DbusBridge, AWellKnownNameAppearingAndGoingIsAnEvent) {
                                     "member='NameOwnerChanged',arg0='org.example.Keyring'"));
 }
 
+// The shipped keyring-ready job, unchanged: a secrets service taking its name starts it.
+TEST_F(DbusBridge, TheShippedKeyringReadyJobStartsWhenTheKeyringTakesItsName) {
+    ASSERT_TRUE(bus_->start());
+    fs::copy_file(fs::path(TEND_JOBS_DIR) / "keyring-ready.conf", jobs_dir_ / "keyring-ready.conf");
+    ASSERT_TRUE(startWithBridge(bus_->address()));
+    EXPECT_EQ(readLog("keyring-ready"), "");
+    auto keyring = sdbus::createSessionBusConnectionWithAddress(bus_->address());
+    keyring->requestName("org.freedesktop.secrets");
+    const std::string owner = keyring->getUniqueName();
+    ASSERT_TRUE(waitFor([&] { return !readLog("keyring-ready").empty(); })) << tendLog();
+    EXPECT_EQ(readLog("keyring-ready"),
+              "keyring ready: org.freedesktop.secrets is owned by " + owner + "\n");
+}
+
 // A stand-in for the system's services on a second private bus, the system bus: it owns their
 // names and emits the signals they emit, with their signatures. The bridge is the real thing.
 class SystemServices {
