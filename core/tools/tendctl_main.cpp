@@ -405,6 +405,14 @@ int run(Cli& cli, const std::string& command, std::vector<std::string> args) {
                      " does not log to a file: its console is not `log` (see its job file)",
                  1, "not-logged");
         }
+        if (data.value("console", "") == "journal" &&
+            !std::filesystem::exists(data.value("path", ""))) {
+            fail(cli,
+                 positional.front() + " sends its output to the journal (console journal): " +
+                     "journalctl TEND_JOB=" + data.value("job", positional.front()) +
+                     " shows it; its log file holds only what the journal could not take",
+                 1, "not-logged");
+        }
         tend::ctl::LogView view;
         view.path = data.value("path", "");
         view.job = data.value("job", positional.front());

@@ -530,6 +530,10 @@ TEST_F(TendPlugins, ACarrierTakesConsoleJournalOutputAndTheFileIsItsFallback) {
         << ctl("echo-streams", "carried").out << tendLog();
     EXPECT_EQ(readLog("plain"), "plain-line\n");
     EXPECT_FALSE(fs::exists(logPath("carried"))) << readLog("carried");
+    const ProcessResult log = ctl("log", "carried");
+    EXPECT_EQ(log.exit_code, 1);
+    EXPECT_THAT(log.err, HasSubstr("carried sends its output to the journal (console journal): "
+                                   "journalctl TEND_JOB=carried shows it"));
 
     // A new configuration restarts the plugin.
     const auto reconfigure = [&](const std::string& conf) {

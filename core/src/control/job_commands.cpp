@@ -273,9 +273,11 @@ void logFile(CommandContext& c, Request& request, const Replier& reply,
     const std::string path =
         c.context.log_dir + "/" + dispatch::Supervisor::logFileName(name, instance);
     const bool logged = model::capturesOutput(entry->cls->console);
-    reply(okReply(
-        path,
-        json{{"job", name}, {"instance", instance}, {"path", path}, {"console_log", logged}}));
+    reply(okReply(path, json{{"job", name},
+                             {"instance", instance},
+                             {"path", path},
+                             {"console_log", logged},
+                             {"console", model::consoleName(entry->cls->console)}}));
 }
 
 }  // namespace commands
