@@ -482,9 +482,13 @@ TEST_F(TendPlugins, AnOutputSinkSeesEveryLineAndItsStreamAndTheLogKeepsThem) {
 // A line over 64 KiB reaches the sinks in pieces that say they go on, and the file whole.
 TEST_F(TendPlugins, ALineOver64KiBReachesSinksInPiecesAndTheFileWhole) {
     install("echo");
-    writeJob("long",
-             "start on startup\ntask\nscript\n"
-             "  head -c 200000 /dev/zero | tr '\\0' a\n  echo\n  echo after\nend script\n");
+    // Half the line, then (once tend has written that piece to the file) the rest: the line
+    // reaches tend in two reads whatever the machine's speed.
+    const std::string half = "head -c 100000 /dev/zero | tr '\\0' a\n";
+    writeJob("long", "start on startup\ntask\nscript\n  " + half + "  until [ \"$(stat -c %s " +
+                         logPath("long").string() +
+                         " 2>/dev/null || echo 0)\" -ge 100000 ]; do sleep 0.01; done\n  " + half +
+                         "  echo\n  echo after\nend script\n");
     ASSERT_TRUE(startWithPlugins());
     std::string seen;
     ASSERT_TRUE(waitFor(
