@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "support/daemon_fixture.hpp"
 #include "support/xvfb_fixture.hpp"
 
 namespace tend::test {
@@ -19,16 +18,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-class DesktopSession : public TendDaemonTest {
+class DesktopSession : public XvfbTest {
   protected:
     void SetUp() override {
-        TendDaemonTest::SetUp();
-        bool skip = false;
-        const std::string error = x_.start(&skip);
-        if (skip) {
-            GTEST_SKIP() << error;
+        XvfbTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
-        ASSERT_EQ(error, "");
         // tend takes its environment from the X session, as its launcher would give it.
         ::setenv("DISPLAY", x_.display().c_str(), 1);
         ::setenv("DESKTOP_SESSION", "xfce", 1);
@@ -41,9 +37,10 @@ class DesktopSession : public TendDaemonTest {
         ::unsetenv("DISPLAY");
         ::unsetenv("DESKTOP_SESSION");
         ::unsetenv("SESSIONTYPE");
-        ::setenv("HOME", home_.c_str(), 1);
-        TendDaemonTest::TearDown();
-        x_.stop();
+        if (!home_.empty()) {
+            ::setenv("HOME", home_.c_str(), 1);
+        }
+        XvfbTest::TearDown();
     }
 
     // A desktop application that stops through its `stop on desktop-end`, and records it.
@@ -86,7 +83,6 @@ class DesktopSession : public TendDaemonTest {
         return processesWithEnv({"TEND_SESSION=" + socketPath()});
     }
 
-    XvfbServer x_;
     std::string home_;
 };
 

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <string>
 
-#include "support/daemon_fixture.hpp"
 #include "support/xvfb_fixture.hpp"
 
 namespace tend::test {
@@ -24,16 +23,13 @@ using ::testing::MatchesRegex;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-class SeedSession : public TendDaemonTest {
+class SeedSession : public XvfbTest {
   protected:
     void SetUp() override {
-        TendDaemonTest::SetUp();
-        bool skip = false;
-        const std::string error = x_.start(&skip);
-        if (skip) {
-            GTEST_SKIP() << error;
+        XvfbTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
         }
-        ASSERT_EQ(error, "");
         // The user's tree: tend finds its runtime directory, logs and configuration by XDG.
         run_dir_ = root_ / "tend";
         log_dir_ = root_ / "cache" / "tend" / "log";
@@ -51,8 +47,7 @@ class SeedSession : public TendDaemonTest {
             ::kill(leader_, SIGKILL);
             reap(leader_);
         }
-        TendDaemonTest::TearDown();
-        x_.stop();
+        XvfbTest::TearDown();
     }
 
     static void reap(pid_t pid) {
@@ -161,7 +156,6 @@ class SeedSession : public TendDaemonTest {
         EXPECT_THAT(errors, HasSubstr("session ended"));
     }
 
-    XvfbServer x_;
     fs::path config_;
     pid_t leader_ = 0;
     pid_t tend_ = 0;

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "support/daemon_fixture.hpp"
+
 extern char** environ;
 
 namespace tend::test {
@@ -88,6 +90,28 @@ class XvfbServer {
   private:
     pid_t pid_ = 0;
     std::string display_;
+};
+
+// A test of tend with a real X server, started before each test and ended after it. Skipped,
+// with the reason, where Xvfb is not installed.
+class XvfbTest : public TendDaemonTest {
+  protected:
+    void SetUp() override {
+        TendDaemonTest::SetUp();
+        bool skip = false;
+        const std::string error = x_.start(&skip);
+        if (skip) {
+            GTEST_SKIP() << error;
+        }
+        ASSERT_EQ(error, "");
+    }
+
+    void TearDown() override {
+        TendDaemonTest::TearDown();
+        x_.stop();
+    }
+
+    XvfbServer x_;
 };
 
 }  // namespace tend::test

@@ -131,13 +131,21 @@ class ConditionLint {
     std::vector<std::optional<bool>> possible_;          // memo of possible()
 };
 
-void ignoredStanza(std::vector<LintFinding>& out, std::string stanza, std::string_view effect) {
+// A finding about a whole stanza (no operand to point at), which the job runs in spite of.
+void warning(std::vector<LintFinding>& out, FindingKind kind, std::string stanza,
+             std::string message) {
     LintFinding finding;
-    finding.kind = FindingKind::IgnoredStanza;
+    finding.kind = kind;
     finding.severity = Severity::Warning;
-    finding.message = stanza + ": not applied in a user session; " + std::string(effect);
     finding.stanza = std::move(stanza);
+    finding.message = std::move(message);
     out.push_back(std::move(finding));
+}
+
+void ignoredStanza(std::vector<LintFinding>& out, const std::string& stanza,
+                   std::string_view effect) {
+    warning(out, FindingKind::IgnoredStanza, stanza,
+            stanza + ": not applied in a user session; " + std::string(effect));
 }
 
 }  // namespace
@@ -173,24 +181,14 @@ std::vector<LintFinding> lintJob(const model::JobClass& job, const EventSources&
     // The supervisor matches `stop on` before `start on`, so one event stops the job and then
     // starts it again: a restart each time, never a stop.
     if (job.start_on && job.stop_on && !job.start_on->empty() && *job.start_on == *job.stop_on) {
-        LintFinding finding;
-        finding.kind = FindingKind::StartEqualsStop;
-        finding.severity = Severity::Warning;
-        finding.stanza = "stop on";
-        finding.message =
-            "stop on: the same condition as start on; each time it becomes true the running job "
-            "is stopped and started again, so it never stays stopped";
-        out.push_back(std::move(finding));
+        warning(out, FindingKind::StartEqualsStop, "stop on",
+                "stop on: the same condition as start on; each time it becomes true the running "
+                "job is stopped and started again, so it never stays stopped");
     }
     if (job.console == model::Console::Journal && !sources.pluginLoaded("journal-logger")) {
-        LintFinding finding;
-        finding.kind = FindingKind::PluginNotLoaded;
-        finding.severity = Severity::Warning;
-        finding.stanza = "console";
-        finding.message =
-            "console journal: the journal is reached through plugin journal-logger, which is not "
-            "loaded; the output goes to the job's log file";
-        out.push_back(std::move(finding));
+        warning(out, FindingKind::PluginNotLoaded, "console",
+                "console journal: the journal is reached through plugin journal-logger, which is "
+                "not loaded; the output goes to the job's log file");
     }
     if (job.chroot) {
         ignoredStanza(out, "chroot", "the job runs with the session's own root directory");
