@@ -10,9 +10,11 @@
 #      open control socket connection, rounds interleaved (target: D-Bus median < 2 ms and
 #      within 2x of the socket);
 #   3. journal-logger: lines per second from one job (100-byte lines) into journald through tend,
-#      against the same program piped into systemd-cat, rounds interleaved; a line counts when it
-#      is in the journal (read back with journalctl), and the time runs until the last one is
-#      there (journald's own receive time of the last entry). Needs root: journald runs in a
+#      against the same program piped into systemd-cat and against the floor of the protocol the
+#      plugin speaks (bench/journal_send.cpp: the same entries, one sd_journal_sendv() each),
+#      rounds interleaved; a line counts when it is in the journal (read back with journalctl),
+#      and the time runs until the last one is there (journald's own receive time of the last
+#      entry). Needs root: journald runs in a
 #      mount namespace of its own, as tests/support/journald_fixture.hpp runs it; without root
 #      the results say it was skipped and why. One more run writes 10 MB at once, more than tend
 #      holds for its output sinks, and records how many of its lines reach the journal;
@@ -65,6 +67,7 @@ plugins=$build/plugins.d
 driver=$build/bench/tend_dbus_latency
 stamp=$build/bench/tend_file_event_latency  # its `stamp` mode: the jobs' program
 roundtrip=$build/bench/tend_control_roundtrip
+journal_send=$build/bench/tend_journal_send
 jobs=1000
 triggers=200
 status_rounds=10
@@ -93,7 +96,7 @@ fi
 [ -n "$results" ] || results=$([ "$quick" = 1 ] && echo "$build/plugin-scenarios-2.md" ||
     echo "$here/bench/results/plugin-scenarios-2.md")
 standard_plugins=(env-manager file-bridge journal-logger logrotate dbus-bridge)
-for file in "$tend" "$tendctl" "$driver" "$stamp" "$roundtrip"; do
+for file in "$tend" "$tendctl" "$driver" "$stamp" "$roundtrip" "$journal_send"; do
     [ -x "$file" ] || { echo "missing $file: build it first" >&2; exit 1; }
 done
 for plugin in "${standard_plugins[@]}"; do
@@ -342,7 +345,9 @@ else
     start_tend tj journal-logger
     await "the writer jobs" loaded tj $((journal_rounds + 1))
     for round in $(seq 1 "$journal_rounds"); do
-        for way in $( ((round % 2)) && echo "tend cat" || echo "cat tend"); do
+        # Each way first in turn.
+        ways=(tend cat native tend cat)
+        for way in "${ways[@]:$(((round - 1) % 3)):3}"; do
             if [ "$way" = tend ]; then
                 t0=$(now_ns)
                 ctl tj start "tend-writer$round" >/dev/null  # a task: back when it has ended
@@ -350,12 +355,18 @@ else
                 rate=$(journal_rate "tend-writer$round" "$t0")
                 echo "tend round $round: $rate lines/s, all $journal_lines lines in the journal" |
                     tee -a "$tree/journal-tend"
-            else
+            elif [ "$way" = cat ]; then
                 t0=$(now_ns)
                 sh -c "yes $line | head -n $journal_lines" | systemd-cat -t "cat-writer$round"
                 rate=$(journal_rate "cat-writer$round" "$t0")
                 echo "systemd-cat round $round: $rate lines/s, all $journal_lines lines in the journal" |
                     tee -a "$tree/journal-cat"
+            else
+                t0=$(now_ns)
+                "$journal_send" "native-writer$round" "$journal_lines"
+                rate=$(journal_rate "native-writer$round" "$t0")
+                echo "native protocol round $round: $rate lines/s, all $journal_lines lines in the journal" |
+                    tee -a "$tree/journal-native"
             fi
         done
     done
@@ -492,6 +503,7 @@ mkdir -p "$(dirname "$results")"
     else
         echo "| journal: one job's $journal_lines lines of 100 bytes through tend and journal-logger into journald, until the last is in the journal ($journal_rounds rounds) | $(sed -n 's/.*: \([0-9]*\) lines\/s.*/\1/p' "$tree/journal-tend" | summary %.0f) lines/s; every line arrived |"
         echo "| the same program piped into systemd-cat (the same rounds, interleaved) | $(sed -n 's/.*: \([0-9]*\) lines\/s.*/\1/p' "$tree/journal-cat" | summary %.0f) lines/s; every line arrived |"
+        echo "| the floor of the protocol journal-logger speaks: the same entries sent by one thread, one \`sd_journal_sendv()\` each (the same rounds) | $(sed -n 's/.*: \([0-9]*\) lines\/s.*/\1/p' "$tree/journal-native" | summary %.0f) lines/s; every line arrived |"
         if [ "$burst_lines" -gt 0 ]; then
             echo "| one job's $burst_lines lines (10 MB) at once through tend and journal-logger: lines in the journal | $(sed 's/^burst of [0-9]* lines: //' "$tree/journal-burst") |"
         fi
