@@ -64,7 +64,19 @@ void BusLink::want(std::set<std::string> rules, std::set<std::string> names, boo
     rules_ = std::move(rules);
     names_ = std::move(names);
     keep_connected_ = keep_connected;
-    // Class changes come in bursts (a reload): the rules are brought up to date once after.
+    syncSoon();
+}
+
+void BusLink::lookAgain() {
+    // Called for every event: only a look, never a copy of what the jobs want (with 1,000 jobs
+    // waiting for signals, copying their rules here was most of what an event cost tend).
+    if (!driver_ && !address_known_ && (keep_connected_ || !rules_.empty())) {
+        syncSoon();
+    }
+}
+
+void BusLink::syncSoon() {
+    // Class changes come in bursts (a reload), events too: one sync after each burst.
     if (!sync_pending_) {
         sync_pending_ = true;
         host_.post([this, alive = std::weak_ptr<bool>(alive_)] {
@@ -73,12 +85,6 @@ void BusLink::want(std::set<std::string> rules, std::set<std::string> names, boo
                 sync();
             }
         });
-    }
-}
-
-void BusLink::lookAgain() {
-    if (!driver_ && !address_known_ && (keep_connected_ || !rules_.empty())) {
-        want(rules_, names_, keep_connected_);
     }
 }
 

@@ -55,6 +55,7 @@ class BusLink {
     const std::string& bus() const { return bus_; }
 
   private:
+    void syncSoon();  // sync() from the loop, once for however many calls before it runs
     void sync();
     bool connect();
     void lost(const std::string& why);
