@@ -209,9 +209,10 @@ TEST_F(DbusBridge, EventsCostNoMoreWhileManyJobsWaitForABusNotKnownYet) {
         << bridge().substr(0, 400);
     const long with_jobs = emitMany();
     ASSERT_GE(with_jobs, 0);
-    // The same work per event either way, give or take the machine (ticks are 10 ms): with the
-    // copying, the 2,000 events took tend 107 ticks against 6 without the jobs.
-    EXPECT_LE(with_jobs, 3 * without_jobs + 20)
+    // The same work per event either way, give or take the machine (ticks are 10 ms), with room
+    // for a loaded or sanitized run: with the copying, the 2,000 events took tend 107 ticks
+    // against 6 without the jobs.
+    EXPECT_LE(with_jobs, 4 * without_jobs + 40)
         << "without the jobs: " << without_jobs << " ticks; with them: " << with_jobs;
     EXPECT_THAT(bridge(), HasSubstr("waiting for DBUS_SESSION_BUS_ADDRESS"));
 }
