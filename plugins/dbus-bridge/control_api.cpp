@@ -73,18 +73,28 @@ void ControlApi::run(Reply&& reply, std::string command, std::vector<std::string
             if (alive.expired()) {
                 return;  // the connection went: nobody to answer
             }
-            if (answer.ok) {
-                pending->returnResults(answer.text, answer.json);
-            } else {
-                pending->returnError(sdbus::Error(errorName(codeOf(answer.json)), answer.text));
+            try {
+                if (answer.ok) {
+                    pending->returnResults(answer.text, answer.json);
+                } else {
+                    pending->returnError(sdbus::Error(errorName(codeOf(answer.json)), answer.text));
+                }
+            } catch (const sdbus::Error&) {
+                // The bus went while the command ran: nobody to answer. The link notices the
+                // disconnection itself and looks for the bus again.
             }
             kick();
         });
 }
 
 void ControlApi::jobChanged(const plugin::JobChange& change) {
-    emitJobChanged(std::string(change.job), std::string(change.instance), std::string(change.goal),
-                   std::string(change.state), change.main_pid);
+    try {
+        emitJobChanged(std::string(change.job), std::string(change.instance),
+                       std::string(change.goal), std::string(change.state), change.main_pid);
+    } catch (const sdbus::Error&) {
+        // The bus is gone (at logout the session's dbus job stops before tend): the signal has
+        // nobody to reach, and the link notices the disconnection and looks for the bus again.
+    }
     kick_();
 }
 

@@ -149,6 +149,46 @@ TEST_F(DbusBridge, ABusThatComesAfterTendOrDiesAndReturnsIsFoundAgain) {
     EXPECT_EQ(countOf(tendLog(), "lost the session bus"), 1u) << tendLog();
 }
 
+// Logout as a session has it: the shipped dbus job runs the bus, and stopping it takes the bus
+// away while the bridge is telling the bus about that very job's changes. The bridge keeps
+// running, says it lost the bus, and finds the next one.
+TEST_F(DbusBridge, TheBusGoingWithTheJobThatRunsItCostsTheBridgeNothing) {
+    fs::copy_file(fs::path(TEND_JOBS_DIR) / "dbus.conf", jobs_dir_ / "dbus.conf");
+    const fs::path runtime = root_ / "xdg-runtime";  // where the dbus job puts the bus
+    fs::create_directories(runtime);
+    ASSERT_TRUE(startTend(
+        {"/usr/bin/env", "-u", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR=" + runtime.string(),
+         "PATH=" + fs::path(TENDCTL_BIN).parent_path().string() + ":/usr/bin:/bin", "/bin/sh", "-c",
+         "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"}));
+    const auto connected = [&] {
+        return countOf(tendLog(), "[dbus-bridge] connected to the session bus");
+    };
+    ASSERT_TRUE(waitFor([&] { return connected() == 1; }, 10s)) << bridge() << tendLog();
+    for (int round = 0; round < 3; ++round) {
+        ASSERT_EQ(ctl("stop", "dbus").exit_code, 0) << tendLog();
+        ASSERT_TRUE(waitFor([&] {
+            return countOf(tendLog(), "lost the session bus") ==
+                   static_cast<std::size_t>(round + 1);
+        })) << tendLog();
+        ASSERT_EQ(ctl("start", "dbus").exit_code, 0) << tendLog();
+        ASSERT_TRUE(
+            waitFor([&] { return connected() == static_cast<std::size_t>(round + 2); }, 10s))
+            << bridge() << tendLog();
+    }
+    EXPECT_THAT(ctl("plugins").out, HasSubstr("dbus-bridge 1.0 running"));
+    // Logout: every job stops at once, the bus among them, while the others' changes go on.
+    for (int i = 0; i < 20; ++i) {
+        writeJob("app" + std::to_string(i), "start on started dbus\nexec sleep 1000\n");
+    }
+    ASSERT_TRUE(waitFor([&] { return ctl("status", "app19").exit_code == 0; })) << tendLog();
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(ctl("start", "app" + std::to_string(i)).exit_code, 0);
+    }
+    EXPECT_EQ(stopTend(), 0);
+    EXPECT_THAT(tendLog(), Not(HasSubstr("threw")));
+    EXPECT_THAT(tendLog(), Not(HasSubstr("disabling the plugin")));
+}
+
 // A process's CPU time so far (user and system), in clock ticks; -1 if it cannot be read.
 long cpuTicks(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
