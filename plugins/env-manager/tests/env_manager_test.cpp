@@ -123,6 +123,8 @@ TEST_F(EnvManager, BadInputGetsAClearErrorAndLeavesTheTableAsItWas) {
     EXPECT_THAT(option.err, HasSubstr("set-env: unknown option '--bogus'"));
     EXPECT_EQ(ctl("version").exit_code, 0);  // and tend goes on
     ASSERT_EQ(ctl("stop", "running").exit_code, 0);
+    // The log router writes on its own thread: the line comes a moment after the stop.
+    ASSERT_TRUE(waitFor([&] { return !readLog("running").empty(); })) << tendLog();
     EXPECT_EQ(readLog("running"), "GOOD=unset\n");
 }
 
