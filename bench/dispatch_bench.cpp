@@ -55,6 +55,32 @@ void BM_DispatchBridgeEventToThousandClasses(benchmark::State& state) {
 }
 BENCHMARK(BM_DispatchBridgeEventToThousandClasses)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
+// Classes that wait for the same signal, each for an argument of its own (`dbus SIGNAL=Ping
+// ARG0=jobI`), and a Ping for none of them: the index files each class under its ARG0, so
+// the event looks at none.
+void BM_DispatchSignalToClassesSharingAnOperand(benchmark::State& state) {
+    test::FakePlatform platform;
+    auto logger =
+        std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
+    dispatch::Supervisor supervisor(platform, nullptr, dispatch::SupervisorOptions{}, logger);
+    const auto registry = conf::StanzaRegistry::withCoreStanzas();
+    for (int i = 0; i < state.range(0); ++i) {
+        const std::string name = "ping" + std::to_string(i);
+        const grammar::SourceText source(
+            name + ".conf", "start on dbus SIGNAL=Ping INTERFACE=org.tend.Bench ARG0=job" +
+                                std::to_string(i) + "\ntask\nexec true\n");
+        auto result = conf::loadJob(name, source, nullptr, registry);
+        supervisor.setClass(std::make_shared<const model::JobClass>(std::move(*result.job)));
+    }
+    for (auto _ : state) {
+        supervisor.emit(
+            "dbus", model::Environment{"SIGNAL=Ping", "INTERFACE=org.tend.Bench", "ARG0=nobody"});
+        supervisor.poll();
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DispatchSignalToClassesSharingAnOperand)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
 // An event no job names at all.
 void BM_DispatchUnwatchedEvent(benchmark::State& state) {
     Fixture fixture(static_cast<int>(state.range(0)));

@@ -418,6 +418,42 @@ TEST_F(SupervisorTest, IndexedDispatchStillSeesEveryFormOfMatch) {
     EXPECT_EQ(status("other"), "other stop/waiting");
 }
 
+// Classes that share an operand (SIGNAL=Ping) and differ in another (ARG0) are filed apart;
+// whichever operand a class is filed under, an event that matches it still finds it, also after
+// the class is replaced or removed.
+TEST_F(SupervisorTest, IndexedDispatchFindsEachClassWhicheverOperandItIsFiledUnder) {
+    for (int i = 0; i < 5; ++i) {
+        addJob("ping" + std::to_string(i),
+               "start on dbus SIGNAL=Ping ARG0=job" + std::to_string(i) + "\ntask\nexec x\n");
+    }
+    addJob("any-ping", "start on dbus SIGNAL=Ping\ntask\nexec x\n");
+    addJob("either", "start on dbus ARG0=job3 SIGNAL=Ping or dbus ARG0=job3\ntask\nexec x\n");
+    const auto started = [&](const std::string& arg) {
+        const std::size_t before = platform_.spawned.size();
+        supervisor_->emit("dbus", model::Environment{"SIGNAL=Ping", "ARG0=" + arg});
+        supervisor_->poll();
+        std::vector<std::string> jobs;
+        for (std::size_t i = before; i < platform_.spawned.size(); ++i) {
+            for (const std::string& entry : platform_.spawned[i].setup.env) {
+                if (entry.starts_with("UPSTART_JOB=")) {
+                    jobs.push_back(entry.substr(12));
+                }
+            }
+            exit(platform_.spawned[i].pid);
+        }
+        supervisor_->poll();
+        std::sort(jobs.begin(), jobs.end());
+        return jobs;
+    };
+    EXPECT_THAT(started("job0"), ElementsAre("any-ping", "ping0"));
+    EXPECT_THAT(started("job3"), ElementsAre("any-ping", "either", "ping3"));
+    EXPECT_THAT(started("job9"), ElementsAre("any-ping"));
+    addJob("ping3", "start on dbus SIGNAL=Pong ARG0=job3\ntask\nexec x\n");
+    EXPECT_THAT(started("job3"), ElementsAre("any-ping", "either"));
+    supervisor_->removeClass("any-ping");
+    EXPECT_THAT(started("job4"), ElementsAre("ping4"));
+}
+
 TEST_F(SupervisorTest, StopOnExpandsTheInstanceEnvironment) {
     addJob("svc", "instance $DEV\nstart on added\nstop on removed DEV=$DEV\nexec sleep 100\n");
     supervisor_->emit("added", model::Environment{"DEV=a"});

@@ -94,23 +94,28 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
 
 namespace {
 
-// The bucket a MATCH node is filed under: its event name, narrowed by its first literal operand
-// when it has one (`started dbus` files under "started" + "#dbus"), so that `started JOB=x`
-// visits only the classes that wait for x, not every class that says `start on started ...`.
-std::string matchKey(const grammar::EventMatch& match) {
+// The buckets a MATCH node may be filed under: its event name, narrowed by a literal operand
+// when it has one (`started dbus` under "started" + "#dbus", `dbus SIGNAL=Ping ARG0=x` under
+// "dbus" + "SIGNAL=Ping" or + "ARG0=x"). Every literal operand must match, so any one of them
+// is enough to find the class; an event visits only the classes filed under what it carries.
+std::vector<std::string> matchKeys(const grammar::EventMatch& match) {
     const auto literal = [](const std::string& value) {
         return value.find_first_of("*?[$\\") == std::string::npos;
     };
+    std::vector<std::string> keys;
     if (!match.args.empty() && match.args.front().positional() &&
         literal(match.args.front().value)) {
-        return match.name + "\x1f#" + match.args.front().value;
+        keys.push_back(match.name + "\x1f#" + match.args.front().value);
     }
     for (const auto& arg : match.args) {
         if (!arg.positional() && !arg.negated && literal(arg.value)) {
-            return match.name + "\x1f" + arg.key + "=" + arg.value;
+            keys.push_back(match.name + "\x1f" + arg.key + "=" + arg.value);
         }
     }
-    return match.name;
+    if (keys.empty()) {
+        keys.push_back(match.name);
+    }
+    return keys;
 }
 
 }  // namespace
@@ -121,12 +126,36 @@ void Supervisor::indexClass(ClassEntry& entry, bool add) {
             return;
         }
         for (const grammar::EventMatch* match : condition->matches()) {
-            auto& list = index[matchKey(*match)];
-            const auto found = std::find(list.begin(), list.end(), &entry);
-            if (add && found == list.end()) {
-                list.push_back(&entry);
-            } else if (!add && found != list.end()) {
-                list.erase(found);
+            const std::vector<std::string> keys = matchKeys(*match);
+            if (!add) {
+                for (const std::string& key : keys) {
+                    const auto it = index.find(key);
+                    if (it != index.end()) {
+                        std::erase(it->second, &entry);
+                    }
+                }
+                continue;
+            }
+            // The operand whose bucket is smallest now: 1,000 jobs that wait for `dbus
+            // SIGNAL=Ping ARG0=jobN` end up one per ARG0 bucket, not all in SIGNAL=Ping's.
+            const std::string* best = nullptr;
+            std::size_t best_size = 0;
+            bool filed = false;
+            for (const std::string& key : keys) {
+                const auto it = index.find(key);
+                const std::size_t size = it == index.end() ? 0 : it->second.size();
+                if (size > 0 &&
+                    std::find(it->second.begin(), it->second.end(), &entry) != it->second.end()) {
+                    filed = true;  // by another node of the condition that needs this too
+                    break;
+                }
+                if (!best || size < best_size) {
+                    best = &key;
+                    best_size = size;
+                }
+            }
+            if (!filed) {
+                index[*best].push_back(&entry);
             }
         }
     };
