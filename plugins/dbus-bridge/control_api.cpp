@@ -9,6 +9,8 @@ namespace tend::dbus_bridge {
 
 namespace {
 
+constexpr std::size_t kMaxCallersKept = 1024;
+
 // The code from a refusal's JSON ({"code":"unknown-job",...}), without a JSON library.
 std::string codeOf(const std::string& json) {
     const std::string key = "\"code\":\"";
@@ -52,14 +54,30 @@ ControlApi::~ControlApi() {
     object->unregister();
 }
 
-void ControlApi::run(Reply&& reply, std::string command, std::vector<std::string> args) {
+uid_t ControlApi::callerUid() {
     const sdbus::Message* call = object->getCurrentlyProcessedMessage();
+    if (!call) {
+        return static_cast<uid_t>(-1);
+    }
+    const std::string sender = call->getSender();
+    if (const auto known = caller_uids_.find(sender); known != caller_uids_.end()) {
+        return known->second;
+    }
     uid_t uid = static_cast<uid_t>(-1);
     try {
-        uid = call ? call->getCredsUid() : uid;
+        uid = call->getCredsUid();
     } catch (const sdbus::Error&) {
+        return uid;  // not kept: the bus may answer the next time
     }
-    if (uid != ::geteuid()) {
+    if (caller_uids_.size() >= kMaxCallersKept) {
+        caller_uids_.clear();  // callers come and go; those still calling are asked again
+    }
+    caller_uids_.emplace(sender, uid);
+    return uid;
+}
+
+void ControlApi::run(Reply&& reply, std::string command, std::vector<std::string> args) {
+    if (callerUid() != ::geteuid()) {
         reply.returnError(sdbus::Error(
             "org.freedesktop.DBus.Error.AccessDenied",
             "tend serves only its own user (uid " + std::to_string(::geteuid()) + ")"));
@@ -88,11 +106,29 @@ void ControlApi::run(Reply&& reply, std::string command, std::vector<std::string
 }
 
 void ControlApi::jobChanged(const plugin::JobChange& change) {
+    changes_.push_back({std::string(change.job), std::string(change.instance),
+                        std::string(change.goal), std::string(change.state), change.main_pid});
+    if (changes_posted_) {
+        return;
+    }
+    changes_posted_ = true;
+    host_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) {
+            sendChanges();
+        }
+    });
+}
+
+void ControlApi::sendChanges() {
+    changes_posted_ = false;
+    std::vector<Change> changes;
+    changes.swap(changes_);
     try {
-        emitJobChanged(std::string(change.job), std::string(change.instance),
-                       std::string(change.goal), std::string(change.state), change.main_pid);
+        for (auto& change : changes) {
+            emitJobChanged(change.job, change.instance, change.goal, change.state, change.main_pid);
+        }
     } catch (const sdbus::Error&) {
-        // The bus is gone (at logout the session's dbus job stops before tend): the signal has
+        // The bus is gone (at logout the session's dbus job stops before tend): the signals have
         // nobody to reach, and the link notices the disconnection and looks for the bus again.
     }
     kick_();

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <tend/plugin/plugin.hpp>
@@ -36,9 +37,24 @@ class ControlApi final : private ManagerObject, public org::tend::Manager1_adapt
                std::function<void()> kick);
     ~ControlApi();
 
+    // Queued, and sent once tend has done what the change belongs to: a job's start goes
+    // through four states before its process is spawned, and four signals sent on the way
+    // would delay it.
     void jobChanged(const plugin::JobChange& change);
 
   private:
+    struct Change {
+        std::string job;
+        std::string instance;
+        std::string goal;
+        std::string state;
+        int main_pid;
+    };
+    void sendChanges();
+    // The uid of the caller of the method being served, asked of the bus once per caller: a
+    // unique name is never given to another connection while the bus lives.
+    uid_t callerUid();
+
     using Reply = sdbus::Result<std::string, std::string>;
     // Runs `command` for the caller of the method being served.
     void run(Reply&& reply, std::string command, std::vector<std::string> args);
@@ -58,6 +74,9 @@ class ControlApi final : private ManagerObject, public org::tend::Manager1_adapt
 
     plugin::PluginHost& host_;
     std::function<void()> kick_;
+    std::vector<Change> changes_;
+    bool changes_posted_ = false;
+    std::unordered_map<std::string, uid_t> caller_uids_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
