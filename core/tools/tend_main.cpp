@@ -10,6 +10,7 @@
 
 #include "conf/check.hpp"
 #include "conf/job_printer.hpp"
+#include "control/protocol.hpp"
 #include "daemon/daemon.hpp"
 
 namespace {
@@ -21,7 +22,8 @@ constexpr const char* kUsage =
     "\n"
     "  --jobs-dir DIR    read jobs from DIR (repeatable; replaces the XDG search path)\n"
     "  --plugins-dir DIR load plugins from DIR\n"
-    "  --runtime-dir DIR control socket directory (default $XDG_RUNTIME_DIR/tend)\n"
+    "  --runtime-dir DIR control socket directory (default $XDG_RUNTIME_DIR/tend, and\n"
+    "                    $XDG_RUNTIME_DIR/tend/display-N for the desktop on display :N)\n"
     "  --log-dir DIR     job logs (default $XDG_CACHE_HOME/tend/log)\n"
     "  --cache-dir DIR   cache root; job logs go to DIR/tend/log\n"
     "  --log-file FILE   tend's own log (default: stderr)\n"
@@ -35,6 +37,8 @@ constexpr const char* kUsage =
     "                    desktop): tend emits xsession and desktop-start, and ends the\n"
     "                    session, with desktop-end, when its X server goes\n"
     "  --exit-with PID   end the session when process PID (the session's leader) exits\n"
+    "  --print-socket    print the control socket these options give, and exit (for\n"
+    "                    TEND_SESSION in a session's startup script)\n"
     "\n"
     "  --check PATH...  check job files (or directories of them) without running anything;\n"
     "                   exit 0 when clean, 1 when any file has an error\n"
@@ -47,6 +51,7 @@ int main(int argc, char** argv) {
     bool check = false;
     bool json = false;
     bool print = false;
+    bool print_socket = false;
     std::vector<std::filesystem::path> paths;
     tend::daemon::DaemonOptions daemon;
     daemon.version = TEND_VERSION;
@@ -117,6 +122,8 @@ int main(int argc, char** argv) {
                 return 2;
             }
             daemon.exit_with = static_cast<pid_t>(pid);
+        } else if (arg == "--print-socket") {
+            print_socket = true;
         } else if (arg == "--check") {
             check = true;
         } else if (arg == "--json") {
@@ -135,6 +142,17 @@ int main(int argc, char** argv) {
         } else {
             paths.emplace_back(arg);
         }
+    }
+    if (print_socket) {
+        const std::string dir = daemon.runtime_dir.empty()
+                                    ? tend::control::sessionRuntimeDir(daemon.display)
+                                    : daemon.runtime_dir.string();
+        if (dir.empty()) {
+            std::fprintf(stderr, "tend: XDG_RUNTIME_DIR is not set; pass --runtime-dir DIR\n");
+            return 1;
+        }
+        std::printf("%s/control\n", dir.c_str());
+        return 0;
     }
     if (!check) {
         if (!paths.empty()) {

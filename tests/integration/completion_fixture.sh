@@ -24,6 +24,7 @@ start_completion_fixture() {
     export HOME=$tmp/home # jobs start there
     export XDG_CONFIG_HOME=$tmp/config XDG_CACHE_HOME=$tmp/cache XDG_RUNTIME_DIR=$tmp/runtime
     export XDG_CONFIG_DIRS=$tmp/none XDG_DATA_DIRS=$tmp/none
+    unset DISPLAY TEND_SESSION # not a desktop: the socket is $XDG_RUNTIME_DIR/tend/control
     unset TEND_SESSION UPSTART_JOB
 
     "$tend" --log-file "$tmp/tend.log"

@@ -6,7 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
 #include <string>
 
 #include "support/xvfb_fixture.hpp"
@@ -41,6 +46,14 @@ class DesktopSession : public XvfbTest {
             ::setenv("HOME", home_.c_str(), 1);
         }
         XvfbTest::TearDown();
+    }
+
+    static void restoreEnv(const char* name, const std::optional<std::string>& value) {
+        if (value) {
+            ::setenv(name, value->c_str(), 1);
+        } else {
+            ::unsetenv(name);
+        }
     }
 
     // A desktop application that stops through its `stop on desktop-end`, and records it.
@@ -170,6 +183,95 @@ TEST_F(DesktopSession, ASecondTendInTheSessionIsRefusedAndNamesTheFirst) {
         EXPECT_TRUE(processAlive(pidIn(status))) << status;
     }
     EXPECT_EQ(stopTend(), 0);
+}
+
+// One tend per user and display: two desktops of one user each get a tend of their own, found
+// by tendctl through DISPLAY, and a second tend for a display is refused.
+TEST_F(DesktopSession, EachDisplayHasATendOfItsOwnAndTendctlFindsIt) {
+    XvfbServer other;
+    ASSERT_EQ(other.start(), "");
+    const char* runtime_env = std::getenv("XDG_RUNTIME_DIR");
+    const std::optional<std::string> runtime_before =
+        runtime_env ? std::optional<std::string>(runtime_env) : std::nullopt;
+    const std::filesystem::path runtime = root_ / "xdg-runtime";
+    std::filesystem::create_directories(runtime);
+    ::setenv("XDG_RUNTIME_DIR", runtime.c_str(), 1);
+    ::unsetenv("TEND_SESSION");
+    writeJob("plain", "start on startup\nexec sleep 1000\n");
+    // As a session starts it: no --runtime-dir, the display from DISPLAY or --display.
+    std::vector<std::string> argv = tendArgs(true);
+    const auto dir_arg = std::find(argv.begin(), argv.end(), "--runtime-dir");
+    argv.erase(dir_arg, dir_arg + 2);
+    const auto tendFor = [&](const std::string& display) {
+        std::vector<std::string> with = argv;
+        with.insert(with.end(), {"--display", display});
+        return with;
+    };
+    const auto socketOf = [&](const std::string& display) {
+        return runtime / "tend" / ("display-" + display.substr(1)) / "control";
+    };
+    const auto ctlWith = [&](const std::vector<std::string>& env, const std::string& command,
+                             const std::string& arg = "") {
+        std::vector<std::string> ctl_argv{TENDCTL_BIN, command};
+        if (!arg.empty()) {
+            ctl_argv.push_back(arg);
+        }
+        return runProcess(ctl_argv, env);
+    };
+    // Whose job runs `plain`: the tend that is its parent.
+    const auto tendOfPlain = [&](const std::vector<std::string>& env) -> pid_t {
+        const ProcessResult status = ctlWith(env, "status", "plain");
+        const pid_t job = pidIn(status.out);
+        std::ifstream proc("/proc/" + std::to_string(job) + "/status");
+        for (std::string line; std::getline(proc, line);) {
+            if (line.starts_with("PPid:")) {
+                return static_cast<pid_t>(std::atoi(line.c_str() + 5));
+            }
+        }
+        return 0;
+    };
+    const pid_t first = spawnTend(tendFor(x_.display()));
+    const pid_t second = spawnTend(tendFor(other.display()));
+    ASSERT_GT(first, 0);
+    ASSERT_GT(second, 0);
+    const std::vector<std::string> on_first{"DISPLAY=" + x_.display()};
+    const std::vector<std::string> on_second{"DISPLAY=" + other.display() + ".0"};
+    const bool both_up = waitFor([&] {
+        return ctlWith(on_first, "status", "plain").out.find("start/running") !=
+                   std::string::npos &&
+               ctlWith(on_second, "status", "plain").out.find("start/running") != std::string::npos;
+    });
+    EXPECT_TRUE(both_up) << readFile(root_ / "tend.out") << tendLog();
+    std::vector<std::string> print = tendFor(x_.display());
+    print.push_back("--print-socket");
+    EXPECT_EQ(runProcess(print).out, socketOf(x_.display()).string() + "\n");
+    if (both_up) {
+        EXPECT_EQ(tendOfPlain(on_first), first);
+        EXPECT_EQ(tendOfPlain(on_second), second);
+        // A second tend for the first display is refused and names the first.
+        const ProcessResult again = runProcess(tendFor(x_.display()));
+        EXPECT_EQ(again.exit_code, 1);
+        EXPECT_THAT(again.err,
+                    HasSubstr("already running for this session (pid " + std::to_string(first) +
+                              ") on " + socketOf(x_.display()).string()));
+        // From outside any desktop, with two of them, tendctl cannot choose and says where it
+        // looked; with one left, it finds that one.
+        const std::vector<std::string> outside{"DISPLAY="};
+        EXPECT_EQ(ctlWith(outside, "status", "plain").exit_code, 1);
+        ::kill(second, SIGTERM);
+        int status = 0;
+        ::waitpid(second, &status, 0);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        EXPECT_EQ(tendOfPlain(outside), first);
+    }
+    for (const pid_t tend : {first, second}) {
+        if (::kill(tend, SIGTERM) == 0) {
+            int status = 0;
+            ::waitpid(tend, &status, 0);
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+        }
+    }
+    restoreEnv("XDG_RUNTIME_DIR", runtime_before);
 }
 
 // `--display none`, or no DISPLAY at all: no desktop events, and the X server is none of

@@ -142,7 +142,7 @@ run_installed() { # PREFIX WHAT: start the tend in PREFIX/bin and list its plugi
     plugins=$(
         export XDG_CONFIG_HOME=$root/config XDG_CACHE_HOME=$root/cache HOME=$root/home
         export XDG_RUNTIME_DIR=$root/runtime XDG_CONFIG_DIRS=$root/none XDG_DATA_DIRS=$root/none
-        unset TEND_SESSION
+        unset TEND_SESSION DISPLAY # a session without a display: $XDG_RUNTIME_DIR/tend
         "$1/bin/tend" --log-file "$root/tend.log" >/dev/null 2>&1 || echo "tend did not start"
         "$1/bin/tendctl" plugins 2>&1
         pid=$(cat "$root/runtime/tend/tend.pid" 2>/dev/null || true)

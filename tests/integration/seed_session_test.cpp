@@ -31,7 +31,8 @@ class SeedSession : public XvfbTest {
             return;
         }
         // The user's tree: tend finds its runtime directory, logs and configuration by XDG.
-        run_dir_ = root_ / "tend";
+        // One tend per user and display: this display's directory.
+        run_dir_ = root_ / "tend" / ("display-" + x_.display().substr(1));
         log_dir_ = root_ / "cache" / "tend" / "log";
         config_ = root_ / "config";
         fs::create_directories(config_ / "tend" / "plugins.d");

@@ -547,7 +547,6 @@ class TendDaemonTest : public ::testing::Test {
     std::filesystem::path log_dir_;
     std::filesystem::path tend_log_;
 
-  private:
     // tend's stdout and stderr go to a file: a daemon holding a pipe would hang whoever reads
     // it. No other descriptor of the test process leaks into tend.
     pid_t spawnTend(const std::vector<std::string>& argv) {
@@ -572,6 +571,7 @@ class TendDaemonTest : public ::testing::Test {
         return rc == 0 ? pid : -1;
     }
 
+  private:
     pid_t tend_pid_ = 0;
     pid_t tend_child_ = 0;  // tend itself, when started with --foreground
 };

@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -43,8 +45,18 @@ inline ProcessResult runProcess(const std::vector<std::string>& argv,
     }
     args.push_back(nullptr);
     std::vector<std::string> env_storage;
+    // A name given in `env` replaces this process's: getenv finds the first of two.
+    const auto given = [&](std::string_view entry) {
+        const std::string_view name = entry.substr(0, entry.find('='));
+        return std::any_of(env.begin(), env.end(), [&](const std::string& e) {
+            return e.size() > name.size() && e.compare(0, name.size(), name) == 0 &&
+                   e[name.size()] == '=';
+        });
+    };
     for (char** e = environ; *e != nullptr; ++e) {
-        env_storage.emplace_back(*e);
+        if (!given(*e)) {
+            env_storage.emplace_back(*e);
+        }
     }
     env_storage.insert(env_storage.end(), env.begin(), env.end());
     std::vector<char*> envp;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace tend::control {
@@ -39,6 +41,28 @@ std::size_t nestingDepth(std::string_view text) {
 
 }  // namespace
 
+std::string sessionRuntimeDir(std::string_view display) {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    if (!runtime || !*runtime) {
+        return {};
+    }
+    std::string dir = std::string(runtime) + "/tend";
+    if (display.empty()) {
+        return dir;
+    }
+    // HOST:NUMBER.SCREEN: the screen does not make another display.
+    const std::size_t colon = display.rfind(':');
+    std::string name(display.substr(0, colon == std::string_view::npos ? 0 : colon));
+    std::string_view number = colon == std::string_view::npos ? display : display.substr(colon + 1);
+    number = number.substr(0, number.find('.'));
+    if (!name.empty()) {
+        name += '_';
+    }
+    name += number;
+    std::replace(name.begin(), name.end(), '/', '_');
+    return dir + "/display-" + name;
+}
+
 std::string defaultSocketPath() {
     if (const char* session = std::getenv("TEND_SESSION"); session && *session) {
         return session;
@@ -50,10 +74,33 @@ std::string defaultSocketPath() {
             return std::string(address.substr(kPath.size()));
         }
     }
-    if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime) {
-        return std::string(runtime) + "/tend/control";
+    const std::string plain = sessionRuntimeDir({});
+    if (plain.empty()) {
+        return {};
     }
-    return {};
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    std::string for_display;
+    if (const char* display = std::getenv("DISPLAY"); display && *display) {
+        for_display = sessionRuntimeDir(display) + "/control";
+        if (fs::exists(for_display, ec)) {
+            return for_display;
+        }
+    }
+    if (fs::exists(plain + "/control", ec)) {
+        return plain + "/control";
+    }
+    std::vector<std::string> desktops;
+    for (fs::directory_iterator it(plain, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string socket = it->path().string() + "/control";
+        if (it->path().filename().string().starts_with("display-") && fs::exists(socket, ec)) {
+            desktops.push_back(socket);
+        }
+    }
+    if (desktops.size() == 1) {
+        return desktops.front();
+    }
+    return for_display.empty() ? plain + "/control" : for_display;
 }
 
 std::variant<Request, RequestError> decodeRequest(std::string_view line) {

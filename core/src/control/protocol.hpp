@@ -28,7 +28,15 @@ inline constexpr std::size_t kMaxRequestBytes = 1 << 20;
 // a JSON value recurses once per level, so a deeper one could take the daemon's stack.
 inline constexpr std::size_t kMaxRequestDepth = 32;
 
-// $TEND_SESSION, else $XDG_RUNTIME_DIR/tend/control. Empty when neither is set.
+// Where a session's tend keeps its control socket: $XDG_RUNTIME_DIR/tend for a session without
+// a display, $XDG_RUNTIME_DIR/tend/display-D for the desktop on X display D (":0" and ":0.0"
+// are one display), as there is one tend per user and display. Empty without XDG_RUNTIME_DIR.
+std::string sessionRuntimeDir(std::string_view display);
+
+// $TEND_SESSION; else $UPSTART_SESSION's path; else, in $XDG_RUNTIME_DIR, the socket of the
+// tend for $DISPLAY, of the tend without a display, or (from outside any desktop: ssh, a text
+// console) of the only desktop tend there is, whichever is found first. Empty when
+// XDG_RUNTIME_DIR is not set either.
 std::string defaultSocketPath();
 
 struct Request {

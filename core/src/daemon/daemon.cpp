@@ -223,7 +223,15 @@ int runDaemon(DaemonOptions options) {
                          "directory for the control socket)\n");
             return 1;
         }
-        options.runtime_dir = fs::path(runtime) / "tend";
+        options.runtime_dir = control::sessionRuntimeDir(options.display);
+        if (!options.display.empty()) {
+            // The directory the desktops' directories are in is as private as theirs.
+            if (const std::string error = preparePrivateDirectory(control::sessionRuntimeDir({}));
+                !error.empty()) {
+                std::fprintf(stderr, "tend: %s\n", error.c_str());
+                return 1;
+            }
+        }
     }
     if (options.log_dir.empty()) {
         fs::path cache = options.cache_dir;
