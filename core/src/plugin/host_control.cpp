@@ -27,11 +27,16 @@ thread_local bool feeding_log_sinks = false;
 void PluginManager::Host::runControlCommand(std::string command, std::vector<std::string> args,
                                             std::string options,
                                             std::function<void(const CommandReply&)> done) {
+    // The plugin's callback is kept by the host, not by the command in flight: a command can
+    // outlast the plugin, and the callback is the plugin's code.
     const auto answer = [this, alive = std::weak_ptr<bool>(alive_),
-                         done = std::move(done)](const CommandReply& reply) {
-        if (!alive.expired()) {
-            manager_.guarded(record_, "a control command's reply", [&] { done(reply); });
+                         weak = std::weak_ptr(keep(std::move(done)))](const CommandReply& reply) {
+        const auto done = weak.lock();
+        if (alive.expired() || !done) {
+            return;
         }
+        release(done);
+        manager_.guarded(record_, "a control command's reply", [&] { (*done)(reply); });
     };
     json parsed_options = json::parse(options.empty() ? "{}" : options, nullptr, false);
     if (!parsed_options.is_object()) {

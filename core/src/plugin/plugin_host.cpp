@@ -109,48 +109,62 @@ Registration PluginManager::Host::onJobClass(
     return undo([this, id] { Subscribers::erase(manager_.subscribers_->classes, id); });
 }
 
+struct PluginManager::Host::TimerState {
+    std::function<void()> fire;
+    std::function<void()> arm;
+};
+
 Registration PluginManager::Host::addTimer(std::chrono::milliseconds delay,
                                            std::function<void()> fire, bool repeat) {
     const auto id = ++next_id_;
     auto timer = std::make_shared<boost::asio::steady_timer>(manager_.io_);
     timers_[id] = timer;
-    auto arm = std::make_shared<std::function<void()>>();
-    *arm = [this, alive = std::weak_ptr<bool>(alive_), weak = std::weak_ptr(timer), delay, fire,
-            repeat, arm_ref = std::weak_ptr(arm)] {
+    auto state = std::make_shared<TimerState>();
+    state->fire = std::move(fire);
+    state->arm = [this, alive = std::weak_ptr<bool>(alive_), weak = std::weak_ptr(timer), delay,
+                  repeat, weak_state = std::weak_ptr(state)] {
         auto live = weak.lock();
-        auto again = arm_ref.lock();
-        if (alive.expired() || !live || !again) {
+        if (alive.expired() || !live || weak_state.expired()) {
             return;
         }
         live->expires_after(delay);
-        live->async_wait(
-            [this, alive, weak, fire, repeat, again](const boost::system::error_code& ec) {
-                if (ec || alive.expired() || weak.expired()) {
-                    return;
-                }
-                if (manager_.guarded(record_, "a timer callback", [&] { fire(); }) && repeat) {
-                    (*again)();
-                }
-            });
+        live->async_wait([this, alive, weak, repeat,
+                          weak_state](const boost::system::error_code& ec) {
+            const auto state = weak_state.lock();
+            if (ec || alive.expired() || weak.expired() || !state) {
+                return;
+            }
+            if (manager_.guarded(record_, "a timer callback", [&] { state->fire(); }) && repeat) {
+                state->arm();
+            }
+        });
     };
-    arms_[id] = arm;
-    (*arm)();
+    timer_states_[id] = state;
+    state->arm();
     return undo([this, id] {
         if (const auto it = timers_.find(id); it != timers_.end()) {
             it->second->cancel();
             timers_.erase(it);
         }
-        arms_.erase(id);
+        timer_states_.erase(id);
     });
 }
 
+void PluginManager::Host::release(const std::shared_ptr<void>& callable) {
+    std::lock_guard lock(kept_mutex_);
+    kept_.erase(callable);
+}
+
 void PluginManager::Host::post(std::function<void()> work) {
-    boost::asio::post(manager_.io_,
-                      [this, alive = std::weak_ptr<bool>(alive_), work = std::move(work)] {
-                          if (!alive.expired()) {
-                              manager_.guarded(record_, "posted work", work);
-                          }
-                      });
+    boost::asio::post(manager_.io_, [this, alive = std::weak_ptr<bool>(alive_),
+                                     weak = std::weak_ptr(keep(std::move(work)))] {
+        const auto work = weak.lock();
+        if (alive.expired() || !work) {
+            return;
+        }
+        release(work);
+        manager_.guarded(record_, "posted work", *work);
+    });
 }
 
 Registration PluginManager::Host::addStanza(

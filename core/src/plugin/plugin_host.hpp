@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -122,7 +123,23 @@ class PluginManager::Host final : public PluginHost {
     std::uint64_t next_id_ = 0;
     std::map<std::uint64_t, std::shared_ptr<FdWatch>> fd_watches_;
     std::map<std::uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
-    std::map<std::uint64_t, std::shared_ptr<std::function<void()>>> arms_;
+    // A timer's callback and its re-arming. Only this map holds them: what waits on the loop
+    // holds weak references, since a cancelled wait is handled (and destroyed) after the
+    // plugin's library may have gone.
+    struct TimerState;
+    std::map<std::uint64_t, std::shared_ptr<TimerState>> timer_states_;
+    // Posted work and control replies, the plugin's code, kept here for the same reason until
+    // they run; post() is called from the plugin's threads.
+    template <class Callable>
+    std::shared_ptr<Callable> keep(Callable callable) {
+        auto kept = std::make_shared<Callable>(std::move(callable));
+        std::lock_guard lock(kept_mutex_);
+        kept_.insert(kept);
+        return kept;
+    }
+    void release(const std::shared_ptr<void>& callable);
+    std::mutex kept_mutex_;
+    std::set<std::shared_ptr<void>> kept_;
     std::set<std::uint64_t> held_;
     std::set<std::string> stanzas_;  // keywords this plugin added to the registry
     std::set<std::shared_ptr<PendingRotation>> rotations_;
