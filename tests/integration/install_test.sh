@@ -79,6 +79,18 @@ done
 [ ! -e "$prefix/share/tend/jobs.d/imapfilter.conf" ] ||
     fail "the imapfilter example is installed as a default job"
 
+# Into the prefix /usr, as the Debian package installs, the configuration files go to /etc, not
+# /usr/etc; staged with DESTDIR.
+debian=$tmp/debian
+DESTDIR=$debian "$cmake" --install "$build" --prefix /usr >"$tmp/install-usr.log" ||
+    { cat "$tmp/install-usr.log" >&2; exit 1; }
+for file in X11/Xsession.d/85tend xdg/autostart/tend.desktop; do
+    [ -f "$debian/etc/$file" ] || fail "the prefix /usr does not install /etc/$file"
+done
+[ ! -e "$debian/usr/etc" ] || fail "the prefix /usr installs into /usr/etc"
+grep -qx "ExecStart=/usr/bin/tend --foreground" "$debian/usr/lib/systemd/user/tend.service" ||
+    fail "with the prefix /usr, tend.service does not run /usr/bin/tend"
+
 # The shortcuts: start, stop, ... as links to tendctl in bin and beside the bash completion.
 shortcuts=(start stop restart reload status initctl)
 check_links() { # ROOT: an install tree that must hold the shortcuts
