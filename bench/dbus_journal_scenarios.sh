@@ -4,8 +4,8 @@
 # dbus-daemon and, as root, a real private systemd-journald:
 #   1. dbus-bridge: from a D-Bus signal to the start of the job waiting for it, with 1,000 jobs
 #      loaded, each waiting for a signal of its own (`start on dbus SIGNAL=Ping ... ARG0=jobN`),
-#      timed by bench/dbus_latency.cpp from emitting the signal to the job's own process writing
-#      the time it began (target median < 5 ms);
+#      timed by bench/dbus_latency.cpp from emitting the signal to tend's JobChanged saying the
+#      job runs, and to the job's own process writing the time it began (target median < 5 ms);
 #   2. dbus-bridge: org.tend.Manager1.Status on an open bus connection against `status` on an
 #      open control socket connection, rounds interleaved (target: D-Bus median < 2 ms and
 #      within 2x of the socket);
@@ -495,7 +495,8 @@ mkdir -p "$(dirname "$results")"
     echo "| scenario | result |"
     echo "|---|---|"
     echo "| D-Bus signal → job start, $jobs jobs loaded, each waiting for its own ARG0 ($triggers triggers) | median $(sed -n 2p "$tree/signal" | field median) ms [$(sed -n 2p "$tree/signal" | field min)–$(sed -n 2p "$tree/signal" | field max)], p90 $(sed -n 2p "$tree/signal" | field p90) ms |"
-    echo "| floor: the harness spawning the job's program itself ($triggers) | median $(sed -n 3p "$tree/signal" | field median) ms [$(sed -n 3p "$tree/signal" | field min)–$(sed -n 3p "$tree/signal" | field max)] |"
+    echo "| floor: the harness spawning the job's program itself, once beside each trigger ($triggers) | median $(sed -n 3p "$tree/signal" | field median) ms [$(sed -n 3p "$tree/signal" | field min)–$(sed -n 3p "$tree/signal" | field max)] |"
+    echo "| D-Bus signal → tend says the job is running (its JobChanged signal, back through the bus), the same triggers | median $(sed -n 4p "$tree/signal" | field median) ms [$(sed -n 4p "$tree/signal" | field min)–$(sed -n 4p "$tree/signal" | field max)], p90 $(sed -n 4p "$tree/signal" | field p90) ms |"
     echo "| \`Status\` of org.tend.Manager1 on an open bus connection ($status_rounds rounds of $status_n; the rounds' medians) | $(range "$bus_stats") ms; slowest call $(field slowest <<<"$status_bus") ms |"
     echo "| \`status\` on an open control socket connection (the same rounds, interleaved) | $(range "$socket_stats") ms; slowest call $(field slowest <<<"$status_socket") ms; D-Bus \`Status\` against it: $(compare "$socket_stats" "$bus_stats" times) |"
     echo "| org.freedesktop.DBus.Peer.Ping of tend's name, answered by sd-bus in tend without a command (the same rounds) | $(range "$ping_stats") ms; slowest call $(field slowest <<<"$status_ping") ms |"

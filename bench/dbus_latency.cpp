@@ -3,13 +3,17 @@
 //
 // `signal`: from a D-Bus signal to the job it starts. Each of JOBS loaded jobs waits for a
 // signal of its own (`start on dbus SIGNAL=Ping INTERFACE=org.tend.Bench ARG0=jobI`); the
-// harness emits that signal on an open sd-bus connection, and the job's process, `STAMP stamp
-// DIR/started-I` (bench/file_event_latency.cpp's, which links nothing but the C++ runtime),
-// writes the time it began. The latency is the difference: the bus, the bridge, tend's dispatch
-// among JOBS classes, the fork and the exec of a small program, and nothing of the harness's
-// waiting. The floor beside it is the fork and exec alone: the harness spawning the same stamp
-// itself. It fails when a signal's job does not start, or when a job that was not signalled
-// starts.
+// harness emits that signal on an open sd-bus connection and takes two times:
+//   - when tend says on the bus that the job is running (its JobChanged signal with state
+//     "running", sent once the job's process is spawned): the bus both ways, the bridge, tend's
+//     dispatch among JOBS classes, and the spawn;
+//   - when the job's process, `STAMP stamp DIR/started-I` (bench/file_event_latency.cpp's,
+//     which links nothing but the C++ runtime), writes the time it began: all of that, and the
+//     exec and the dynamic loading of a small program.
+// The floor of the second is the exec and loading alone: the harness spawning the same stamp
+// itself, once after each signal (or before it, in turn), so that both see the same moments of
+// the machine. It fails when a signal's job does not start, or when a job that was not
+// signalled starts.
 //
 // `status`: the round trip of org.tend.Manager1.Status(JOB) on one open bus connection beside
 // the round trip of the same `status JOB` on one open control socket connection, and, to tell
@@ -91,21 +95,53 @@ sd_bus* connectBus(const char* address) {
     return bus;
 }
 
+// JobChanged(job, instance, goal, state, pid) of tend: when `job` was said to be running.
+struct RunningWatch {
+    std::string job;
+    long long at = 0;
+};
+
+int onJobChanged(sd_bus_message* message, void* userdata, sd_bus_error*) {
+    auto* watch = static_cast<RunningWatch*>(userdata);
+    const char* job = nullptr;
+    const char* instance = nullptr;
+    const char* goal = nullptr;
+    const char* state = nullptr;
+    int pid = 0;
+    if (sd_bus_message_read(message, "ssssi", &job, &instance, &goal, &state, &pid) >= 0 &&
+        watch->at == 0 && watch->job == job && std::strcmp(state, "running") == 0) {
+        watch->at = realtimeNs();
+    }
+    return 0;
+}
+
 // Reads the stamp a job wrote to `file`, waiting up to 10 s for it on `inotify` (a watch on its
-// directory); 0 if it never came.
-long long awaitStamp(int inotify, const std::string& file) {
+// directory) and, with a `bus`, also for `watch` to see the job running; 0 if either never came.
+long long awaitStamp(int inotify, const std::string& file, sd_bus* bus = nullptr,
+                     const RunningWatch* watch = nullptr) {
     const long long deadline = monotonicNs() + 10'000'000'000LL;
+    long long stamp = 0;
     for (;;) {
-        long long t = 0;
-        if (std::ifstream in(file); in >> t) {
-            return t;
+        if (bus) {
+            while (sd_bus_process(bus, nullptr) > 0) {
+            }
+        }
+        if (stamp == 0) {
+            if (std::ifstream in(file); in >> stamp) {
+            } else {
+                stamp = 0;
+            }
+        }
+        if (stamp != 0 && (!watch || watch->at != 0)) {
+            return stamp;
         }
         const long long left = (deadline - monotonicNs()) / 1'000'000;
         if (left <= 0) {
             return 0;
         }
-        pollfd pfd{inotify, POLLIN, 0};
-        if (::poll(&pfd, 1, static_cast<int>(std::min(left, 100LL))) > 0) {
+        pollfd pfd[2] = {{inotify, POLLIN, 0}, {bus ? sd_bus_get_fd(bus) : -1, POLLIN, 0}};
+        if (::poll(pfd, bus ? 2 : 1, static_cast<int>(std::min(left, 100LL))) > 0 &&
+            (pfd[0].revents & POLLIN)) {
             char buffer[4096];
             while (::read(inotify, buffer, sizeof buffer) > 0) {
             }
@@ -142,14 +178,29 @@ int signalLatency(const char* address, const std::string& dir, int jobs, int n, 
         std::perror("inotify");
         return 1;
     }
+    RunningWatch watch;
+    if (sd_bus_add_match(bus, nullptr,
+                         "type='signal',interface='org.tend.Manager1',member='JobChanged'",
+                         onJobChanged, &watch) < 0) {
+        std::fprintf(stderr, "dbus_latency: cannot watch JobChanged\n");
+        return 1;
+    }
     std::vector<double> samples;
+    std::vector<double> running;
+    std::vector<double> floor;
     std::set<std::string> signalled;
     for (int i = 0; i < n; ++i) {
+        if (i % 2 == 1) {
+            floor.push_back(floorSample(stamp, dir, inotify));
+        }
         const int job = (i * 7919) % jobs;  // spread over the jobs, not only the first
         const std::string arg = "job" + std::to_string(job);
         const std::string started = dir + "/started-" + std::to_string(job);
         ::unlink(started.c_str());
         usleep(20000);  // the previous run's own events pass before the next signal
+        while (sd_bus_process(bus, nullptr) > 0) {
+        }
+        watch = RunningWatch{"ping" + std::to_string(job), 0};
         const long long t0 = realtimeNs();
         int r =
             sd_bus_emit_signal(bus, "/org/tend/Bench", "org.tend.Bench", "Ping", "s", arg.c_str());
@@ -161,13 +212,18 @@ int signalLatency(const char* address, const std::string& dir, int jobs, int n, 
                          std::strerror(-r));
             return 1;
         }
-        const long long t1 = awaitStamp(inotify, started);
+        const long long t1 = awaitStamp(inotify, started, bus, &watch);
         if (t1 == 0) {
-            std::fprintf(stderr, "dbus_latency: job %d never started\n", job);
+            std::fprintf(stderr, "dbus_latency: job %d never started, or tend never said so\n",
+                         job);
             return 1;
         }
         signalled.insert("started-" + std::to_string(job));
         samples.push_back(static_cast<double>(t1 - t0) / 1e6);
+        running.push_back(static_cast<double>(watch.at - t0) / 1e6);
+        if (i % 2 == 0) {
+            floor.push_back(floorSample(stamp, dir, inotify));
+        }
     }
     usleep(200000);  // time for a job started by mistake to show
     std::size_t unsignalled = 0;
@@ -181,10 +237,6 @@ int signalLatency(const char* address, const std::string& dir, int jobs, int n, 
     if (unsignalled > 0) {
         return 1;
     }
-    std::vector<double> floor;
-    for (int i = 0; i < n; ++i) {
-        floor.push_back(floorSample(stamp, dir, inotify));
-    }
     sd_bus_flush_close_unref(bus);
     std::printf(
         "every one of %d signals started its job (%zu jobs signalled), no other job "
@@ -193,6 +245,9 @@ int signalLatency(const char* address, const std::string& dir, int jobs, int n, 
     const std::string label = "dbus signal -> job start, " + std::to_string(jobs) + " jobs loaded";
     printSummary(label.c_str(), samples);
     printSummary("floor: the harness spawning the same program itself", floor);
+    const std::string said = "dbus signal -> tend says the job is running (JobChanged), " +
+                             std::to_string(jobs) + " jobs loaded";
+    printSummary(said.c_str(), running);
     return 0;
 }
 
