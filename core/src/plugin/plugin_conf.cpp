@@ -9,11 +9,21 @@ namespace tend::plugin {
 namespace fs = std::filesystem;
 
 PluginConf readPluginConf(const fs::path& path, const std::string& name) {
-    PluginConf conf;
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-        return conf;
+        return {};
     }
+    std::vector<grammar::Diagnostic> problems;
+    const auto source = conf::readSource(path, problems);
+    PluginConf conf = source ? parsePluginConf(*source, name) : PluginConf{};
+    for (const auto& d : problems) {
+        conf.problems.push_back(d.format());
+    }
+    return conf;
+}
+
+PluginConf parsePluginConf(const grammar::SourceText& source, const std::string& name) {
+    PluginConf conf;
     conf::StanzaRegistry registry;
     registry.add("enable", "plugins", [&](conf::StanzaContext& c) {
         if (c.expectArgs(0, 0, "")) {
@@ -35,15 +45,8 @@ PluginConf readPluginConf(const fs::path& path, const std::string& name) {
         }
         conf.settings[c.arg(0).text] = value;
     });
-    std::vector<grammar::Diagnostic> problems;
-    const auto source = conf::readSource(path, problems);
-    if (source) {
-        const auto result = conf::loadJob(name, *source, nullptr, registry);
-        for (const auto& d : result.diagnostics) {
-            conf.problems.push_back(d.format());
-        }
-    }
-    for (const auto& d : problems) {
+    const auto result = conf::loadJob(name, source, nullptr, registry);
+    for (const auto& d : result.diagnostics) {
         conf.problems.push_back(d.format());
     }
     return conf;

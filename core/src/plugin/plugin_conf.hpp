@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tend/grammar/diagnostic.hpp"
+
 namespace tend::plugin {
 
 struct PluginConf {
@@ -17,5 +19,7 @@ struct PluginConf {
 };
 
 PluginConf readPluginConf(const std::filesystem::path& path, const std::string& name);
+// The same, from text already read (`source` names the file in problems).
+PluginConf parsePluginConf(const grammar::SourceText& source, const std::string& name);
 
 }  // namespace tend::plugin
