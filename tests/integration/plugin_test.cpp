@@ -316,11 +316,37 @@ TEST_F(TendPlugins, AfterAPluginCrashesTendTheNextTendEndsWhatItLeftBehind) {
     ASSERT_TRUE(waitFor([&] { return !processAlive(crashed); }, 5s)) << "tend survived a segfault?";
     EXPECT_TRUE(processAlive(orphan)) << "the job went with tend: nothing to clean up";
 
+    // A program of the desktop: the launcher exported TEND_SESSION to the whole session, but
+    // it is no job of tend's, and the next tend must leave it be.
+    pid_t bystander = 0;
+    {
+        std::vector<std::string> env_storage;
+        for (char** e = environ; *e != nullptr; ++e) {
+            env_storage.emplace_back(*e);
+        }
+        env_storage.push_back("TEND_SESSION=" + socketPath());
+        std::vector<char*> envp;
+        for (auto& e : env_storage) {
+            envp.push_back(e.data());
+        }
+        envp.push_back(nullptr);
+        const char* argv[] = {"/bin/sleep", "1000", nullptr};
+        ASSERT_EQ(::posix_spawn(&bystander, "/bin/sleep", nullptr, nullptr,
+                                const_cast<char* const*>(argv), envp.data()),
+                  0);
+    }
+
     fs::remove(plugins_ / "segfault_in_callback.so");
     ASSERT_TRUE(startWithPlugins()) << tendLog();
     ASSERT_TRUE(waitFor([&] { return !processAlive(orphan); }, 5s))
         << "the crashed tend's job still runs unsupervised";
     EXPECT_THAT(tendLog(), HasSubstr("still running without a tend"));
+    EXPECT_THAT(tendLog(), HasSubstr("1 process(es) of this session are still running"));
+    int bystander_status = 0;
+    EXPECT_EQ(::waitpid(bystander, &bystander_status, WNOHANG), 0)
+        << "the next tend ended a program of the desktop that was no job of its";
+    ::kill(bystander, SIGKILL);
+    ::waitpid(bystander, &bystander_status, 0);
     ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
     EXPECT_NE(mainPidOf("svc"), orphan);
     EXPECT_EQ(jobProcesses("svc").size(), 1u);  // one svc, not two

@@ -149,8 +149,10 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
 
 // Processes a previous tend of this session left behind: a tend that crashed (a plugin's
 // segfault, a kill -9) leaves its jobs running with nobody supervising them. They carry
-// TEND_SESSION=<this socket>, so the next tend on the same socket finds them and ends them
-// before it starts the jobs again, rather than running every job twice.
+// TEND_SESSION=<this socket> and TEND_JOB, so the next tend on the same socket finds them and
+// ends them before it starts the jobs again, rather than running every job twice. TEND_SESSION
+// alone is not enough: the X session's launcher exports it to the whole desktop, whose
+// terminals and applications are not tend's to end.
 std::size_t endLeftovers(const std::string& socket_path, spdlog::logger& logger) {
     const std::string wanted = "TEND_SESSION=" + socket_path;
     std::vector<pid_t> found;
@@ -170,6 +172,7 @@ std::size_t endLeftovers(const std::string& socket_path, spdlog::logger& logger)
         std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::size_t start = 0;
         bool ours = false;
+        bool a_job = false;
         bool lingering = false;  // a `session linger` job's: it outlives its session
         while (start < env.size()) {
             std::size_t end = env.find('\0', start);
@@ -178,10 +181,11 @@ std::size_t endLeftovers(const std::string& socket_path, spdlog::logger& logger)
             }
             const std::string_view entry_text(env.data() + start, end - start);
             ours = ours || entry_text == wanted;
+            a_job = a_job || entry_text.starts_with("TEND_JOB=");
             lingering = lingering || entry_text == "TEND_LINGER=1";
             start = end + 1;
         }
-        if (ours && !lingering) {
+        if (ours && a_job && !lingering) {
             found.push_back(pid);
         }
     }
