@@ -91,7 +91,8 @@ run_demo() { # NAME [--headless]: run the demo into $tmp/demo-NAME.log, and chec
     grep -qx 'tend exited with status 0' "$log" || fail "the demo's tend did not exit with 0"
     for job in "$source"/jobs.d/*.conf; do
         job=${job##*/}
-        grep -Eq "^${job%.conf} (start|stop)/" "$log" || fail "tendctl list did not show ${job%.conf}"
+        grep -Eq "^${job%.conf} (start|stop)/" "$log" ||
+            fail "tendctl list in the demo did not show ${job%.conf}"
     done
     grep -q '^imapfilter start/running, process [0-9]' "$log" ||
         fail "the demo did not show imapfilter start/running"
