@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # `cmake --install` puts tend, tendctl, the standard plugins, the man pages and the shell
 # completions in place, and the `shortcuts` component the start/stop/restart/reload/status
-# links, which work as tendctl.
+# links, which work as tendctl; and scripts/demo runs from the installed prefix.
 #   install_test.sh CMAKE BUILD_DIR SOURCE_DIR TEND_INSTALL_SHORTCUTS TEND_MAN_PAGES
 set -euo pipefail
 cmake=$1 build=$2 source=$3 shortcuts_option=$4 man_pages=$5
@@ -78,6 +78,46 @@ for job in "$source"/jobs.d/*.conf; do
 done
 [ ! -e "$prefix/share/tend/jobs.d/imapfilter.conf" ] ||
     fail "the imapfilter example is installed as a default job"
+
+# The README's demo runs from the prefix as it runs from the build tree: the installed tend with
+# its own plugins, the shipped jobs as installed. Headless always; as the desktop of a private
+# Xvfb too when the machine has one (the demo then picks it itself). The demo bounds its waits
+# by what it waits for, and fails if anything it started is left running.
+run_demo() { # NAME [--headless]: run the demo into $tmp/demo-NAME.log, and check what it showed
+    local log=$tmp/demo-$1.log status=0 job demo_failures
+    env -u DISPLAY "$source/scripts/demo" --prefix "$prefix" "${@:2}" >"$log" 2>&1 || status=$?
+    demo_failures=$failures
+    [ "$status" -eq 0 ] || fail "scripts/demo --prefix PREFIX ${*:2} exited $status"
+    grep -qx 'tend exited with status 0' "$log" || fail "the demo's tend did not exit with 0"
+    for job in "$source"/jobs.d/*.conf; do
+        job=${job##*/}
+        grep -Eq "^${job%.conf} (start|stop)/" "$log" ||
+            fail "tendctl list in the demo did not show ${job%.conf}"
+    done
+    grep -q '^imapfilter start/running, process [0-9]' "$log" ||
+        fail "the demo did not show imapfilter start/running"
+    [ "$(grep -c '^imapfilter: -v connected; bus at unix:path=' "$log")" -ge 2 ] ||
+        fail "imapfilter's log in the demo shows no respawn"
+    grep -q '^new mail: .*/Mail/new/1$' "$log" || fail "the demo's mail-notify job did not fire"
+    grep -q '^DBUS_SESSION_BUS_ADDRESS=unix:path=' "$log" ||
+        fail "tendctl list-env in the demo showed no DBUS_SESSION_BUS_ADDRESS"
+    if [ "$1" = desktop ]; then
+        grep -q '^name of display: *:[0-9]' "$log" ||
+            fail "the demo's desktop-start job did not reach the X server"
+        grep -q '^desktop-end: the X server of :[0-9]* is gone$' "$log" ||
+            fail "the demo's session did not see desktop-end"
+    fi
+    if [ "$failures" -ne "$demo_failures" ]; then
+        echo "--- scripts/demo ($1) said:" >&2
+        cat "$log" >&2
+    fi
+}
+run_demo headless --headless
+if command -v Xvfb >/dev/null && command -v xdpyinfo >/dev/null; then
+    run_demo desktop
+else
+    echo "install: Xvfb or xdpyinfo is not installed; the demo ran headless only"
+fi
 
 # Into the prefix /usr, as the Debian package installs, the configuration files go to /etc, not
 # /usr/etc; staged with DESTDIR.
