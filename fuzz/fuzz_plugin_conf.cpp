@@ -8,6 +8,7 @@
 #include <string>
 
 #include "plugin/plugin_conf.hpp"
+#include "tend/grammar/quoting.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const tend::grammar::SourceText source("fuzz.conf",
@@ -22,17 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!conf.problems.empty()) {
         return 0;
     }
-    // Names and values as the parser gave them, quoted so that blanks and quotes survive.
-    const auto quoted = [](const std::string& text) {
-        std::string out = "\"";
-        for (char c : text) {
-            if (c == '"' || c == '\\') {
-                out += '\\';
-            }
-            out += c;
-        }
-        return out + "\"";
-    };
+    // Names and values as the parser gave them, quoted as the job printer quotes a word.
+    const auto quoted = [](const std::string& text) { return tend::grammar::quoteValue(text); };
     std::string written = conf.enabled ? "enable\n" : "disable\n";
     for (const auto& [key, value] : conf.settings) {
         written += "setting " + quoted(key) + (value.empty() ? "" : " " + quoted(value)) + "\n";
