@@ -47,21 +47,10 @@ if [ -z "${TEND_BENCH_IN_NAMESPACE:-}" ]; then
 fi
 unset TEND_BENCH_IN_NAMESPACE
 
-build_arg=$1  # as given, for the results file: no machine paths there
-build=$(cd "$1" && pwd)
-shift
-quick=0
-results=""
-args_text=""
-while [ $# -gt 0 ]; do
-    case $1 in
-    --quick) quick=1; args_text+=" --quick" ;;
-    --results) results=$2; shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
-    shift
-done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/bench/lib.sh"
+parse_scenario_args "$@"
 tend=$build/core/tend
 tendctl=$build/core/tendctl
 plugins=$build/plugins.d
@@ -106,8 +95,6 @@ for plugin in "${standard_plugins[@]}"; do
 done
 
 tree=$(mktemp -d /tmp/tend-bench-dbus-journal-XXXXXX)
-# shellcheck source=bench/lib.sh
-source "$here/bench/lib.sh"
 bus_pid=""
 journald_pid=""
 journal_mounted=0

@@ -17,20 +17,10 @@
 # every process it starts is gone when it returns.
 #   bench/plugin_scenarios.sh BUILD_DIR [--quick] [--results FILE]
 set -euo pipefail
-build_arg=$1  # as given, for the results file: no machine paths there
-build=$(cd "$1" && pwd)
-shift
-quick=0
-results=""
-while [ $# -gt 0 ]; do
-    case $1 in
-    --quick) quick=1 ;;
-    --results) results=$2; shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
-    shift
-done
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/bench/lib.sh"
+parse_scenario_args "$@"
 tend=$build/core/tend
 tendctl=$build/core/tendctl
 plugins=$build/plugins.d
@@ -54,8 +44,6 @@ fi
     echo "$here/bench/results/plugin-scenarios.md")
 
 tree=$(mktemp -d /tmp/tend-bench-plugins-XXXXXX)
-# shellcheck source=bench/lib.sh
-source "$here/bench/lib.sh"
 cleanup() {
     for run in "$tree"/t*; do
         [ -d "$run" ] && stop_tend "$run"

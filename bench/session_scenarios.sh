@@ -17,21 +17,10 @@
 # --quick is a smoke run of 2 rounds that checks only that everything happened, never a time.
 #   bench/session_scenarios.sh BUILD_DIR [--quick] [--results FILE]
 set -euo pipefail
-build_arg=$1  # as given, for the results file: no machine paths there
-build=$(cd "$1" && pwd)
-shift
-quick=0
-results=""
-args_text=""
-while [ $# -gt 0 ]; do
-    case $1 in
-    --quick) quick=1; args_text+=" --quick" ;;
-    --results) results=$2; shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-    esac
-    shift
-done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/bench/lib.sh"
+parse_scenario_args "$@"
 tend=$build/core/tend
 tendctl=$build/core/tendctl
 plugins=$build/plugins.d
@@ -79,8 +68,6 @@ expected="clock dbus imapfilter rotate-logs ssh-agent"
 }
 
 tree=$(mktemp -d /tmp/tend-bench-session-XXXXXX)
-# shellcheck source=bench/lib.sh
-source "$here/bench/lib.sh"
 # Processes whose environment says XDG_RUNTIME_DIR=$1: tend, its jobs and what they forked, and
 # the shell script's programs (the harness's own environment has no such entry).
 marked() {
