@@ -209,8 +209,48 @@ TEST_F(SupervisorTest, BackoffDoublesUpToTheCapAndResetsAfterStableUptime) {
     }
     EXPECT_THAT(delays, ElementsAre(100, 200, 400, 800, 1000, 1000));
     platform_.advance(11s);  // stable for longer than the reset threshold
+    const std::size_t before = platform_.spawned.size();
     exit(lastPid(), 1);
-    EXPECT_EQ(platform_.onlyTimerDelayMs(), 100);
+    EXPECT_EQ(platform_.spawned.size(), before + 1) << "a stable run waited for its respawn";
+    exit(lastPid(), 1);
+    EXPECT_EQ(platform_.onlyTimerDelayMs(), 200) << "the interval did not start over";
+}
+
+TEST_F(SupervisorTest, AServiceThatStayedUpLongerThanTheIntervalRespawnsAtOnce) {
+    addJob("svc", "respawn\nrespawn limit unlimited\nexec sleep 100\n");
+    start("svc");
+    for (int kill = 0; kill < 3; ++kill) {
+        platform_.advance(4s);
+        const std::size_t before = platform_.spawned.size();
+        killedBy(lastPid(), SIGKILL);
+        EXPECT_EQ(platform_.activeTimers(), 0u) << "kill " << kill << " waited for a respawn";
+        EXPECT_EQ(platform_.spawned.size(), before + 1) << "kill " << kill;
+        EXPECT_EQ(status("svc"), "svc start/running, process " + std::to_string(lastPid()));
+    }
+}
+
+TEST_F(SupervisorTest, ACrashLoopSlowerThanTheFirstIntervalIsStillHeldBack) {
+    addJob("svc", "respawn\nrespawn limit unlimited\nrespawn delay 100ms 1s\nexec false\n");
+    start("svc");
+    // Each run lasts 150 ms: past the first interval, so the first respawn is at once; after that
+    // the interval doubles and the wait is what is left of it, so starts stay an interval apart.
+    std::vector<long long> waits;
+    for (int i = 0; i < 6; ++i) {
+        platform_.advance(150ms);
+        const std::size_t before = platform_.spawned.size();
+        exit(lastPid(), 1);
+        if (platform_.activeTimers() == 0) {
+            waits.push_back(0);
+            EXPECT_EQ(platform_.spawned.size(), before + 1);
+            continue;
+        }
+        waits.push_back(platform_.onlyTimerDelayMs());
+        EXPECT_THAT(status("svc"),
+                    HasSubstr("respawn delay " + std::to_string(waits.back()) + "ms"));
+        platform_.advance(sys::Millis(waits.back()));
+        EXPECT_EQ(platform_.spawned.size(), before + 1);
+    }
+    EXPECT_THAT(waits, ElementsAre(0, 50, 250, 650, 850, 850));
 }
 
 TEST_F(SupervisorTest, UnlimitedRespawnWithoutADelayStillPaces) {

@@ -141,8 +141,9 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
                 why += " (it has no main process: a job of pre-start/post-stop only)";
             }
         } else if (job.goal == Goal::Respawn) {
-            why = "respawning: its main process ended; back-off " +
-                  dispatch::formatMillis(job.backoff_ms);
+            why = "respawning: its main process ended; next start in " +
+                  dispatch::formatMillis(job.pending_delay_ms) + " (starts kept " +
+                  dispatch::formatMillis(job.backoff_ms) + " apart while it keeps failing)";
         } else if (job.goal == Goal::Start) {
             why = "starting: state " + std::string(dispatch::stateName(job.state));
             if (job.state == State::Spawned) {
@@ -172,7 +173,7 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
                     (cls.respawn_limit == 0 ? std::string("none")
                                             : std::to_string(cls.respawn_limit) + " in " +
                                                   std::to_string(cls.respawn_interval) + " s") +
-                    "), next delay " + dispatch::formatMillis(job.backoff_ms) + "\n";
+                    "), starts kept " + dispatch::formatMillis(job.backoff_ms) + " apart\n";
         }
         if (job.last_exit) {
             text += "  last exit: main process " + dispatch::describeExit(*job.last_exit) + "\n";

@@ -24,7 +24,7 @@ json jobJson(const Job& job, const dispatch::Supervisor* supervisor) {
              {"processes", std::move(processes)},
              {"respawns", job.respawns}};
     if (job.goal == Goal::Respawn && job.delay_timer) {
-        out["respawn_delay_ms"] = job.backoff_ms;
+        out["respawn_delay_ms"] = job.pending_delay_ms;
     }
     if (dispatch::Supervisor::definitionChanged(job)) {
         out["definition_changed"] = true;

@@ -19,7 +19,8 @@ bool Supervisor::delayRespawn(Job& job) {
     }
     job.goal = Goal::Respawn;
     Job* target = &job;
-    logger_->info("{} respawning in {}", job.displayName(), formatMillis(job.pending_delay_ms));
+    logger_->info("{} respawning in {} (starts kept {} apart)", job.displayName(),
+                  formatMillis(job.pending_delay_ms), formatMillis(job.backoff_ms));
     job.delay_timer = platform_.startTimer(sys::Millis(job.pending_delay_ms), [this, target] {
         target->delay_timer = 0;
         target->pending_delay_ms = 0;
@@ -59,6 +60,9 @@ bool Supervisor::respawnTooFast(Job& job) {
     return false;
 }
 
+// The back-off is a minimum interval between starts, not a pause after every exit: a process
+// that stayed up longer than the current interval is no crash loop and comes back at once, while
+// one that keeps dying young waits out the rest of an interval that doubles each time.
 std::uint32_t Supervisor::nextRespawnDelay(Job& job) {
     const model::JobClass& cls = *job.cls;
     model::JobClass::RespawnDelay delay{0, 0};
@@ -70,14 +74,15 @@ std::uint32_t Supervisor::nextRespawnDelay(Job& job) {
     if (delay.initial_ms == 0) {
         return 0;
     }
-    const auto uptime = platform_.now() - job.main_started;
+    const auto uptime = std::chrono::duration_cast<sys::Millis>(platform_.now() - job.main_started);
     if (uptime >= sys::Millis(kBackoffResetMs)) {
         job.backoff_ms = 0;
     }
     job.backoff_ms = job.backoff_ms == 0
                          ? delay.initial_ms
                          : std::min<std::uint32_t>(job.backoff_ms * 2, delay.max_ms);
-    return job.backoff_ms;
+    const auto ran = static_cast<std::uint64_t>(std::max<sys::Millis::rep>(uptime.count(), 0));
+    return ran >= job.backoff_ms ? 0 : job.backoff_ms - static_cast<std::uint32_t>(ran);
 }
 
 }  // namespace tend::dispatch

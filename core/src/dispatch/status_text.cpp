@@ -46,7 +46,7 @@ std::string Supervisor::statusText(const Job& job) const {
         }
     }
     if (job.goal == Goal::Respawn && job.delay_timer) {
-        out += ", respawn delay " + formatMillis(job.backoff_ms);
+        out += ", respawn delay " + formatMillis(job.pending_delay_ms);
     }
     // Beyond Upstart, after the process lines' first line so that parsers of initctl's format
     // still find `, process PID` where they expect it.
