@@ -306,6 +306,7 @@ int runDaemon(DaemonOptions options) {
 
     boost::asio::io_context io;
     sys::LinuxPlatform platform(io);
+    logger->info("{}", platform.cgroups().describe());
     log::FileLogRouter router(options.log_dir, logger);
 
     dispatch::SupervisorOptions supervisor_options;

@@ -238,7 +238,8 @@ bool Supervisor::anyProcessAlive(Job& job) {
             pgid = 0;
         }
     }
-    return alive;
+    // What left both tend's sight and the job's groups is still in the job's cgroup.
+    return alive || platform_.cgroupPopulated(job.cls->name, job.instance);
 }
 
 void Supervisor::killJob(Job& job) {
@@ -268,6 +269,19 @@ void Supervisor::killJob(Job& job) {
     }
     for (pid_t pid : job.adopted) {
         platform_.signalProcess(pid, signal);
+    }
+    std::vector<pid_t> signalled = pgids;
+    for (pid_t pid : job.pids) {
+        if (pid) {
+            signalled.push_back(pid);
+        }
+    }
+    signalled.insert(signalled.end(), job.adopted.begin(), job.adopted.end());
+    for (pid_t pid : platform_.signalCgroup(job.cls->name, job.instance, signal, signalled)) {
+        logger_->info("{}: stopping process {}, left behind by the job", job.displayName(), pid);
+    }
+    if (signal != SIGKILL) {
+        platform_.signalCgroup(job.cls->name, job.instance, SIGCONT, signalled);
     }
     if (job.kill_timer || job.killing_hard) {
         return;

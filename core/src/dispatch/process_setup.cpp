@@ -131,6 +131,8 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     const model::JobClass& cls = *job.cls;
     const model::Process& process = *cls.process(type);
     sys::ProcessSetup setup;
+    setup.job = cls.name;
+    setup.instance = job.instance;
 
     model::Environment env = job.env.flatten();
     if (type == ProcessType::PreStop || type == ProcessType::PostStop) {

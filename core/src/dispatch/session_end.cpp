@@ -77,6 +77,7 @@ void Supervisor::killEverything() {
             for (pid_t pid : job->adopted) {
                 platform_.signalProcess(pid, SIGKILL);
             }
+            platform_.signalCgroup(job->cls->name, job->instance, SIGKILL, {});
         }
     }
 }

@@ -166,6 +166,7 @@ void Supervisor::enterState(Job& job, State& state, bool& wait) {
     const model::JobClass& cls = *job.cls;
     switch (state) {
     case State::Waiting:
+        platform_.releaseCgroup(cls.name, job.instance);
         emitLifecycle(job, "stopped", false);
         jobFinished(job, false);
         if (job.goal == Goal::Stop) {

@@ -226,11 +226,65 @@ void LinuxPlatform::cancelTimer(TimerId id) {
 }
 
 SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
-    SpawnOutcome outcome = spawnProcess(setup);
+    std::string key;
+    int directory = -1;
+    if (cgroups_.available() && !setup.job.empty()) {
+        key = JobCgroups::key(setup.job, setup.instance);
+        directory = cgroups_.openDirectoryFor(key);
+    }
+    SpawnOutcome outcome;
+    if (directory >= 0) {
+        ProcessSetup placed = setup;
+        placed.cgroup_dir_fd = directory;
+        outcome = spawnProcess(placed);
+        ::close(directory);
+    } else {
+        outcome = spawnProcess(setup);
+    }
     if (outcome.ok()) {
         spawned_.insert(outcome.pid);
+        if (!key.empty() && !outcome.joined_cgroup) {
+            partly_outside_cgroup_.insert(key);  // its escapees need the full search
+        }
     }
     return outcome;
+}
+
+bool LinuxPlatform::cgroupPopulated(std::string_view job, std::string_view instance) {
+    return cgroups_.populated(JobCgroups::key(job, instance));
+}
+
+std::vector<pid_t> LinuxPlatform::signalCgroup(std::string_view job, std::string_view instance,
+                                               int signal, const std::vector<pid_t>& signalled) {
+    std::vector<pid_t> out;
+    if (!cgroups_.available()) {
+        return out;
+    }
+    const std::string key = JobCgroups::key(job, instance);
+    if (signal == SIGKILL && cgroups_.killAll(key)) {
+        return out;
+    }
+    const auto listed = [&](pid_t id) {
+        return std::find(signalled.begin(), signalled.end(), id) != signalled.end();
+    };
+    for (const pid_t pid : cgroups_.processes(key)) {
+        if (listed(pid)) {
+            continue;
+        }
+        const auto stat = readStat(pid);
+        if (stat && !listed(stat->pgrp) && ::kill(pid, signal) == 0) {
+            out.push_back(pid);
+        }
+    }
+    return out;
+}
+
+void LinuxPlatform::releaseCgroup(std::string_view job, std::string_view instance) {
+    if (cgroups_.available()) {
+        const std::string key = JobCgroups::key(job, instance);
+        cgroups_.release(key);
+        partly_outside_cgroup_.erase(key);
+    }
 }
 
 // No pidfds: tend is the parent of every process it signals by pid (it started it, or, as the
@@ -301,9 +355,28 @@ const std::vector<pid_t>& LinuxPlatform::childrenThisTurn() {
 
 std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::string_view instance,
                                                    const std::vector<pid_t>& pgids) {
+    std::vector<pid_t> out;
+    if (cgroups_.available()) {
+        // Every process of the job is in its cgroup: only those need a look, however many
+        // other jobs run.
+        const std::string key = JobCgroups::key(job, instance);
+        if (!partly_outside_cgroup_.contains(key)) {
+            const pid_t self = ::getpid();
+            for (pid_t pid : cgroups_.processes(key)) {
+                if (spawned_.contains(pid) || reaped_this_turn_.contains(pid)) {
+                    continue;
+                }
+                const auto stat = readStat(pid);
+                if (stat && stat->ppid == self && stat->state != 'Z') {
+                    out.push_back(pid);
+                }
+            }
+            std::sort(out.begin(), out.end());
+            return out;
+        }
+    }
     const std::string job_entry = "UPSTART_JOB=" + std::string(job);
     const std::string instance_entry = "UPSTART_INSTANCE=" + std::string(instance);
-    std::vector<pid_t> out;
     for (pid_t pid : childrenThisTurn()) {
         if (spawned_.contains(pid) || reaped_this_turn_.contains(pid)) {
             continue;  // started by tend itself, so already known; or reaped since the read

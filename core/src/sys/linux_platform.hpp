@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "sys/asio.hpp"
+#include "sys/job_cgroups.hpp"
 #include "sys/platform.hpp"
 
 namespace tend::sys {
@@ -42,6 +43,11 @@ class LinuxPlatform final : public Platform {
     pid_t sessionOf(pid_t pid) override;
     std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
                                         const std::vector<pid_t>& pgids) override;
+    bool cgroupPopulated(std::string_view job, std::string_view instance) override;
+    std::vector<pid_t> signalCgroup(std::string_view job, std::string_view instance, int signal,
+                                    const std::vector<pid_t>& signalled) override;
+    void releaseCgroup(std::string_view job, std::string_view instance) override;
+    const JobCgroups& cgroups() const { return cgroups_; }
 
     // Every process that is tend's child right now (started or re-parented).
     std::vector<pid_t> children() const;
@@ -67,6 +73,9 @@ class LinuxPlatform final : public Platform {
     std::unordered_set<pid_t> reaped_this_turn_;  // gone since children_this_turn_ was read
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::string notify_path_;
+    JobCgroups cgroups_;
+    // Jobs with a process that could not join their cgroup: their escapees need the full search.
+    std::unordered_set<std::string> partly_outside_cgroup_;
 };
 
 }  // namespace tend::sys

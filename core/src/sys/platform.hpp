@@ -55,11 +55,16 @@ struct ProcessSetup {
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
     std::vector<gid_t> groups;
+    // Whose process this is, for the job's cgroup where there are cgroups.
+    std::string job;
+    std::string instance;
+    int cgroup_dir_fd = -1;  // set by the platform, not the supervisor
 };
 
 struct SpawnOutcome {
     pid_t pid = -1;
     std::string error;  // set when the process could not be started: "chdir /x: No such file…"
+    bool joined_cgroup = false;  // it runs in the job's own cgroup
     bool ok() const { return pid > 0; }
 };
 
@@ -87,6 +92,22 @@ class Platform {
     // their environment.
     virtual std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
                                                 const std::vector<pid_t>& pgids) = 0;
+
+    // Where jobs run in cgroups of their own (sys/job_cgroups.hpp): whether a process is left
+    // in the job's cgroup, tend's child or not, and a signal to every one of them but those
+    // whose pid or process group is in `signalled` (a second SIGINT may end a graceful stop).
+    // Without cgroups there is nothing to find and nothing to signal.
+    virtual bool cgroupPopulated(std::string_view /*job*/, std::string_view /*instance*/) {
+        return false;
+    }
+    // Returns the processes it signalled one by one (SIGKILL reaches them all at once).
+    virtual std::vector<pid_t> signalCgroup(std::string_view /*job*/, std::string_view /*instance*/,
+                                            int /*signal*/,
+                                            const std::vector<pid_t>& /*signalled*/) {
+        return {};
+    }
+    // The job has ended: its cgroup goes, once empty.
+    virtual void releaseCgroup(std::string_view /*job*/, std::string_view /*instance*/) {}
 };
 
 }  // namespace tend::sys
