@@ -55,7 +55,7 @@ void PluginManager::Host::emit(std::string name, std::vector<std::string> env,
         };
     }
     manager_.supervisor_.emit(std::move(name), std::move(environment), std::move(completion));
-    manager_.supervisor_.poll();
+    manager_.pollSoon();
 }
 
 Registration PluginManager::Host::onEvent(std::function<void(const EventView&)> callback) {

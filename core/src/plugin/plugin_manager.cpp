@@ -498,4 +498,17 @@ void PluginManager::stanzasChanged() {
     });
 }
 
+void PluginManager::pollSoon() {
+    if (poll_posted_) {
+        return;
+    }
+    poll_posted_ = true;
+    boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) {
+            poll_posted_ = false;
+            supervisor_.poll();
+        }
+    });
+}
+
 }  // namespace tend::plugin

@@ -145,6 +145,10 @@ class PluginManager {
     void updateTendLogTap();
     void deliverTendLog(int level, const std::string& text,
                         std::chrono::system_clock::time_point time);
+    // Has the supervisor handle what plugins emitted once the plugin's call has returned: the
+    // jobs an event starts are spawned on tend's time, not counted against the plugin's budget,
+    // where a burst of 40 file events with a job each got file-bridge disabled.
+    void pollSoon();
 
     boost::asio::io_context& io_;
     dispatch::Supervisor& supervisor_;
@@ -167,6 +171,7 @@ class PluginManager {
     bool stanzas_pending_ = false;
     bool tapping_ = false;
     bool tapping_log_ = false;
+    bool poll_posted_ = false;
     std::uint64_t growth_step_ = 0;           // what the router's growth tap was set to
     std::map<std::uint64_t, bool> carriers_;  // registration id -> takes jobs by default
     struct OutputBacklog;

@@ -22,6 +22,7 @@ namespace tend::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 namespace fs = std::filesystem;
 
 // Generous: tend may run under AddressSanitizer on a loaded machine.
@@ -111,6 +112,35 @@ TEST_F(FileBridge, CreatingModifyingAndDeletingAFileStartTheJobsWaitingForEach) 
     // twice.
     EXPECT_EQ(readLog("on-create"), "create " + w("f") + " \n");
     EXPECT_EQ(readLog("on-delete"), "delete " + w("f") + " \n");
+}
+
+// A hundred files at once, each starting a job of its own, three times over. The jobs are spawned on
+// tend's time, not in the plugin's 100 ms budget: before, three such bursts got file-bridge
+// disabled for the rest of the session, and file-triggered jobs never started again.
+TEST_F(FileBridge, BurstsOfEventsThatEachStartAJobLeaveThePluginRunning) {
+    constexpr int kJobs = 100;
+    for (int i = 0; i < kJobs; ++i) {
+        writeJob("burst" + std::to_string(i), "start on file FILE=" + w("b" + std::to_string(i)) +
+                                                  " EVENT=create\ntask\nconsole log\n"
+                                                  "exec echo ran\n");
+    }
+    ASSERT_TRUE(startWithPlugin());
+    for (int round = 1; round <= 3; ++round) {
+        for (int i = 0; i < kJobs; ++i) {
+            touch(w("b" + std::to_string(i)));
+        }
+        for (int i = 0; i < kJobs; ++i) {
+            const std::string job = "burst" + std::to_string(i);
+            ASSERT_TRUE(waitFor(
+                [&] { return countOf(readLog(job), "ran\n") == std::size_t(round); }, kWait))
+                << job << " in round " << round << ": " << readLog(job) << tendLog();
+        }
+        for (int i = 0; i < kJobs; ++i) {
+            fs::remove(w("b" + std::to_string(i)));
+        }
+    }
+    EXPECT_THAT(ctl("plugins").out, ::testing::ContainsRegex("file-bridge [^ ]+ running"));
+    EXPECT_THAT(tendLog(), Not(HasSubstr("disabling the plugin")));
 }
 
 TEST_F(FileBridge, ATrailingSlashWatchesTheEntriesOfADirectory) {
