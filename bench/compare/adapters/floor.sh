@@ -1,7 +1,7 @@
 # shellcheck shell=bash disable=SC2034  # sourced by scenario.sh (set -euo pipefail); ADAPTER_NOTE is read there
-# The floor: bcmp-floor (floor.c) posix_spawns the N services itself and confirms each exec
-# through a CLOEXEC pipe. One process, no configuration, no logger: what no manager can beat.
-ADAPTER_NOTE="bcmp-floor: posix_spawn, CLOEXEC-pipe exec check; respawns at once; SIGTERM, then SIGKILL after the kill timeout; log = the file itself as the service's stdout"
+# The floor: bcmp-floor (floor.c) posix_spawns the N services itself, each set up as tend sets
+# up a job. One process, no configuration, no logger: what no manager can beat.
+ADAPTER_NOTE="bcmp-floor: one posix_spawn per service (setsid, signals reset, descriptors closed; exec confirmed by its return value); respawns at once; SIGTERM, then SIGKILL after the kill timeout; log = the file itself as the service's stdout"
 
 setup() {
     local dir=$1 n=$2 cmd=$3
