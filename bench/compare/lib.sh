@@ -19,7 +19,11 @@
 # An adapter defines: setup DIR N SERVICE_CMD, start DIR (returns once the manager runs, or
 # once it is ready for go when BENCH_ON_GO=1), wait_running DIR N, stop DIR, manager_pids DIR
 # (manager first), log_dir DIR (where BENCH_LOG output lands), and sets ADAPTER_NOTE (one line
-# for the report: how it is configured, how it stops). Optionally: go DIR (fan-out).
+# for the report: how it is configured, how it stops). Optionally: go DIR (fan-out), and the
+# promises scenario.sh holds it to, each a failure of the run when broken:
+#   ADAPTER_STOP_LEAVES_NONE=1  after stop DIR the manager exits, and only once no service is
+#                               left (DIR/manager.pid must name it)
+#   ADAPTER_IDLE_SILENT=1       no wakeup at all while its services run and nothing happens
 # Log directories are created empty by setup and must end up holding only log files, named
 # "current", "@*" or "*.log*" (see tool.c).
 

@@ -2,6 +2,8 @@
 # The floor: bcmp-floor (floor.c) posix_spawns the N services itself, each set up as tend sets
 # up a job. One process, no configuration, no logger: what no manager can beat.
 ADAPTER_NOTE="bcmp-floor: one posix_spawn per service (setsid, signals reset, descriptors closed; exec confirmed by its return value); respawns at once; SIGTERM, then SIGKILL after the kill timeout; log = the file itself as the service's stdout; fan-out = spawns on SIGUSR1"
+ADAPTER_STOP_LEAVES_NONE=1
+ADAPTER_IDLE_SILENT=1
 
 setup() {
     local dir=$1 n=$2 cmd=$3

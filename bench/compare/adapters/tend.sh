@@ -1,6 +1,8 @@
 # shellcheck shell=bash disable=SC2034  # sourced by scenario.sh (set -euo pipefail); ADAPTER_NOTE is read there
 # tend: one process supervises every job; its log router thread writes job output.
 ADAPTER_NOTE="one job file per service (start on startup, console none|log, kill timeout); respawn default = 'respawn' (limit 10 in 5 s), fast = + 'respawn limit unlimited' + 'respawn delay 0'; stop = SIGTERM to tend; fan-out = 'start on go', then 'tendctl emit go'"
+ADAPTER_STOP_LEAVES_NONE=1
+ADAPTER_IDLE_SILENT=1
 
 setup() {
     local dir=$1 n=$2 cmd=$3 i respawn=""
