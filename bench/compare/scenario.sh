@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One run of one scenario for one manager, in a fresh temporary tree, appending its numbers to
-# $BENCH_RESULTS as "scenario<TAB>manager<TAB>n<TAB>metric<TAB>value<TAB>rep" lines.
+# $BENCH_RESULTS as "seq<TAB>metric<TAB>value" lines (seq: the run's number, BENCH_SEQ; the
+# driver keeps what each run was).
 #   bench/compare/scenario.sh SCENARIO MANAGER N
 # SCENARIO: lifecycle (cold start, memory, idle, stop), respawn-default, respawn-fast, log,
 # fanout, warmup (nothing measured). Started by scripts/bench-compare, which exports the BENCH_*
@@ -28,8 +29,7 @@ export BENCH_START_TIMEOUT_MS=${BENCH_START_TIMEOUT_MS:-$hang_ms}
 
 # Timestamps are ${EPOCHREALTIME/./}: microseconds, and no fork to take them.
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$manager" "$n" "$1" "$2" "$BENCH_REP" \
-        >>"$BENCH_RESULTS"
+    printf '%s\t%s\t%s\n' "$BENCH_SEQ" "$1" "$2" >>"$BENCH_RESULTS"
 }
 
 violations=0
