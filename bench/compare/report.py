@@ -2,10 +2,12 @@
 """Writes the reports of a bench/compare run from its results file alone: medians with min/max
 over the repetitions, ratios to the floor and to the best peer, growth with N.
 
-    report.py RESULTS.json --report OUT.md [--check]
+    report.py RESULTS.json --report OUT.md [--docs BENCHMARKS.md] [--check]
 
 --report  the full report (the project's is docs/benchmarks-compare.md)
---check   write nothing: exit 1 if the report differs from what RESULTS.json gives
+--docs    also rewrite the generated comparison block of this file (docs/benchmarks.md),
+          between its two marker comments; nothing else in it is touched
+--check   write nothing: exit 1 if either file differs from what RESULTS.json gives
 
 Sections 1-7 show only the lifecycle sizes every manager ran at (the results' "sizes");
 section 8 (scale) shows every size tend ran at, the larger ones run by tend and the floor alone.
@@ -16,6 +18,7 @@ import argparse
 import sys
 
 import results as results_file
+import summary
 from reportlib import NOISE, PEERS, SCALE_METRICS, Report, Table, fmt, growth
 
 def scale_table(r):
@@ -230,11 +233,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results")
     ap.add_argument("--report", required=True)
+    ap.add_argument("--docs")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     res = results_file.load(args.results)
-    _, text = render(res)
+    r, text = render(res)
     ok = put(args.report, text, args.check)
+    if args.docs:
+        with open(args.docs) as f:
+            doc = f.read()
+        block = summary.block(r, args.results, args.docs, args.report)
+        ok = put(args.docs, summary.splice(doc, block), args.check) and ok
     if not args.check:
         print(text)
     sys.exit(0 if ok else 1)
