@@ -1,24 +1,37 @@
-// "The floor": the least a supervisor can do. It posix_spawns N copies of a command, confirms
-// each has exec'd, and then only waits. It is what bench/compare measures every manager
-// against, so it does each job the managers do in the most direct way and nothing else:
-//   bcmp-floor [--respawn] [--kill-timeout SECONDS] [--stdout FILE] N CMD [ARG...]
+// "The floor": the least a supervisor can do, which makes it the lower bound bench/compare
+// measures every manager against. Any supervisor must, per child, create a process that starts
+// set up as a service should (new session, clean signal state, no inherited descriptors) and
+// learn whether its exec worked; to supervise, it must reap and respawn, and to stop, signal
+// and escalate. The floor does exactly that and nothing else:
+// - one posix_spawn per child. glibc's posix_spawn is a CLONE_VM|CLONE_VFORK clone that returns
+//   once the child has exec'd, and its return value is exec's error: exec is confirmed with no
+//   pipe, no read and no descriptor at all (tend's vfork gives it the same);
+// - the child is set up as tend sets up its own (core/src/sys/spawn.cpp): setsid, an empty
+//   signal mask, every disposition back to default, stdin /dev/null, stdout and stderr the log
+//   or /dev/null, every other descriptor closed (glibc 2.36 also leaves its two internal
+//   signals, 32 and 33, ignored after the exec, which no service uses);
+// - the floor holds no descriptor per child, so each spawn copies the same few descriptors at
+//   N = 10 as at N = 5,000; its only state per child is its pid, in a hash set, so reaping and
+//   stopping cost O(1) per child; no configuration, no logger, no pipe between service and log.
+// Whatever a manager measures beyond this is its own cost.
+//   bcmp-floor [--respawn] [--kill-timeout SECONDS] [--stdout FILE] [--ready FILE] N CMD [ARG...]
 //   --respawn          respawn a child the moment it is reaped (no back-off, no limit)
 //   --kill-timeout S   on SIGTERM: SIGTERM every child, SIGKILL what is left after S seconds
 //                      (default 2), then exit 0
 //   --stdout FILE      the children's stdout and stderr (default /dev/null): the log scenario
-//                      hands the file straight to the service, with no pipe or logger between
-// Exec is confirmed through a CLOEXEC pipe per child: the child holds the write end until exec
-// closes it, so the parent's read returns 0 exactly when the exec has happened. All N are
-// spawned before any read, so the confirmations overlap as a real manager's would.
+//                      hands the file straight to the service
+//   --ready FILE       fan-out: create FILE once ready, and spawn the N only on SIGUSR1, so
+//                      that the harness times the floor from its trigger as it times tend
+//                      from its event
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,9 +39,13 @@
 extern char **environ;
 
 static char **child_argv;
-static int out_fd;
-static pid_t *slots;
-static long nslots;
+static posix_spawn_file_actions_t actions;
+static posix_spawnattr_t attr;
+
+// The live children: pid keys, open addressing with linear probing, 0 = empty.
+static pid_t *live;
+static size_t live_mask;
+static long alive;
 
 static void die(const char *what) {
     perror(what);
@@ -41,81 +58,93 @@ static double now_ms(void) {
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-// Spawns one child into slot i and returns the read end of its exec pipe.
-static int spawn_one(long i) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) die("pipe2");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, STDERR_FILENO);
-    // The floor blocks the signals it waits for; children must start with a clean mask and
-    // default dispositions, as they would under any manager.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
+static size_t home(pid_t pid) {
+    return ((uint32_t)pid * 2654435761u) & live_mask;
+}
+
+static void live_add(pid_t pid) {
+    size_t i = home(pid);
+    while (live[i]) i = (i + 1) & live_mask;
+    live[i] = pid;
+    alive++;
+}
+
+// Removes pid if it is one of ours (backward-shift deletion keeps every probe chain whole);
+// returns whether it was.
+static int live_remove(pid_t pid) {
+    size_t i = home(pid);
+    while (live[i] != pid) {
+        if (!live[i]) return 0;
+        i = (i + 1) & live_mask;
+    }
+    for (size_t j = (i + 1) & live_mask; live[j]; j = (j + 1) & live_mask) {
+        size_t h = home(live[j]);
+        // the entry at j may fill the hole at i unless its home lies cyclically in (i, j]
+        int stays = i < j ? (h > i && h <= j) : (h > i || h <= j);
+        if (!stays) live[i] = live[j], i = j;
+    }
+    live[i] = 0;
+    alive--;
+    return 1;
+}
+
+// The file actions and attributes every child shares, built once.
+static void prepare(int out_fd) {
+    if (posix_spawn_file_actions_init(&actions) ||
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0) ||
+        posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO) ||
+        posix_spawn_file_actions_adddup2(&actions, out_fd, STDERR_FILENO) ||
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3))
+        die("posix_spawn_file_actions");
+    sigset_t none, all;
     sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int err = posix_spawn(&slots[i], child_argv[0], &fa, &attr, child_argv, environ);
+    sigfillset(&all);
+    if (posix_spawnattr_init(&attr) || posix_spawnattr_setsigmask(&attr, &none) ||
+        posix_spawnattr_setsigdefault(&attr, &all) ||
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF))
+        die("posix_spawnattr");
+}
+
+static void spawn_one(void) {
+    pid_t pid;
+    int err = posix_spawn(&pid, child_argv[0], &actions, &attr, child_argv, environ);
     if (err) {
         errno = err;
         die(child_argv[0]);
     }
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    close(p[1]);
-    return p[0];
+    live_add(pid);
 }
 
-// Blocks until the child behind fd has exec'd (EOF); anything read is an exec failure.
-static void confirm_exec(int fd) {
-    char c;
-    ssize_t n;
-    while ((n = read(fd, &c, 1)) < 0 && errno == EINTR) {}
-    if (n != 0) {
-        fprintf(stderr, "bcmp-floor: a child failed to exec\n");
-        exit(111);
-    }
-    close(fd);
+static void signal_all(int sig) {
+    for (size_t i = 0; i <= live_mask; i++)
+        if (live[i]) kill(live[i], sig);
 }
 
-static long slot_of(pid_t pid) {
-    for (long i = 0; i < nslots; i++)
-        if (slots[i] == pid) return i;
-    return -1;
+static void reap(int respawn) {
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+        if (live_remove(pid) && respawn) spawn_one();
 }
 
-// SIGTERM every child, wait up to kill_timeout for them, SIGKILL the rest, reap all.
+// SIGTERM every child, wait up to kill_timeout for them, SIGKILL the rest, reap all. A child
+// is SIGKILLed only while unreaped, so its pid cannot have been reused.
 static void stop_all(const sigset_t *set, double kill_timeout) {
-    long alive = 0;
-    for (long i = 0; i < nslots; i++)
-        if (slots[i] > 0 && kill(slots[i], SIGTERM) == 0) alive++;
+    signal_all(SIGTERM);
     double deadline = now_ms() + kill_timeout * 1e3;
     int killed = 0;
-    while (alive > 0) {
-        pid_t pid;
-        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-            long i = slot_of(pid);
-            if (i >= 0) slots[i] = 0, alive--;
-        }
-        if (alive == 0) break;
+    for (;;) {
+        reap(0);
+        if (alive == 0) return;
         double left = deadline - now_ms();
         if (!killed && left <= 0) {
-            for (long i = 0; i < nslots; i++)
-                if (slots[i] > 0) kill(slots[i], SIGKILL);
+            signal_all(SIGKILL);
             killed = 1;
             continue;
         }
+        if (killed || left > 1000) left = 1000;
         if (left < 1) left = 1;
-        struct timespec ts = {(time_t)(left / 1e3), (long)((long)left % 1000) * 1000000L};
-        if (killed) ts = (struct timespec){1, 0};
+        struct timespec ts = {(time_t)(left / 1e3), ((long)left % 1000) * 1000000L};
         sigtimedwait(set, NULL, &ts);
     }
 }
@@ -123,43 +152,50 @@ static void stop_all(const sigset_t *set, double kill_timeout) {
 int main(int argc, char **argv) {
     int respawn = 0;
     double kill_timeout = 2;
-    const char *out_path = "/dev/null";
+    const char *out_path = "/dev/null", *ready_path = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--respawn")) respawn = 1;
         else if (!strcmp(argv[i], "--kill-timeout") && i + 1 < argc) kill_timeout = atof(argv[++i]);
         else if (!strcmp(argv[i], "--stdout") && i + 1 < argc) out_path = argv[++i];
+        else if (!strcmp(argv[i], "--ready") && i + 1 < argc) ready_path = argv[++i];
         else break;
     }
     if (argc - i < 2) {
-        fprintf(stderr, "usage: bcmp-floor [--respawn] [--kill-timeout S] [--stdout FILE] N CMD [ARG...]\n");
+        fprintf(stderr, "usage: bcmp-floor [--respawn] [--kill-timeout S] [--stdout FILE] "
+                        "[--ready FILE] N CMD [ARG...]\n");
         return 100;
     }
-    nslots = atol(argv[i]);
+    long n = atol(argv[i]);
     child_argv = argv + i + 1;
-    // N exec pipes are open at once; the soft descriptor limit (often 1024) must not cap N.
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out_fd < 0) die(out_path);
-    slots = calloc((size_t)nslots, sizeof *slots);
-    int *pipes = calloc((size_t)nslots, sizeof *pipes);
-    if (!slots || !pipes) die("calloc");
+    prepare(out_fd);
+    size_t size = 16;
+    while (size < 2 * (size_t)n) size *= 2;
+    live_mask = size - 1;
+    live = calloc(size, sizeof *live);
+    if (!live) die("calloc");
 
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
 
+    if (ready_path) {
+        int fd = open(ready_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) die(ready_path);
+        close(fd);
+        int sig;
+        while ((sig = sigwaitinfo(&set, NULL)) != SIGUSR1)
+            if (sig == SIGTERM || sig == SIGINT) return 0;
+    }
     double t0 = now_ms();
-    for (long k = 0; k < nslots; k++) pipes[k] = spawn_one(k);
-    for (long k = 0; k < nslots; k++) confirm_exec(pipes[k]);
-    fprintf(stderr, "bcmp-floor: %ld children exec'd in %.3f ms\n", nslots, now_ms() - t0);
+    for (long k = 0; k < n; k++) spawn_one();
+    fprintf(stderr, "bcmp-floor: %ld children exec'd in %.3f ms\n", n, now_ms() - t0);
 
     for (;;) {
         int sig = sigwaitinfo(&set, NULL);
@@ -167,13 +203,6 @@ int main(int argc, char **argv) {
             stop_all(&set, kill_timeout);
             return 0;
         }
-        if (sig != SIGCHLD) continue;
-        pid_t pid;
-        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-            long k = slot_of(pid);
-            if (k < 0) continue;
-            slots[k] = 0;
-            if (respawn) confirm_exec(spawn_one(k));
-        }
+        if (sig == SIGCHLD) reap(respawn);
     }
 }

@@ -13,11 +13,17 @@
 #                      fast      the fastest respawn its configuration allows
 #   BENCH_LOG          1: capture the service's stdout with the manager's own logger
 #   BENCH_KILL_TIMEOUT seconds between SIGTERM and SIGKILL on stop, where the manager has one
-#   BENCH_START_ON     tend only: the event its jobs start on (default: startup)
+#   BENCH_ON_GO        1: the services must not start with the manager but when go DIR is
+#                      called (the fan-out scenario; only adapters that define go)
 #
-# An adapter defines: setup DIR N SERVICE_CMD, start DIR, wait_running DIR N, stop DIR,
-# manager_pids DIR (manager first), log_dir DIR (where BENCH_LOG output lands), and sets
-# ADAPTER_NOTE (one line for the report: how it is configured, how it stops).
+# An adapter defines: setup DIR N SERVICE_CMD, start DIR (returns once the manager runs, or
+# once it is ready for go when BENCH_ON_GO=1), wait_running DIR N, stop DIR, manager_pids DIR
+# (manager first), log_dir DIR (where BENCH_LOG output lands), and sets ADAPTER_NOTE (one line
+# for the report: how it is configured, how it stops). Optionally: go DIR (fan-out), and the
+# promises scenario.sh holds it to, each a failure of the run when broken:
+#   ADAPTER_STOP_LEAVES_NONE=1  after stop DIR the manager exits, and only once no service is
+#                               left (DIR/manager.pid must name it)
+#   ADAPTER_IDLE_SILENT=1       no wakeup at all while its services run and nothing happens
 # Log directories are created empty by setup and must end up holding only log files, named
 # "current", "@*" or "*.log*" (see tool.c).
 

@@ -4,7 +4,9 @@
 //   bcmp-tool subreaper CMD [ARG...]         run CMD as a child subreaper: reap every orphan
 //   bcmp-tool wait-lines FILE N TIMEOUT_MS   until FILE holds N start records; exit 1 on timeout
 //   bcmp-tool wait-gone FILE T0_US CAP_MS    until every pid recorded in FILE has exited;
-//                                            prints "ms_since_T0 still_alive total"
+//                                            prints "ms_since_T0 still_alive total" (CAP_MS 0:
+//                                            only count those alive now)
+//   bcmp-tool wait-exit PID TIMEOUT_MS       until PID has exited; exit 1 on timeout
 //   bcmp-tool wait-bytes DIR BYTES CAP_MS STALL_MS
 //                                            until DIR's log files hold BYTES; prints
 //                                            "realtime_ns bytes"; exit 1 if it stalled or capped
@@ -142,20 +144,37 @@ static int wait_gone(const char *path, long long t0_us, long cap_ms) {
         alive++;
     }
     long long deadline = t0_us * 1000LL + cap_ms * 1000000LL;
+    // poll at least once, so that a cap already past still tells the living from the dead
     while (alive > 0) {
         long left = (long)((deadline - now_ns()) / 1000000LL);
-        if (left <= 0) break;
-        if (poll(fds, alive, left) <= 0) continue;
-        for (long i = 0; i < alive;)
-            if (fds[i].revents) {
-                close(fds[i].fd);
-                fds[i] = fds[--alive];
-            } else {
-                i++;
+        if (left < 0) left = 0;
+        if (poll(fds, alive, left) > 0) {
+            for (long i = 0; i < alive;) {
+                if (fds[i].revents) {
+                    close(fds[i].fd);
+                    fds[i] = fds[--alive];
+                } else {
+                    i++;
+                }
             }
+        }
+        if (left == 0) break;
     }
     printf("%.1f %ld %ld\n", (now_ns() - t0_us * 1000LL) / 1e6, alive, n);
     return 0;
+}
+
+// The manager may not be our child (tend daemonises): a pidfd sees its exit all the same.
+static int wait_exit(pid_t pid, long timeout_ms) {
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) return errno == ESRCH ? 0 : 111;
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready;
+    while ((ready = poll(&p, 1, (int)timeout_ms)) < 0 && errno == EINTR) {}
+    close(fd);
+    if (ready > 0) return 0;
+    fprintf(stderr, "bcmp-tool: pid %d still running after %ld ms\n", (int)pid, timeout_ms);
+    return 1;
 }
 
 static int is_log_name(const char *name) {
@@ -325,6 +344,7 @@ int main(int argc, char **argv) {
         return wait_lines(argv[2], atol(argv[3]), atol(argv[4]));
     if (!strcmp(cmd, "wait-gone") && argc == 5)
         return wait_gone(argv[2], atoll(argv[3]), atol(argv[4]));
+    if (!strcmp(cmd, "wait-exit") && argc == 4) return wait_exit(atoi(argv[2]), atol(argv[3]));
     if (!strcmp(cmd, "wait-bytes") && argc == 6)
         return wait_bytes(argv[2], atoll(argv[3]), atol(argv[4]), atol(argv[5]));
     if (!strcmp(cmd, "check-log") && argc == 4) return check_log(argv[2], atoll(argv[3]));
