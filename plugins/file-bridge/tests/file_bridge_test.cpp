@@ -114,8 +114,8 @@ TEST_F(FileBridge, CreatingModifyingAndDeletingAFileStartTheJobsWaitingForEach) 
     EXPECT_EQ(readLog("on-delete"), "delete " + w("f") + " \n");
 }
 
-// A hundred files at once, each starting a job of its own, three times over. The jobs are spawned on
-// tend's time, not in the plugin's 100 ms budget: before, three such bursts got file-bridge
+// A hundred files at once, each starting a job of its own, three times over. The jobs are spawned
+// on tend's time, not in the plugin's 100 ms budget: before, three such bursts got file-bridge
 // disabled for the rest of the session, and file-triggered jobs never started again.
 TEST_F(FileBridge, BurstsOfEventsThatEachStartAJobLeaveThePluginRunning) {
     constexpr int kJobs = 100;
