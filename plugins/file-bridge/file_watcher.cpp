@@ -36,6 +36,11 @@ const std::string& rootOf(const WatchSpec& spec) {
     return spec.path;
 }
 
+bool exists(const std::string& dir, const std::string& name) {
+    struct stat st {};
+    return ::lstat(joinPath(dir, name).c_str(), &st) == 0;
+}
+
 }  // namespace
 
 std::vector<std::string> FileEvent::env() const {
@@ -232,6 +237,10 @@ void FileWatcher::resolve(std::size_t id, bool initial) {
                 spec->incomplete = true;
                 reportFailure(*spec, want.dir, error);
                 continue;
+            }
+            if (interest->kind == Interest::Kind::Toward && exists(want.dir, want.name)) {
+                // The next step appeared between the stat and the watch: no event will tell.
+                raced = true;
             }
             scan(*spec, *interest, initial);
             spec->interests.push_back(std::move(interest));

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <utility>
 
 #include "file_watcher.hpp"
 
@@ -250,6 +252,43 @@ TEST_F(FileWatcherTest, AJobEditedToWatchAnotherPathStopsWatchingTheOld) {
     write("new/f");
     EXPECT_THAT(pump(), ElementsAre("FILE=" + at("new/f") + " EVENT=create",
                                     "FILE=" + at("new/f") + " EVENT=modify"));
+}
+
+// The real inotify, but something else happens in the file system just before one watch is
+// added: the race between looking at a directory and watching it.
+class RacingInotify final : public InotifyCalls {
+  public:
+    RacingInotify(Inotify& real, std::string path, std::function<void()> meanwhile)
+        : real_(real), path_(std::move(path)), meanwhile_(std::move(meanwhile)) {}
+    int addWatch(const std::string& path, std::uint32_t mask) override {
+        if (path == path_ && meanwhile_) {
+            std::exchange(meanwhile_, nullptr)();
+        }
+        return real_.addWatch(path, mask);
+    }
+    void removeWatch(int wd) override { real_.removeWatch(wd); }
+
+  private:
+    Inotify& real_;
+    std::string path_;
+    std::function<void()> meanwhile_;
+};
+
+// `mkdir -p ~/Mail/new && echo hi >~/Mail/new/1`, with the plugin looking at ~/Mail between the
+// two mkdirs: the watch on ~/Mail comes too late to see `new` created.
+TEST_F(FileWatcherTest, ADirectoryCreatedJustBeforeItsParentIsWatchedIsStillFollowed) {
+    RacingInotify racing(inotify_, at("Mail"), [this] {
+        fs::create_directory(root_ / "Mail/new");
+        write("Mail/new/1");
+    });
+    calls_ = &racing;
+    watch("mail-notify", {glob("Mail/new", "*", Create)});
+    fs::create_directory(root_ / "Mail");
+    EXPECT_THAT(pump(), ElementsAre("FILE=" + at("Mail/new") +
+                                    "/* EVENT=create MATCH=" + at("Mail/new/1")));
+    write("Mail/new/2");
+    EXPECT_THAT(pump(), ElementsAre("FILE=" + at("Mail/new") +
+                                    "/* EVENT=create MATCH=" + at("Mail/new/2")));
 }
 
 // inotify_add_watch failing with ENOSPC, as it does at fs.inotify.max_user_watches.
