@@ -115,5 +115,20 @@ TEST_F(TendFaults, WithoutCgroupsAnEscapeeIsFoundByItsEnvironmentOnly) {
     EXPECT_TRUE(processAlive(untraced)) << "the documented gap closed: update the docs and this";
 }
 
+// SIGUSR1 and SIGUSR2 end a process that does not handle them: a stray `kill -USR1` (a script
+// that means another daemon) would end the session with every job in it.
+TEST_F(TendFaults, StrayUserSignalsAreLoggedAndChangeNothing) {
+    writeJob("steady", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startTendForeground());
+    const std::string running = waitForStatus("steady", "start/running", 20s);
+    ASSERT_THAT(running, HasSubstr("start/running, process"));
+    ::kill(tendPid(), SIGUSR1);
+    ::kill(tendPid(), SIGUSR2);
+    EXPECT_TRUE(waitForFile(tend_log_, "SIGUSR2: ignored", 10s)) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("SIGUSR1: ignored (tend has no use for it)"));
+    EXPECT_EQ(statusOf("steady"), running);
+    EXPECT_EQ(stopTend(), 0);
+}
+
 }  // namespace
 }  // namespace tend

@@ -971,10 +971,12 @@ TEST_F(TendSupervisor, SetuidSwitchesUserAsRootAndIsRefusedOtherwise) {
 }
 
 // Out of file descriptors (a hard limit of 64 for 40 logged jobs): the jobs that cannot get a
-// pipe or /dev/null fail to start with the reason, the rest run, and tend keeps answering.
+// pipe fail to start with the reason rather than run with every line they write lost, the rest
+// run, tend keeps answering, and a refused job starts, logged, once others have given theirs back.
 TEST_F(TendSupervisor, RunningOutOfDescriptorsFailsStartsClearlyAndTendCarriesOn) {
     for (int i = 0; i < 40; ++i) {
-        writeJob("j" + std::to_string(i), "start on startup\nexec sleep 1000\n");
+        writeJob("j" + std::to_string(i),
+                 "start on startup\nscript\n  echo up\n  exec sleep 1000\nend script\n");
     }
     ASSERT_TRUE(startTend({"/usr/bin/prlimit", "--nofile=64:64", "--"}));
     std::string list;
@@ -988,8 +990,35 @@ TEST_F(TendSupervisor, RunningOutOfDescriptorsFailsStartsClearlyAndTendCarriesOn
         << list << tendLog();
     EXPECT_GT(countOf(list, "start/running"), 5u) << list;
     EXPECT_GT(countOf(list, "stop/waiting"), 0u) << list;
-    EXPECT_THAT(tendLog(), HasSubstr("Too many open files"));
+    EXPECT_THAT(tendLog(), HasSubstr("cannot capture its output: pipe: Too many open files"));
+    EXPECT_THAT(tendLog(), Not(HasSubstr("its output is discarded")));
     EXPECT_EQ(ctl("version").exit_code, 0);
+
+    std::vector<std::string> running;
+    std::string refused;
+    for (int i = 0; i < 40; ++i) {
+        const std::string job = "j" + std::to_string(i);
+        const std::string status = statusOf(job);
+        if (status.find("start/running") != std::string::npos) {
+            running.push_back(job);
+        } else if (refused.empty()) {
+            refused = job;
+        }
+    }
+    ASSERT_FALSE(refused.empty());
+    ASSERT_GE(running.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(ctl("stop", running[i]).exit_code, 0);
+    }
+    // Their pipes close as tend's log thread reads the end of them.
+    EXPECT_TRUE(waitFor(
+        [&] {
+            ctl("start", refused);
+            return statusOf(refused).find("start/running") != std::string::npos;
+        },
+        10s))
+        << statusOf(refused) << tendLog();
+    EXPECT_TRUE(waitForFile(logPath(refused), "up\n", 10s)) << readLog(refused);
 }
 
 // A restart storm: 30 jobs crash-looping at once with a short back-off. tend keeps answering

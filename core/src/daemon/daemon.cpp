@@ -482,12 +482,18 @@ int runDaemon(DaemonOptions options) {
         }
     }
     boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+    // A stray `kill -USR1` would otherwise end tend and, with it, every job of the session.
+    signals.add(SIGUSR1);
+    signals.add(SIGUSR2);
     std::function<void()> waitSignal = [&] {
         signals.async_wait([&](const boost::system::error_code& ec, int signal) {
             if (ec) {
                 return;
             }
-            if (signal == SIGHUP) {
+            if (signal == SIGUSR1 || signal == SIGUSR2) {
+                logger->warn("{}: ignored (tend has no use for it)",
+                             signal == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+            } else if (signal == SIGHUP) {
                 // As Upstart did: SIGHUP re-reads the job files (reload-configuration).
                 logger->info("SIGHUP: reloading the configuration");
                 plugins.rescan();

@@ -199,6 +199,12 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
                 job.output_fd = output_->openLogFile(spec, output_error);
             } else {
                 const log::OutputPipes pipes = output_->openOutput(spec, output_error);
+                if (pipes.out_of_descriptors) {
+                    // Started now, it would run with every line it writes lost; refused, it
+                    // can be started again once tend has descriptors to spare.
+                    error = "cannot capture its output: " + output_error;
+                    return setup;
+                }
                 job.output_fd = pipes.out;
                 job.error_fd = pipes.err;
             }

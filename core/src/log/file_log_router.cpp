@@ -148,15 +148,21 @@ OutputPipes FileLogRouter::openOutput(const OutputSpec& spec, std::string& error
     }
     int out[2];
     int err[2];
+    const auto failed = [&error] {
+        const int code = errno;
+        error = std::string("pipe: ") + std::strerror(code);
+        OutputPipes none;
+        none.out_of_descriptors = code == EMFILE || code == ENFILE;
+        return none;
+    };
     if (::pipe2(out, O_CLOEXEC) < 0) {
-        error = std::string("pipe: ") + std::strerror(errno);
-        return {};
+        return failed();
     }
     if (::pipe2(err, O_CLOEXEC) < 0) {
-        error = std::string("pipe: ") + std::strerror(errno);
+        const OutputPipes none = failed();
         ::close(out[0]);
         ::close(out[1]);
-        return {};
+        return none;
     }
     // A bigger stdout pipe lets a fast writer run ahead while the file catches up.
     ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);

@@ -30,6 +30,8 @@ struct OutputSpec {
 struct OutputPipes {
     int out = -1;
     int err = -1;
+    // tend is out of file descriptors (EMFILE, ENFILE): it cannot carry output now, but may soon.
+    bool out_of_descriptors = false;
 };
 
 // Whole lines of one stream of one job instance, without their newlines: what output sinks get.
