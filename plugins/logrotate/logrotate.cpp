@@ -31,6 +31,11 @@ using json = nlohmann::json;
 using plugin::PluginHost;
 using Clock = std::chrono::system_clock;
 
+// Rotations of one log that may wait for the worker to place them. A size or age rotation
+// beyond that waits instead: on a machine too busy to compress, a fast writer's log grows in one
+// file rather than in thousands of rotated pieces and as many queued tasks.
+constexpr int kMaxUnplaced = 8;
+
 std::string baseName(const std::string& path) {
     return path.substr(path.rfind('/') + 1);
 }
@@ -99,6 +104,8 @@ class LogRotate final : public plugin::Plugin {
         std::vector<std::function<void(const std::string&, bool)>> waiters;  // for the next one
         std::string failure;  // what was reported, until it works again
         Clock::time_point since{};
+        int unplaced = 0;   // rotated aside, queued on the worker
+        bool held = false;  // a size or age rotation waits for the worker
     };
 
     std::chrono::seconds setting(std::string_view key, std::chrono::seconds fallback) {
@@ -233,6 +240,15 @@ class LogRotate final : public plugin::Plugin {
         if (state.busy) {
             return;  // the handshake under way serves this request too
         }
+        if (state.waiters.empty() && state.unplaced >= kMaxUnplaced) {
+            if (!state.held) {
+                host_.log(plugin::LogLevel::Info,
+                          path + " waits to rotate: " + std::to_string(state.unplaced) +
+                              " rotations of it are still to be placed and compressed");
+            }
+            state.held = true;
+            return;
+        }
         state.busy = true;
         auto waiters = std::make_shared<std::vector<Waiter>>(std::move(state.waiters));
         state.waiters.clear();
@@ -253,13 +269,32 @@ class LogRotate final : public plugin::Plugin {
                     return;
                 }
                 now.since = Clock::now();
+                ++now.unplaced;
                 worker_->run([this, path, aside, keep, compress, waiters] {
                     const std::string failed = placeRotation(path, aside, keep, compress);
-                    host_.post(
-                        [this, path, failed, waiters] { settle(path, failed, true, *waiters); });
+                    host_.post([this, path, failed, waiters] {
+                        --logs_[path].unplaced;
+                        settle(path, failed, true, *waiters);
+                        resumeHeld(path);
+                    });
                 });
                 serveLateWaiters(path);
             });
+    }
+
+    // A log that waited for the worker rotates as soon as it may, if it is still too big.
+    void resumeHeld(const std::string& path) {
+        LogState& state = logs_[path];
+        if (!state.held || state.unplaced >= kMaxUnplaced) {
+            return;
+        }
+        state.held = false;
+        const RotationPolicy& policy = policyForPath(path);
+        struct stat st {};
+        if (policy.enabled && policy.size > 0 && ::stat(path.c_str(), &st) == 0 &&
+            static_cast<std::uint64_t>(st.st_size) >= policy.size) {
+            rotate(path, policy, {});
+        }
     }
 
     // Requests that came during a handshake want a rotation of their own.

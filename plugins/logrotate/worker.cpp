@@ -28,14 +28,13 @@ void Worker::run(std::function<void()> task) {
 }
 
 void Worker::loop() {
-    // Compressing is background work: it runs only when the CPU would otherwise idle, so that
-    // it never slows tend's loop or a job writing its log (a rotated log waits, plain and
-    // whole, until there is time). SCHED_IDLE, else at least the lowest nice value; on Linux
-    // both are the thread's own.
+    // Compressing is background work: it yields to tend's loop and to the jobs writing their
+    // logs. SCHED_BATCH at nice 19, not SCHED_IDLE: an idle-class thread never runs on a
+    // machine that is never idle, and the rotations waiting for it would pile up for good. On
+    // Linux both settings are the thread's own.
     sched_param none{};
-    if (::sched_setscheduler(0, SCHED_IDLE, &none) != 0) {
-        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
-    }
+    ::sched_setscheduler(0, SCHED_BATCH, &none);
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     for (;;) {
         std::function<void()> task;
         {
