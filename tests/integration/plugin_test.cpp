@@ -306,6 +306,7 @@ TEST_F(TendPlugins, APluginThatBlocksTheLoopIsReportedThenDisabled) {
 // (the session's launcher starting it again) ends what the crashed one left, then starts the
 // jobs afresh.
 TEST_F(TendPlugins, AfterAPluginCrashesTendTheNextTendEndsWhatItLeftBehind) {
+    sanitizer_reports_expected_ = true;  // the segfault, which AddressSanitizer reports
     install("segfault_in_callback");
     writeJob("svc", "start on startup\nexec sleep 1000\n");
     ASSERT_TRUE(startWithPlugins());
@@ -391,6 +392,7 @@ TEST_F(TendPlugins, APluginStanzaIsCheckedCarriedAndItsLossIsShown) {
 // A plugin that keeps its stanza's registration past its own end: when it is removed, the host
 // retires the stanza itself, so no job file is ever checked by code that has been unloaded.
 TEST_F(TendPlugins, AStanzaWhosePluginLeftItBehindIsRetiredWithThePlugin) {
+    sanitizer_reports_expected_ = true;  // the plugin leaks the registration it keeps
     install("keeps_stanza");
     writeJob("wise", "motto carpe\nstart on startup\nexec sleep 1000\n");
     ASSERT_TRUE(startWithPlugins());
