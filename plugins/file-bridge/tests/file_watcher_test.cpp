@@ -289,6 +289,7 @@ TEST_F(FileWatcherTest, ADirectoryCreatedJustBeforeItsParentIsWatchedIsStillFoll
     write("Mail/new/2");
     EXPECT_THAT(pump(), ElementsAre("FILE=" + at("Mail/new") +
                                     "/* EVENT=create MATCH=" + at("Mail/new/2")));
+    watcher_.reset();  // it removes its watches through `racing`, which goes now
 }
 
 // inotify_add_watch failing with ENOSPC, as it does at fs.inotify.max_user_watches.
@@ -311,6 +312,7 @@ TEST_F(FileWatcherTest, TheWatchLimitIsReportedOnceNamingTheJobAndThePath) {
     watch("other", {file("d/g")});
     ASSERT_EQ(logs_.size(), 2u);
     EXPECT_THAT(logs_[1], HasSubstr("for job other"));
+    watcher_.reset();  // before `full`, which it calls, goes
 }
 
 }  // namespace
