@@ -10,7 +10,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "support/daemon_fixture.hpp"
 
@@ -128,6 +130,106 @@ TEST_F(TendFaults, StrayUserSignalsAreLoggedAndChangeNothing) {
     EXPECT_THAT(tendLog(), HasSubstr("SIGUSR1: ignored (tend has no use for it)"));
     EXPECT_EQ(statusOf("steady"), running);
     EXPECT_EQ(stopTend(), 0);
+}
+
+// SIGHUP and SIGUSR1 while 20 jobs are in their pre-start, and again while the session ends:
+// every job still reaches running, and the end still ends every job and exits 0.
+TEST_F(TendFaults, SignalsDuringStartsAndDuringTheSessionsEndChangeNothingTheyShouldNot) {
+    constexpr int kJobs = 20;
+    for (int i = 0; i < kJobs; ++i) {
+        writeJob("j" + std::to_string(i),
+                 "start on startup\npre-start exec sleep 0.3\nexec sleep 1000\n");
+    }
+    writeJob("slow-stop", "start on startup\npre-stop exec sleep 0.5\nexec sleep 1000\n");
+    ASSERT_TRUE(startTendForeground());
+    for (int round = 0; round < 3; ++round) {
+        ::kill(tendPid(), SIGHUP);
+        ::kill(tendPid(), SIGUSR1);
+    }
+    std::string list;
+    EXPECT_TRUE(waitFor(
+        [&] {
+            list = ctl("list").out;
+            return countOf(list, "start/running") == kJobs + 1;
+        },
+        30s))
+        << list;
+    const pid_t tend = tendPid();
+    ::kill(tend, SIGTERM);
+    ASSERT_TRUE(waitForFile(tend_log_, "SIGTERM: ending the session", 10s));
+    ::kill(tend, SIGHUP);
+    ::kill(tend, SIGUSR1);
+    EXPECT_EQ(waitTendExit(30s), 0) << tendLog();
+    EXPECT_THAT(tendLog(), Not(HasSubstr("second SIGTERM")));
+}
+
+// The user, tired of waiting at logout, sends SIGTERM again: the job that ignores SIGTERM with a
+// 300 s kill timeout is killed at once and tend exits 0.
+TEST_F(TendFaults, ASecondTermWhileTheSessionEndsKillsTheSlowJobsAtOnce) {
+    writeJob("stubborn",
+             "start on startup\nkill timeout 300\n"
+             "script\n  trap '' TERM\n  exec sleep 1000\nend script\n");
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_THAT(waitForStatus("stubborn", "start/running", 20s), HasSubstr("start/running"));
+    const pid_t stubborn = mainPidOf("stubborn");
+    ASSERT_GT(stubborn, 0);
+    const pid_t tend = tendPid();
+    ::kill(tend, SIGTERM);
+    ASSERT_TRUE(waitForFile(tend_log_, "stubborn state running -> pre-stop", 10s)) << tendLog();
+    EXPECT_TRUE(processAlive(stubborn));
+    ::kill(tend, SIGTERM);
+    // Without the second signal tend would wait out the 300 s kill timeout.
+    EXPECT_EQ(waitTendExit(60s), 0) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("second SIGTERM while ending the session; killing every "
+                                     "job now"));
+    EXPECT_TRUE(waitFor([&] { return !processAlive(stubborn); }, 10s));
+}
+
+// A pre-stop and a post-stop that never finish cannot hold the session open: at the shutdown
+// deadline (the longest kill timeout, 1 s, plus 5 s) they are killed and tend exits 0.
+TEST_F(TendFaults, StopHooksThatHangDoNotHoldUpTheSessionsEnd) {
+    writeJob("hangs-pre",
+             "start on startup\nkill timeout 1\npre-stop exec sleep 1000\n"
+             "exec sleep 1000\n");
+    writeJob("hangs-post",
+             "start on startup\nkill timeout 1\npost-stop exec sleep 1000\n"
+             "exec sleep 1000\n");
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_THAT(waitForStatus("hangs-pre", "start/running", 20s), HasSubstr("start/running"));
+    ASSERT_THAT(waitForStatus("hangs-post", "start/running", 20s), HasSubstr("start/running"));
+    ::kill(tendPid(), SIGTERM);
+    // The deadline is 6 s; ten times that before calling it a hang.
+    EXPECT_EQ(waitTendExit(60s), 0) << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("jobs still running at the shutdown deadline; killing them"));
+}
+
+// A job that closes its stdout and stderr and runs on: tend sees the end of its pipes, the job
+// keeps its pid, and tend does not spin on the closed pipes (it stays idle).
+TEST_F(TendFaults, AJobThatClosesItsOutputKeepsRunningAndTendStaysIdle) {
+    writeJob("mute", "script\n  echo before\n  exec sleep 1000 >&- 2>&-\nend script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "mute").exit_code, 0);
+    const pid_t mute = mainPidOf("mute");
+    ASSERT_GT(mute, 0);
+    ASSERT_TRUE(waitForFile(logPath("mute"), "before\n"));
+    const auto cpuTicks = [&] {
+        std::istringstream in(readFile("/proc/" + std::to_string(tendPid()) + "/stat"));
+        std::string field;
+        long long ticks = 0;
+        for (int i = 1; i <= 15 && in >> field; ++i) {
+            if (i == 14 || i == 15) {
+                ticks += std::stoll(field);
+            }
+        }
+        return ticks;
+    };
+    const long long before = cpuTicks();
+    std::this_thread::sleep_for(2s);
+    const long long used = cpuTicks() - before;
+    // A loop spinning on a hung-up pipe would use all 2 s (200 ticks at 100 Hz); idle is 0.
+    EXPECT_LT(used, 50) << "tend used " << used << " ticks in 2 s beside a job with closed output";
+    EXPECT_EQ(mainPidOf("mute"), mute);
+    EXPECT_EQ(readLog("mute"), "before\n");
 }
 
 }  // namespace
