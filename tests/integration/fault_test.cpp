@@ -232,5 +232,36 @@ TEST_F(TendFaults, AJobThatClosesItsOutputKeepsRunningAndTendStaysIdle) {
     EXPECT_EQ(readLog("mute"), "before\n");
 }
 
+// A fast writer that crash-loops: each run writes 2,000 numbered lines and exits 1, and the job
+// respawns 10 times. The log holds every run's lines, whole and in order, run after run.
+TEST_F(TendFaults, ACrashLoopingWritersLinesAreAllKeptAcrossItsRespawns) {
+    const std::string counter = path("runs").string();
+    writeJob("gabby",
+             "respawn\nrespawn limit unlimited\nrespawn delay 10ms 10ms\n"
+             "script\n"
+             "  n=$(cat " +
+                 counter + " 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " + counter +
+                 "\n"
+                 "  seq -f \"run $n line %g\" 1 2000\n"
+                 "  exit 1\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "--no-wait", "gabby").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return std::atoi(readFile(path("runs")).c_str()) >= 11; }, 60s, 50ms))
+        << tendLog();
+    ASSERT_EQ(ctl("stop", "gabby").exit_code, 0);
+    // Runs 1 to 10 have ended by themselves: each is whole.
+    ASSERT_TRUE(waitForFile(logPath("gabby"), "run 10 line 2000\n", 20s));
+    std::istringstream log(readLog("gabby"));
+    std::string text;
+    for (int run = 1; run <= 10; ++run) {
+        for (int line = 1; line <= 2000; ++line) {
+            ASSERT_TRUE(std::getline(log, text))
+                << "the log ends before run " << run << " line " << line;
+            ASSERT_EQ(text, "run " + std::to_string(run) + " line " + std::to_string(line));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace tend
