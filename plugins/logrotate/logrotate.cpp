@@ -13,6 +13,7 @@
 #include <tend/plugin/plugin.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,10 +32,12 @@ using json = nlohmann::json;
 using plugin::PluginHost;
 using Clock = std::chrono::system_clock;
 
-// Rotations of one log that may wait for the worker to place them. A size or age rotation
-// beyond that waits instead: on a machine too busy to compress, a fast writer's log grows in one
-// file rather than in thousands of rotated pieces and as many queued tasks.
-constexpr int kMaxUnplaced = 8;
+// Rotations of one log that may wait for the worker to place them (`setting backlog`). A size
+// or age rotation beyond that waits instead: on a machine too busy to compress, a fast writer's
+// log grows in one file rather than in thousands of rotated pieces and as many queued tasks.
+// Generous, because a piece waits for its fsync too, which a disk busy with the writer's own
+// output can hold up for seconds.
+constexpr int kDefaultBacklog = 64;
 
 std::string baseName(const std::string& path) {
     return path.substr(path.rfind('/') + 1);
@@ -65,6 +68,15 @@ class LogRotate final : public plugin::Plugin {
         check_interval_ = setting("check-interval", std::chrono::seconds(60));
         retry_interval_ = setting("retry-interval", std::chrono::seconds(60));
         tend_log_ = host_.setting("tend-log", "yes") != "no";
+        const std::string backlog = host_.setting("backlog", std::to_string(kDefaultBacklog));
+        const auto [end, error] =
+            std::from_chars(backlog.data(), backlog.data() + backlog.size(), backlog_);
+        if (error != std::errc() || end != backlog.data() + backlog.size() || backlog_ < 1) {
+            host_.log(plugin::LogLevel::Error, "setting backlog: invalid '" + backlog +
+                                                   "' (a number of rotations, 1 or more); using " +
+                                                   std::to_string(kDefaultBacklog));
+            backlog_ = kDefaultBacklog;
+        }
         worker_ = std::make_unique<Worker>();
 
         registrations_.push_back(
@@ -106,6 +118,7 @@ class LogRotate final : public plugin::Plugin {
         Clock::time_point since{};
         int unplaced = 0;   // rotated aside, queued on the worker
         bool held = false;  // a size or age rotation waits for the worker
+        bool told_held = false;
     };
 
     std::chrono::seconds setting(std::string_view key, std::chrono::seconds fallback) {
@@ -240,11 +253,13 @@ class LogRotate final : public plugin::Plugin {
         if (state.busy) {
             return;  // the handshake under way serves this request too
         }
-        if (state.waiters.empty() && state.unplaced >= kMaxUnplaced) {
+        if (state.waiters.empty() && state.unplaced >= backlog_) {
             if (!state.held) {
-                host_.log(plugin::LogLevel::Info,
+                // Said once at info: on a machine that stays busy a fast log waits again and again.
+                host_.log(state.told_held ? plugin::LogLevel::Debug : plugin::LogLevel::Info,
                           path + " waits to rotate: " + std::to_string(state.unplaced) +
                               " rotations of it are still to be placed and compressed");
+                state.told_held = true;
             }
             state.held = true;
             return;
@@ -285,7 +300,7 @@ class LogRotate final : public plugin::Plugin {
     // A log that waited for the worker rotates as soon as it may, if it is still too big.
     void resumeHeld(const std::string& path) {
         LogState& state = logs_[path];
-        if (!state.held || state.unplaced >= kMaxUnplaced) {
+        if (!state.held || state.unplaced >= backlog_) {
             return;
         }
         state.held = false;
@@ -509,6 +524,7 @@ class LogRotate final : public plugin::Plugin {
     std::chrono::seconds check_interval_{60};
     std::chrono::seconds retry_interval_{60};
     bool tend_log_ = true;
+    int backlog_ = kDefaultBacklog;
     std::map<std::string, RotationPolicy> policies_;  // jobs with a `log rotate` stanza
     std::set<std::string> jobs_;                      // every job class
     std::map<std::string, std::string> path_jobs_;    // log path -> its job
