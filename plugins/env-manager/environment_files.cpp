@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
 
 namespace tend::env_manager {
 
@@ -17,6 +18,11 @@ bool blank(char c) {
     return c == ' ' || c == '\t' || c == '\r';
 }
 
+// The most one environment variable can hold when a job is exec'd (Linux's MAX_ARG_STRLEN).
+// A value that expands past it (`PATH=$PATH$PATH`, line after line, doubles) is refused before
+// it can take tend's memory with it.
+constexpr std::size_t kMaxValueBytes = 131072;
+
 }  // namespace
 
 bool validVariableName(std::string_view name) {
@@ -29,7 +35,16 @@ bool validVariableName(std::string_view name) {
 std::optional<std::string> expandValue(std::string_view text, const Lookup& lookup,
                                        std::string& error, std::size_t& at) {
     std::string out;
+    const auto tooLong = [&](std::size_t where) {
+        error = "the value expands to more than " + std::to_string(kMaxValueBytes) +
+                " bytes, more than a job's environment can hold";
+        at = where;
+        return std::nullopt;
+    };
     for (std::size_t i = 0; i < text.size(); ++i) {
+        if (out.size() > kMaxValueBytes) {
+            return tooLong(i);
+        }
         const char c = text[i];
         if (c == '\\' && i + 1 < text.size() && text[i + 1] == '$') {
             out += '$';
@@ -80,6 +95,9 @@ std::optional<std::string> expandValue(std::string_view text, const Lookup& look
             return std::nullopt;
         }
         i = close;
+    }
+    if (out.size() > kMaxValueBytes) {
+        return tooLong(text.size());
     }
     return out;
 }

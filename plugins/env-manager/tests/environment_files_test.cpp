@@ -14,6 +14,7 @@ namespace tend::env_manager {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 Lookup from(const std::map<std::string, std::string, std::less<>>& values) {
     return [values](std::string_view name) -> std::optional<std::string> {
@@ -54,6 +55,26 @@ TEST(EnvironmentFiles, ABadLineIsReportedAtItsColumnAndSkipped) {
                                     "and '_', not starting with a digit",
                                     "e.conf:4:5: unterminated '${'",
                                     "e.conf:5:3: unknown operator in '${A:?x}': use :- or :+"));
+}
+
+// Each line doubles PATH: 40 lines would ask for a terabyte. The line that passes what one
+// environment variable can hold is refused, and so is every later one, whose PATH would be
+// larger still; PATH keeps its last value that fits.
+TEST(EnvironmentFiles, AValueThatExpandsPastWhatExecCanPassIsRefused) {
+    std::string text;
+    for (int i = 0; i < 40; ++i) {
+        text += "PATH=$PATH${PATH}\n";
+    }
+    std::vector<FileAssignment> out;
+    std::vector<std::string> errors;
+    parseEnvironmentFile(text, "bomb.conf", from({{"PATH", "/usr/bin:/bin"}}), out, errors);
+    ASSERT_FALSE(out.empty());
+    EXPECT_LE(out.back().value.size(), 131072u);
+    EXPECT_GT(out.back().value.size(), 131072u / 2);
+    ASSERT_EQ(out.size() + errors.size(), 40u);
+    EXPECT_THAT(errors.front(), HasSubstr("bomb.conf:" + std::to_string(out.size() + 1) + ":"));
+    EXPECT_THAT(errors.front(), HasSubstr("the value expands to more than 131072 bytes, more "
+                                          "than a job's environment can hold"));
 }
 
 // A table in memory, with origins, standing in for the host's.
