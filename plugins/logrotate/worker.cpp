@@ -29,9 +29,9 @@ void Worker::run(std::function<void()> task) {
 
 void Worker::loop() {
     // Compressing is background work: it yields to tend's loop and to the jobs writing their
-    // logs. SCHED_BATCH at nice 19, not SCHED_IDLE: an idle-class thread never runs on a
-    // machine that is never idle, and the rotations waiting for it would pile up for good. On
-    // Linux both settings are the thread's own.
+    // logs. SCHED_BATCH at nice 19, not SCHED_IDLE: an idle-class thread gets next to no time
+    // on a machine that is never idle, and the rotations waiting for it piled up. On Linux both
+    // settings are the thread's own.
     sched_param none{};
     ::sched_setscheduler(0, SCHED_BATCH, &none);
     ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
