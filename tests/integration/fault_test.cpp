@@ -212,20 +212,9 @@ TEST_F(TendFaults, AJobThatClosesItsOutputKeepsRunningAndTendStaysIdle) {
     const pid_t mute = mainPidOf("mute");
     ASSERT_GT(mute, 0);
     ASSERT_TRUE(waitForFile(logPath("mute"), "before\n"));
-    const auto cpuTicks = [&] {
-        std::istringstream in(readFile("/proc/" + std::to_string(tendPid()) + "/stat"));
-        std::string field;
-        long long ticks = 0;
-        for (int i = 1; i <= 15 && in >> field; ++i) {
-            if (i == 14 || i == 15) {
-                ticks += std::stoll(field);
-            }
-        }
-        return ticks;
-    };
-    const long long before = cpuTicks();
+    const long long before = tendCpuTicks();
     std::this_thread::sleep_for(2s);
-    const long long used = cpuTicks() - before;
+    const long long used = tendCpuTicks() - before;
     // A loop spinning on a hung-up pipe would use all 2 s (200 ticks at 100 Hz); idle is 0.
     EXPECT_LT(used, 50) << "tend used " << used << " ticks in 2 s beside a job with closed output";
     EXPECT_EQ(mainPidOf("mute"), mute);

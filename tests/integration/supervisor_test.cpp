@@ -1046,18 +1046,7 @@ TEST_F(TendSupervisor, RestartStormLeavesTendResponsive) {
     }
     writeJob("steady", "exec sleep 1000\n");
     ASSERT_TRUE(startTend());
-    const auto cpuTicks = [&] {
-        std::istringstream in(readFile("/proc/" + std::to_string(tendPid()) + "/stat"));
-        std::string field;
-        long long ticks = 0;
-        for (int i = 1; i <= 15 && in >> field; ++i) {
-            if (i == 14 || i == 15) {
-                ticks += std::stoll(field);
-            }
-        }
-        return ticks;
-    };
-    const long long before = cpuTicks();
+    const long long before = tendCpuTicks();
     const auto storm_start = std::chrono::steady_clock::now();
     for (int i = 0; i < 10; ++i) {
         const auto start = std::chrono::steady_clock::now();
@@ -1069,7 +1058,7 @@ TEST_F(TendSupervisor, RestartStormLeavesTendResponsive) {
         std::this_thread::sleep_for(100ms);
     }
     ASSERT_EQ(ctl("start", "steady").exit_code, 0);
-    const long long used = cpuTicks() - before;
+    const long long used = tendCpuTicks() - before;
     const double elapsed_ticks =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - storm_start).count() *
         static_cast<double>(::sysconf(_SC_CLK_TCK));

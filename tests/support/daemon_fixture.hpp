@@ -308,6 +308,19 @@ class TendDaemonTest : public ::testing::Test {
 
     pid_t tendPid() const { return tend_pid_; }
 
+    // CPU time tend has used so far, user and system, in clock ticks (/proc/PID/stat).
+    long long tendCpuTicks() const {
+        std::istringstream in(readFile("/proc/" + std::to_string(tend_pid_) + "/stat"));
+        std::string field;
+        long long ticks = 0;
+        for (int i = 1; i <= 15 && in >> field; ++i) {
+            if (i == 14 || i == 15) {
+                ticks += std::stoll(field);
+            }
+        }
+        return ticks;
+    }
+
     std::vector<std::string> extra_args_;  // more options for tend (`--exit-with PID`, ...)
 
     // A plugins.d of this test's own, as tend trusts one (owned by us, mode 0755).
