@@ -7,9 +7,10 @@
 // Each of EDITS edits writes the next version of target.conf (a new `start on edit-N`) under a
 // temporary name, reads CLOCK_MONOTONIC and renames it over target.conf, then sends
 // `show-config target` over one open control connection in a tight loop until a reply names
-// edit-N. The sample is the time from just before the rename to that reply; it includes tend's
-// 5 ms debounce, the reload (a directory walk and two stats per file, one file read), and half
-// a poll round trip on average. Edits are 30 ms apart, so each is a reload of its own.
+// edit-N. The sample is the time from just before the rename to that reply; it includes the
+// inotify event, the reload of the one file it names (a rename is complete, so tend applies it
+// without a debounce), and half a poll round trip on average. Edits are 30 ms apart, so each is
+// a reload of its own.
 //
 // Reload cost: a second tend, with --watch off, whose job directory does not exist yet. A full
 // load is `reload-configuration` right after a tree of JOBS files is renamed into place (every

@@ -199,4 +199,38 @@ std::vector<JobFile> findJobFiles(const std::filesystem::path& dir,
     return files;
 }
 
+std::optional<JobFile> findJobFile(const std::filesystem::path& dir, const std::string& name) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path relative(name);
+    if (name.empty() || relative.is_absolute() || !fs::is_directory(dir, ec)) {
+        return std::nullopt;
+    }
+    // The listing skips what it cannot read, and does not follow a symlinked subdirectory (nor
+    // does a name climb out of `dir`).
+    const auto listable = [](const fs::path& directory) {
+        return ::access(directory.c_str(), R_OK | X_OK) == 0;
+    };
+    if (!listable(dir)) {
+        return std::nullopt;
+    }
+    fs::path at = dir;
+    for (const fs::path& part : relative.parent_path()) {
+        at /= part;
+        if (part == ".." || part == "." || !fs::is_directory(fs::symlink_status(at, ec)) ||
+            !listable(at)) {
+            return std::nullopt;
+        }
+    }
+    JobFile file{name, dir / (name + ".conf")};
+    // As the listing: any entry but a directory (a symlink to one included).
+    if (!fs::exists(fs::symlink_status(file.path, ec)) || fs::is_directory(file.path, ec)) {
+        return std::nullopt;
+    }
+    const fs::path override_path = dir / (name + ".override");
+    file.has_override =
+        fs::exists(fs::symlink_status(override_path, ec)) && !fs::is_directory(override_path, ec);
+    return file;
+}
+
 }  // namespace tend::conf

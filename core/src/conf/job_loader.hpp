@@ -40,6 +40,10 @@ struct JobFile {
 std::vector<JobFile> findJobFiles(const std::filesystem::path& dir,
                                   std::vector<grammar::Diagnostic>& problems);
 
+// The job file that `findJobFiles(dir)` would list under `name` (`sub/name`), if there is one,
+// found without listing the directory: what a reload of one named file needs.
+std::optional<JobFile> findJobFile(const std::filesystem::path& dir, const std::string& name);
+
 // A diagnostic about a whole file (no line): "path: error: message".
 grammar::Diagnostic fileDiagnostic(const std::filesystem::path& path, std::string message,
                                    grammar::Severity severity = grammar::Severity::Error);

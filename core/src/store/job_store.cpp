@@ -247,6 +247,27 @@ JobStore::Known& JobStore::remember(const std::string& name, const fs::path& pat
 }
 
 RescanReport JobStore::rescan(const RescanOptions& options) {
+    return scan(nullptr, options);
+}
+
+RescanReport JobStore::rescanNamed(const std::set<std::string, std::less<>>& names,
+                                   const RescanOptions& options) {
+    // What a dry run would count is the whole tree's to say.
+    return scan(options.dry_run ? nullptr : &names, options);
+}
+
+std::size_t JobStore::directoryIndexOf(const fs::path& path) const {
+    for (std::size_t i = 0; i < dirs_.size(); ++i) {
+        const fs::path relative = path.lexically_relative(dirs_[i]);
+        if (!relative.empty() && *relative.begin() != "..") {
+            return i;
+        }
+    }
+    return dirs_.size();
+}
+
+RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
+                            const RescanOptions& options) {
     RescanReport report;
     report.dry_run = options.dry_run;
     const auto now = Clock::now();
@@ -258,138 +279,198 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
     // Which file owns each name: the first directory on the search path that has it.
     std::vector<conf::JobFile> found;
     std::set<std::string, std::less<>> owned;
-    std::vector<grammar::Diagnostic> problems;
-    for (const auto& dir : dirs_) {
-        std::error_code ec;
-        if (!fs::is_directory(dir, ec)) {
-            continue;
-        }
-        for (auto& file : conf::findJobFiles(dir, problems)) {
-            if (owned.insert(file.name).second) {
-                found.push_back(std::move(file));
+    // A named rescan looks at the names it was given and at the files missing since an earlier
+    // one (their removal may have fallen due); every other known file is as it was.
+    std::set<std::string, std::less<>> looked_at;
+    if (named) {
+        looked_at = *named;
+        for (const auto& [name, known] : known_) {
+            if (known.missing_since) {
+                looked_at.insert(name);
             }
         }
+        std::vector<std::pair<std::size_t, conf::JobFile>> in_order;
+        for (const auto& name : looked_at) {
+            for (std::size_t i = 0; i < dirs_.size(); ++i) {
+                if (auto file = conf::findJobFile(dirs_[i], name)) {
+                    owned.insert(name);
+                    in_order.emplace_back(i, std::move(*file));
+                    break;
+                }
+            }
+        }
+        // In the whole tree's order, directory by directory, so that the reports read alike.
+        std::sort(in_order.begin(), in_order.end(), [](const auto& a, const auto& b) {
+            return a.first != b.first ? a.first < b.first : a.second.name < b.second.name;
+        });
+        for (auto& [index, file] : in_order) {
+            found.push_back(std::move(file));
+        }
+    } else {
+        std::vector<grammar::Diagnostic> problems;
+        for (const auto& dir : dirs_) {
+            std::error_code ec;
+            if (!fs::is_directory(dir, ec)) {
+                continue;
+            }
+            for (auto& file : conf::findJobFiles(dir, problems)) {
+                if (owned.insert(file.name).second) {
+                    found.push_back(std::move(file));
+                }
+            }
+        }
+        for (const auto& problem : problems) {
+            report.errors.push_back(problem.format());
+            report.diagnostics.push_back(problem);
+        }
+        report.files = found.size();
     }
-    for (const auto& problem : problems) {
-        report.errors.push_back(problem.format());
-        report.diagnostics.push_back(problem);
-    }
-    report.files = found.size();
 
     std::size_t done = 0;
     for (const auto& file : found) {
         if (options.progress) {
             options.progress(++done, found.size());
         }
-        const sys::FileStamp conf_stamp = sys::stampOf(file.path);
-        const sys::FileStamp override_stamp =
-            file.has_override ? sys::stampOf(overridePath(file.path)) : sys::FileStamp{};
-        const bool racy =
-            racyStamp(conf_stamp, coarse_now) || racyStamp(override_stamp, coarse_now);
-        const auto known_it = known_.find(file.name);
-        Known* known = known_it == known_.end() ? nullptr : &known_it->second;
-        // Read again although the stamps match: they were taken too soon after a write.
-        const bool racy_reread = known && known->path == file.path && known->conf == conf_stamp &&
-                                 known->override_file == override_stamp && known->racy;
-        if (known && known->path == file.path && known->conf == conf_stamp &&
-            known->override_file == override_stamp && !known->racy && !options.reread_all) {
-            if (!options.dry_run) {
-                known->missing_since.reset();
-            }
-            if (!known->error.empty() && known->good) {
-                report.kept.push_back(file.name);
-            } else if (known->good) {
-                ++report.unchanged;
-            }
-            continue;  // not re-read: the file is the one already read
-        }
-        ++report.parsed;
-        auto result = conf::loadJobFile(file.name, file.path, registry_);
-        // The first error as `file:line:col: message`, for status and the plan.
-        std::string headline;
-        for (const auto& d : result.diagnostics) {
-            if (headline.empty() && d.severity == grammar::Severity::Error) {
-                headline = d.path +
-                           (d.line ? ':' + std::to_string(d.line) + ':' + std::to_string(d.column)
-                                   : std::string()) +
-                           ": " + d.message;
-            }
-        }
-        // A racy re-read that finds the same errors has nothing new to say.
-        if (!(racy_reread && !result.job && known->error == headline)) {
-            for (const auto& diagnostic : result.diagnostics) {
-                report.errors.push_back(diagnostic.format());
-                report.diagnostics.push_back(diagnostic);
-            }
-        }
-        const bool moved = known && known->path != file.path;
-        const dispatch::ClassEntry* entry = supervisor_.findClass(file.name);
-        if (!result.job) {
-            if (known && known->good) {
-                report.kept.push_back(file.name);
-                if (!(racy_reread && known->error == headline)) {
-                    report.plan.push_back({PlanStep::Kind::KeptLastGood, file.name,
-                                           headline + "; the last good definition stays in force"});
-                }
-            }
-            if (!options.dry_run) {
-                const Known& known_file =
-                    remember(file.name, file.path, conf_stamp, override_stamp, racy, headline);
-                if (known_file.good) {
-                    supervisor_.setFileError(file.name, headline);
-                }
-            }
-            continue;
-        }
-        auto definition = std::make_shared<const model::JobClass>(std::move(*result.job));
-        if (known && known->good && *known->good == *definition) {
-            ++report.unchanged;
-            if (!known->error.empty()) {
-                report.plan.push_back({PlanStep::Kind::Changed, file.name,
-                                       "the job file parses again; its definition is the one "
-                                       "in force"});
-            } else if (moved) {
-                report.plan.push_back(
-                    {PlanStep::Kind::Changed, file.name,
-                     "now defined by " + file.path.string() + " (same definition)"});
-            }
-        } else if (known && known->good) {
-            const auto changed = differences(*known->good, *definition);
-            report.changed.push_back(file.name);
-            report.plan.push_back(
-                {PlanStep::Kind::Changed, file.name,
-                 model::commaList(changed) +
-                     (moved ? " (now from " + file.path.string() + ")" : "") +
-                     runningEffect(entry, false, conditionsOnly(changed), definition.get())});
-        } else {
-            report.added.push_back(file.name);
-            std::string detail = file.path.string();
-            if (entry && !entry->instances.empty()) {
-                // Back while the instance of its removed predecessor still runs.
-                detail += runningEffect(entry, false,
-                                        conditionsOnly(differences(*entry->cls, *definition)),
-                                        definition.get());
-            }
-            report.plan.push_back({PlanStep::Kind::Added, file.name, std::move(detail)});
-        }
-        if (options.dry_run) {
-            continue;
-        }
-        Known& known_file =
-            remember(file.name, file.path, conf_stamp, override_stamp, racy, std::string());
-        if (!known_file.good || *known_file.good != *definition || (entry && entry->deleted)) {
-            if (auto running = runningDefinition(entry, *definition)) {
-                definition = std::move(running);
-            }
-            known_file.good = definition;
-            supervisor_.setClass(definition);
-        }
-        supervisor_.setFileError(file.name, {});
+        consider(file, coarse_now, options, report);
     }
+    retireMissing(named ? &looked_at : nullptr, owned, now, options, report);
+    if (named) {
+        // The files not looked at count as the whole-tree rescan would have found them.
+        for (const auto& [name, known] : known_) {
+            if (known.missing_since) {
+                continue;
+            }
+            ++report.files;
+            if (looked_at.contains(name) || !known.good) {
+                continue;
+            }
+            if (known.error.empty()) {
+                ++report.unchanged;
+            } else {
+                report.kept.push_back(name);
+            }
+        }
+        std::sort(report.kept.begin(), report.kept.end(),
+                  [this](const std::string& a, const std::string& b) {
+                      const std::size_t in_a = directoryIndexOf(known_.find(a)->second.path);
+                      const std::size_t in_b = directoryIndexOf(known_.find(b)->second.path);
+                      return in_a != in_b ? in_a < in_b : a < b;
+                  });
+    }
+    return report;
+}
 
+void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
+                        const RescanOptions& options, RescanReport& report) {
+    const sys::FileStamp conf_stamp = sys::stampOf(file.path);
+    const sys::FileStamp override_stamp =
+        file.has_override ? sys::stampOf(overridePath(file.path)) : sys::FileStamp{};
+    const bool racy = racyStamp(conf_stamp, coarse_now) || racyStamp(override_stamp, coarse_now);
+    const auto known_it = known_.find(file.name);
+    Known* known = known_it == known_.end() ? nullptr : &known_it->second;
+    // Read again although the stamps match: they were taken too soon after a write.
+    const bool racy_reread = known && known->path == file.path && known->conf == conf_stamp &&
+                             known->override_file == override_stamp && known->racy;
+    if (known && known->path == file.path && known->conf == conf_stamp &&
+        known->override_file == override_stamp && !known->racy && !options.reread_all) {
+        if (!options.dry_run) {
+            known->missing_since.reset();
+        }
+        if (!known->error.empty() && known->good) {
+            report.kept.push_back(file.name);
+        } else if (known->good) {
+            ++report.unchanged;
+        }
+        return;  // not re-read: the file is the one already read
+    }
+    ++report.parsed;
+    auto result = conf::loadJobFile(file.name, file.path, registry_);
+    // The first error as `file:line:col: message`, for status and the plan.
+    std::string headline;
+    for (const auto& d : result.diagnostics) {
+        if (headline.empty() && d.severity == grammar::Severity::Error) {
+            headline = d.path +
+                       (d.line ? ':' + std::to_string(d.line) + ':' + std::to_string(d.column)
+                               : std::string()) +
+                       ": " + d.message;
+        }
+    }
+    // A racy re-read that finds the same errors has nothing new to say.
+    if (!(racy_reread && !result.job && known->error == headline)) {
+        for (const auto& diagnostic : result.diagnostics) {
+            report.errors.push_back(diagnostic.format());
+            report.diagnostics.push_back(diagnostic);
+        }
+    }
+    const bool moved = known && known->path != file.path;
+    const dispatch::ClassEntry* entry = supervisor_.findClass(file.name);
+    if (!result.job) {
+        if (known && known->good) {
+            report.kept.push_back(file.name);
+            if (!(racy_reread && known->error == headline)) {
+                report.plan.push_back({PlanStep::Kind::KeptLastGood, file.name,
+                                       headline + "; the last good definition stays in force"});
+            }
+        }
+        if (!options.dry_run) {
+            const Known& known_file =
+                remember(file.name, file.path, conf_stamp, override_stamp, racy, headline);
+            if (known_file.good) {
+                supervisor_.setFileError(file.name, headline);
+            }
+        }
+        return;
+    }
+    auto definition = std::make_shared<const model::JobClass>(std::move(*result.job));
+    if (known && known->good && *known->good == *definition) {
+        ++report.unchanged;
+        if (!known->error.empty()) {
+            report.plan.push_back({PlanStep::Kind::Changed, file.name,
+                                   "the job file parses again; its definition is the one "
+                                   "in force"});
+        } else if (moved) {
+            report.plan.push_back({PlanStep::Kind::Changed, file.name,
+                                   "now defined by " + file.path.string() + " (same definition)"});
+        }
+    } else if (known && known->good) {
+        const auto changed = differences(*known->good, *definition);
+        report.changed.push_back(file.name);
+        report.plan.push_back(
+            {PlanStep::Kind::Changed, file.name,
+             model::commaList(changed) + (moved ? " (now from " + file.path.string() + ")" : "") +
+                 runningEffect(entry, false, conditionsOnly(changed), definition.get())});
+    } else {
+        report.added.push_back(file.name);
+        std::string detail = file.path.string();
+        if (entry && !entry->instances.empty()) {
+            // Back while the instance of its removed predecessor still runs.
+            detail +=
+                runningEffect(entry, false, conditionsOnly(differences(*entry->cls, *definition)),
+                              definition.get());
+        }
+        report.plan.push_back({PlanStep::Kind::Added, file.name, std::move(detail)});
+    }
+    if (options.dry_run) {
+        return;
+    }
+    Known& known_file =
+        remember(file.name, file.path, conf_stamp, override_stamp, racy, std::string());
+    if (!known_file.good || *known_file.good != *definition || (entry && entry->deleted)) {
+        if (auto running = runningDefinition(entry, *definition)) {
+            definition = std::move(running);
+        }
+        known_file.good = definition;
+        supervisor_.setClass(definition);
+    }
+    supervisor_.setFileError(file.name, {});
+}
+
+void JobStore::retireMissing(const std::set<std::string, std::less<>>* looked_at,
+                             const std::set<std::string, std::less<>>& owned, Clock::time_point now,
+                             const RescanOptions& options, RescanReport& report) {
     for (auto it = known_.begin(); it != known_.end();) {
         Known& known = it->second;
-        if (owned.contains(it->first)) {
+        if (owned.contains(it->first) || (looked_at && !looked_at->contains(it->first))) {
             ++it;
             continue;
         }
@@ -425,7 +506,6 @@ RescanReport JobStore::rescan(const RescanOptions& options) {
         supervisor_.removeClass(it->first);
         it = known_.erase(it);
     }
-    return report;
 }
 
 std::optional<Clock::time_point> JobStore::oldestMissing() const {
@@ -438,9 +518,13 @@ std::optional<Clock::time_point> JobStore::oldestMissing() const {
     return earliest;
 }
 
-std::vector<fs::path> JobStore::symlinkTargets() const {
+std::vector<fs::path> JobStore::symlinkTargets(
+    const std::set<std::string, std::less<>>* names) const {
     std::vector<fs::path> out;
     for (const auto& [name, known] : known_) {
+        if (names && !names->contains(name)) {
+            continue;
+        }
         std::error_code ec;
         for (const fs::path& path : {known.path, overridePath(known.path)}) {
             if (fs::is_symlink(path, ec)) {

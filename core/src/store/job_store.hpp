@@ -18,9 +18,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "conf/job_loader.hpp"
 #include "conf/stanza_registry.hpp"
 #include "model/job_class.hpp"
 #include "sys/file_stamp.hpp"
@@ -86,6 +88,11 @@ class JobStore {
              std::shared_ptr<spdlog::logger> logger);
 
     RescanReport rescan(const RescanOptions& options = {});
+    // The same for the job files of the given names alone (`sub/name`, as inotify named them),
+    // and for files missing since earlier: a one-file edit costs one file, not the tree. The
+    // report counts the whole tree, as rescan's does. A dry run looks at the whole tree.
+    RescanReport rescanNamed(const std::set<std::string, std::less<>>& names,
+                             const RescanOptions& options = {});
 
     const std::vector<std::filesystem::path>& directories() const { return dirs_; }
     // The stanzas job files may use; plugins add theirs (then rescan with reread_all).
@@ -93,8 +100,10 @@ class JobStore {
     // Since when the longest-missing job file has been missing, if one is: its removal falls
     // due a grace period later, and the watcher rescans again then.
     std::optional<std::chrono::steady_clock::time_point> oldestMissing() const;
-    // Resolved targets of job files that are symlinks, to watch them too.
-    std::vector<std::filesystem::path> symlinkTargets() const;
+    // Resolved targets of job files that are symlinks (of the named jobs' files, when given), to
+    // watch them too.
+    std::vector<std::filesystem::path> symlinkTargets(
+        const std::set<std::string, std::less<>>* names = nullptr) const;
 
   private:
     struct Known {
@@ -107,6 +116,20 @@ class JobStore {
         std::optional<std::chrono::steady_clock::time_point> missing_since;
     };
 
+    // The search directory `path` lies in, as an index into dirs_ (their count if none).
+    std::size_t directoryIndexOf(const std::filesystem::path& path) const;
+    // Both rescans: `named` null looks at the whole tree.
+    RescanReport scan(const std::set<std::string, std::less<>>* named,
+                      const RescanOptions& options);
+    // Reads `file` if its stamps changed and applies what changed.
+    void consider(const conf::JobFile& file, std::int64_t coarse_now, const RescanOptions& options,
+                  RescanReport& report);
+    // Known files that no file on the search path owns any more (among `looked_at`, when
+    // given): missing now, removed once their grace is over.
+    void retireMissing(const std::set<std::string, std::less<>>* looked_at,
+                       const std::set<std::string, std::less<>>& owned,
+                       std::chrono::steady_clock::time_point now, const RescanOptions& options,
+                       RescanReport& report);
     // Records what a rescan read of one job file: its stamps, and its error (empty: it parsed).
     Known& remember(const std::string& name, const std::filesystem::path& path,
                     const sys::FileStamp& conf, const sys::FileStamp& override_file, bool racy,

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "dispatch/supervisor.hpp"
 #include "store/job_store.hpp"
@@ -86,6 +87,9 @@ void JobWatcher::addWatch(const fs::path& path, bool directory) {
         }
         return;
     }
+    if (const auto known = watches_.find(wd); known != watches_.end() && known->second != path) {
+        aliased_.insert(wd);  // the same directory by another path (a symlinked search dir)
+    }
     watches_[wd] = path;
 }
 
@@ -114,19 +118,37 @@ void JobWatcher::watchTree() {
     }
 }
 
+void JobWatcher::noteJobFile(const fs::path& directory, std::string_view file_name) {
+    const fs::path stem = fs::path(file_name).replace_extension();
+    for (const auto& dir : store_.directories()) {
+        const fs::path relative = directory.lexically_relative(dir);
+        if (relative.empty() || *relative.begin() == "..") {
+            continue;
+        }
+        touched_.insert(relative == "." ? stem.generic_string()
+                                        : (relative / stem).generic_string());
+    }
+}
+
 void JobWatcher::onEvents(const sys::InotifyBatch& batch) {
     bool relevant = false;
+    // Whether every event says a file is complete (renamed into place, closed after writing):
+    // then the edit applies at once, as nothing more is coming for it. A file that went away
+    // waits out the debounce, as editors delete or rename away before they write anew.
+    bool settled = true;
     if (batch.overflowed) {
         // Events were lost: a rescan looks at every job file (and reads those whose stamps
         // changed). A file still being written keeps the rescan back as before: if its close
         // was among the lost events, the write-settle bound lets it go.
         logger_->warn("the job files' inotify queue overflowed; rescanning every job file");
         rewatch_ = true;
+        everything_ = true;
         relevant = true;
     }
     for (const sys::InotifyEvent& event : batch.events) {
         if (event.mask & IN_IGNORED) {
             watches_.erase(event.wd);
+            aliased_.erase(event.wd);
             rewatch_ = true;
             relevant = true;
             continue;
@@ -147,6 +169,14 @@ void JobWatcher::onEvents(const sys::InotifyBatch& batch) {
             continue;  // editors' swap and backup files, and anything else
         }
         const auto watched = watches_.find(event.wd);
+        if (event.name.empty() || watched == watches_.end() || aliased_.contains(event.wd)) {
+            // A symlink's target, or a directory reached by two paths: the tree says which
+            // jobs use it.
+            everything_ = true;
+        } else {
+            noteJobFile(watched->second, event.name);
+        }
+        settled = settled && !(event.mask & ~(IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB));
         const std::string key =
             (watched == watches_.end() ? std::string() : watched->second.string()) + "/" +
             event.name;
@@ -165,7 +195,8 @@ void JobWatcher::onEvents(const sys::InotifyBatch& batch) {
         relevant = true;
     }
     if (relevant) {
-        schedule(options_.debounce);
+        const bool at_once = settled && !everything_ && !rewatch_ && being_written_.empty();
+        schedule(at_once ? std::chrono::milliseconds(0) : options_.debounce);
     }
 }
 
@@ -191,18 +222,26 @@ void JobWatcher::apply() {
                       *being_written_.begin(), options_.write_settle.count());
         being_written_.clear();
     }
+    // Directories came or went, events were lost, or part of the tree is not watched: only the
+    // whole tree says what changed. Otherwise inotify named every file that did, and the rest
+    // need no look.
+    const bool whole_tree = everything_ || rewatch_ || degraded_;
     if (rewatch_ && inotify_.isOpen()) {
         rewatch_ = false;
         watchTree();
     }
     RescanOptions rescan;
     rescan.removal_grace = options_.removal_grace;
-    const RescanReport report = store_.rescan(rescan);
+    const std::set<std::string, std::less<>> touched = std::exchange(touched_, {});
+    everything_ = false;
+    const RescanReport report =
+        whole_tree ? store_.rescan(rescan) : store_.rescanNamed(touched, rescan);
     logRescan(*logger_, "job files changed", report);
     supervisor_.poll();
     if (inotify_.isOpen()) {
-        for (const auto& target : store_.symlinkTargets()) {
-            addWatch(target, false);  // a new symlink, or one pointed elsewhere
+        // A new symlink, or one pointed elsewhere.
+        for (const auto& target : store_.symlinkTargets(whole_tree ? nullptr : &touched)) {
+            addWatch(target, false);
         }
     }
     if (const auto missing = store_.oldestMissing()) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "sys/asio.hpp"
 #include "sys/inotify_reader.hpp"
@@ -56,6 +57,8 @@ class JobWatcher {
   private:
     void watchTree();
     void addWatch(const std::filesystem::path& path, bool directory);
+    // Notes the job a `.conf` or `.override` named by an event in `directory` belongs to.
+    void noteJobFile(const std::filesystem::path& directory, std::string_view file_name);
     void onEvents(const sys::InotifyBatch& batch);
     void schedule(std::chrono::milliseconds delay);
     void apply();
@@ -71,8 +74,13 @@ class JobWatcher {
     std::map<int, std::filesystem::path> watches_;  // watch descriptor -> watched path
     std::set<std::string> being_written_;           // files with IN_MODIFY and no close yet
     std::chrono::steady_clock::time_point writing_since_{};
-    bool rewatch_ = false;   // directories came or went: walk the tree again
-    bool degraded_ = false;  // said once that something is not watched
+    bool rewatch_ = false;  // directories came or went: walk the tree again
+    // The next rescan looks at the whole tree: the first one does, as files may have come
+    // between tend's first load and the watches.
+    bool everything_ = true;
+    std::set<int> aliased_;                       // watches of a directory that two paths lead to
+    std::set<std::string, std::less<>> touched_;  // else at these jobs' files alone
+    bool degraded_ = false;                       // said once that something is not watched
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer rescan_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
