@@ -163,6 +163,40 @@ TEST_F(TendFaults, SignalsDuringStartsAndDuringTheSessionsEndChangeNothingTheySh
     EXPECT_THAT(tendLog(), Not(HasSubstr("second SIGTERM")));
 }
 
+// SIGHUP (a reload) and SIGUSR1 reach tend while `tendctl stop --all` waits on 10 jobs whose
+// pre-stop takes 0.5 s: the stop goes on to its end and says so, and tend carries on serving.
+TEST_F(TendFaults, SignalsDuringStopAllChangeNothingTheyShouldNot) {
+    constexpr int kJobs = 10;
+    for (int i = 0; i < kJobs; ++i) {
+        writeJob("j" + std::to_string(i),
+                 "start on startup\npre-stop exec sleep 0.5\nexec sleep 1000\n");
+    }
+    ASSERT_TRUE(startTendForeground());
+    std::string list;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            list = ctl("list").out;
+            return countOf(list, "start/running") == kJobs;
+        },
+        30s))
+        << list;
+    test::ProcessResult stopped;
+    std::thread stop_all([&] { stopped = ctl("stop", "--all"); });
+    EXPECT_TRUE(waitForFile(tend_log_, "state running -> pre-stop", 10s)) << tendLog();
+    for (int round = 0; round < 3; ++round) {
+        ::kill(tendPid(), SIGHUP);
+        ::kill(tendPid(), SIGUSR1);
+    }
+    stop_all.join();
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_EQ(stopped.out, "stopped 10 of 10 job instances\n");
+    list = ctl("list").out;
+    EXPECT_EQ(countOf(list, "stop/waiting"), static_cast<std::size_t>(kJobs)) << list;
+    EXPECT_THAT(tendLog(), HasSubstr("SIGHUP"));
+    const test::ProcessResult again = ctl("start", "j0");
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
 // The user, tired of waiting at logout, sends SIGTERM again: the job that ignores SIGTERM with a
 // 300 s kill timeout is killed at once and tend exits 0.
 TEST_F(TendFaults, ASecondTermWhileTheSessionEndsKillsTheSlowJobsAtOnce) {

@@ -145,6 +145,24 @@ TEST_F(TendHookFailures, AFailingPostStopFailsTheJobWithItsStatus) {
     EXPECT_THAT(again.out, MatchesRegex("hooked start/running, process [0-9]+\n"));
 }
 
+TEST_F(TendHookFailures, APostStopKilledBySignalFailsTheJobWithItsSignal) {
+    writeJob("hooked", "exec sleep 1000\npost-stop exec sh -c 'kill -SEGV $$'\n");
+    watchStopped("hooked");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "hooked").exit_code, 0);
+    ctl("stop", "hooked");
+    EXPECT_EQ(waitForStatus("hooked", "stop/waiting", 10s), "hooked stop/waiting\n");
+    EXPECT_TRUE(
+        waitForFile(logPath("watch-hooked"),
+                    "stopped RESULT=failed PROCESS=post-stop EXIT_STATUS= EXIT_SIGNAL=SEGV\n", 10s))
+        << readLog("watch-hooked") << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("post-stop process"));
+    EXPECT_THAT(tendLog(), HasSubstr("killed by SEGV signal"));
+    // tend goes on: the job starts afresh.
+    const test::ProcessResult again = ctl("start", "hooked");
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
 TEST_F(TendHookFailures, APreStartKilledBySignalFailsTheStart) {
     writeJob("hooked", "exec sleep 1000\npre-start exec sh -c 'kill -KILL $$'\n");
     watchStopped("hooked");
