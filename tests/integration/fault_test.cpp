@@ -197,6 +197,25 @@ TEST_F(TendFaults, SignalsDuringStopAllChangeNothingTheyShouldNot) {
     EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
+// 150 tasks end within moments of each other: each exit is a signal of its own (more than one
+// read of them takes), and every one is reaped and reported; no zombie is left behind.
+TEST_F(TendFaults, ManyJobsEndingAtOnceAreEachReapedAndReported) {
+    constexpr int kTasks = 150;
+    for (int i = 0; i < kTasks; ++i) {
+        writeJob("t" + std::to_string(i), "start on go\ntask\nexec true\n");
+    }
+    ASSERT_TRUE(startTend());
+    const test::ProcessResult emitted = ctl("emit", "go");
+    EXPECT_EQ(emitted.exit_code, 0) << emitted.err;
+    const std::string list = ctl("list").out;
+    EXPECT_EQ(countOf(list, "stop/waiting"), static_cast<std::size_t>(kTasks)) << list;
+    EXPECT_EQ(countOf(list, "start/"), 0u) << list;
+    EXPECT_TRUE(zombieChildrenOf(tendPid()).empty());
+    // And again, now that the first round's signals are all read.
+    EXPECT_EQ(ctl("emit", "go").exit_code, 0);
+    EXPECT_EQ(countOf(ctl("list").out, "stop/waiting"), static_cast<std::size_t>(kTasks));
+}
+
 // The user, tired of waiting at logout, sends SIGTERM again: the job that ignores SIGTERM with a
 // 300 s kill timeout is killed at once and tend exits 0.
 TEST_F(TendFaults, ASecondTermWhileTheSessionEndsKillsTheSlowJobsAtOnce) {
