@@ -197,8 +197,8 @@ TEST_F(TendFaults, SignalsDuringStopAllChangeNothingTheyShouldNot) {
     EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
-// 150 tasks end within moments of each other: each exit is a signal of its own (more than one
-// read of them takes), and every one is reaped and reported; no zombie is left behind.
+// 150 tasks end within moments of each other, so SIGCHLDs coalesce: every exit is still reaped
+// and reported, and no zombie is left behind.
 TEST_F(TendFaults, ManyJobsEndingAtOnceAreEachReapedAndReported) {
     constexpr int kTasks = 150;
     for (int i = 0; i < kTasks; ++i) {
@@ -211,7 +211,7 @@ TEST_F(TendFaults, ManyJobsEndingAtOnceAreEachReapedAndReported) {
     EXPECT_EQ(countOf(list, "stop/waiting"), static_cast<std::size_t>(kTasks)) << list;
     EXPECT_EQ(countOf(list, "start/"), 0u) << list;
     EXPECT_TRUE(zombieChildrenOf(tendPid()).empty());
-    // And again, now that the first round's signals are all read.
+    // And again, on the same tend.
     EXPECT_EQ(ctl("emit", "go").exit_code, 0);
     EXPECT_EQ(countOf(ctl("list").out, "stop/waiting"), static_cast<std::size_t>(kTasks));
 }

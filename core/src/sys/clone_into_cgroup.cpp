@@ -5,23 +5,10 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 
 namespace tend::sys {
-
-namespace {
-std::atomic<int> exit_signal{SIGCHLD};
-}  // namespace
-
-void setChildExitSignal(int signal) {
-    exit_signal.store(signal, std::memory_order_relaxed);
-}
-
-int childExitSignal() {
-    return exit_signal.load(std::memory_order_relaxed);
-}
 
 #if defined(__x86_64__)
 
@@ -72,7 +59,7 @@ pid_t cloneIntoCgroup(int cgroup_dir_fd, void (*entry)(const void*), const void*
     }
     CloneArgs args{};
     args.flags = kCloneVm | kCloneVfork | kCloneIntoCgroup;
-    args.exit_signal = static_cast<std::uint64_t>(childExitSignal());
+    args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uint64_t>(stack);  // the kernel starts at stack + size
     args.stack_size = kChildStackSize;
     args.cgroup = static_cast<std::uint64_t>(cgroup_dir_fd);

@@ -16,12 +16,6 @@ namespace tend::sys {
 // Whether this build can start a child in a cgroup (x86-64 only, for now).
 bool canCloneIntoCgroup();
 
-// The signal a child started here sends its parent when it ends: SIGCHLD unless the parent
-// asked for another (LinuxPlatform asks for a real-time one, which queues one per child with
-// the child's pid, where SIGCHLD coalesces and leaves the parent to look at every child).
-void setChildExitSignal(int signal);
-int childExitSignal();
-
 // Like vfork(): the parent resumes once the child has exec'd or exited. Returns the child's
 // pid, or -1 with errno set (ENOSYS where unsupported, or the kernel's refusal: EACCES, EBUSY…).
 pid_t cloneIntoCgroup(int cgroup_dir_fd, void (*entry)(const void*), const void* argument);

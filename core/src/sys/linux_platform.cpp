@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -18,7 +17,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "sys/clone_into_cgroup.hpp"
 #include "sys/spawn.hpp"
 
 namespace tend::sys {
@@ -87,38 +85,9 @@ bool environHas(pid_t pid, const std::string& job_entry, const std::string& inst
 
 }  // namespace
 
-namespace {
-
-// The signal children started in cgroups end with: real-time signals queue one per child, with
-// its pid, so an exit is reaped with a wait for that pid. A wait for any child walks the kernel's
-// list of all of them, which made every restart cost time in proportion to the jobs running.
-int exitSignal() {
-    return SIGRTMIN + 8;
-}
-
-// A thread that does not block the exit signal can still be handed it: rather than lose the
-// exit (the default action would end tend), it asks for a look at every child.
-void forwardExitAsChild(int) {
-    const int saved = errno;
-    ::kill(::getpid(), SIGCHLD);
-    errno = saved;
-}
-
-}  // namespace
-
-LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), child_signal_(io) {
-    // Blocked before tend starts any thread, so that every thread inherits the block and the
-    // signal waits for the signalfd.
-    sigset_t exit_set;
-    sigemptyset(&exit_set);
-    sigaddset(&exit_set, exitSignal());
-    pthread_sigmask(SIG_BLOCK, &exit_set, nullptr);
-}
+LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), child_signal_(io) {}
 
 LinuxPlatform::~LinuxPlatform() {
-    if (exit_signals_) {
-        setChildExitSignal(SIGCHLD);  // no one reads the exit signal any more
-    }
     if (!notify_path_.empty()) {
         ::unlink(notify_path_.c_str());
     }
@@ -129,49 +98,6 @@ void LinuxPlatform::start(ChildEvents events) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     child_signal_.add(SIGCHLD);
     waitForSignal();
-    struct sigaction forward {};
-    forward.sa_handler = &forwardExitAsChild;
-    sigemptyset(&forward.sa_mask);
-    forward.sa_flags = SA_RESTART;
-    sigset_t exit_set;
-    sigemptyset(&exit_set);
-    sigaddset(&exit_set, exitSignal());
-    const int fd = ::sigaction(exitSignal(), &forward, nullptr) == 0
-                       ? ::signalfd(-1, &exit_set, SFD_NONBLOCK | SFD_CLOEXEC)
-                       : -1;
-    if (fd >= 0) {
-        exit_signals_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, fd);
-        setChildExitSignal(exitSignal());
-        waitForExits();
-    }
-}
-
-void LinuxPlatform::waitForExits() {
-    exit_signals_->async_wait(
-        boost::asio::posix::stream_descriptor::wait_read,
-        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-            if (ec || alive.expired()) {
-                return;
-            }
-            signalfd_siginfo queued[64];
-            for (;;) {
-                const ssize_t got = ::read(exit_signals_->native_handle(), queued, sizeof queued);
-                if (got <= 0) {
-                    break;
-                }
-                for (std::size_t i = 0; i < static_cast<std::size_t>(got) / sizeof queued[0]; ++i) {
-                    siginfo_t info{};
-                    // The fast path: the kernel looks at this one child, not at all of them.
-                    // Already reaped by a look at every child (a SIGCHLD came first): nothing.
-                    if (::waitid(P_PID, static_cast<id_t>(queued[i].ssi_pid), &info,
-                                 WEXITED | WNOHANG | __WALL) == 0 &&
-                        info.si_pid != 0) {
-                        reaped(info);
-                    }
-                }
-            }
-            waitForExits();
-        });
 }
 
 void LinuxPlatform::waitForSignal() {
@@ -185,36 +111,29 @@ void LinuxPlatform::waitForSignal() {
 }
 
 void LinuxPlatform::reap() {
-    // SIGCHLD coalesces: one signal may stand for many children. It comes for children that
-    // end with it (started without a cgroup, or re-parented to tend), for stops, and from
-    // forwardExitAsChild; __WALL takes the children that end with the exit signal too.
+    // SIGCHLD coalesces: one signal may stand for many children.
     for (;;) {
         siginfo_t info{};
-        if (::waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WNOHANG | __WALL) < 0 ||
-            info.si_pid == 0) {
+        if (::waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WNOHANG) < 0 || info.si_pid == 0) {
             return;
         }
-        reaped(info);
-    }
-}
-
-void LinuxPlatform::reaped(const siginfo_t& info) {
-    const pid_t pid = info.si_pid;
-    if (info.si_code == CLD_STOPPED || info.si_code == CLD_TRAPPED) {
-        if (events_.stopped) {
-            events_.stopped(pid);
+        const pid_t pid = info.si_pid;
+        if (info.si_code == CLD_STOPPED || info.si_code == CLD_TRAPPED) {
+            if (events_.stopped) {
+                events_.stopped(pid);
+            }
+            continue;
         }
-        return;
-    }
-    spawned_.erase(pid);
-    if (children_this_turn_) {
-        reaped_this_turn_.insert(pid);
-    }
-    ExitStatus status;
-    status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
-    status.value = info.si_status;
-    if (events_.exited) {
-        events_.exited(pid, status);
+        spawned_.erase(pid);
+        if (children_this_turn_) {
+            reaped_this_turn_.insert(pid);
+        }
+        ExitStatus status;
+        status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
+        status.value = info.si_status;
+        if (events_.exited) {
+            events_.exited(pid, status);
+        }
     }
 }
 

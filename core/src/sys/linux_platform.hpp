@@ -3,8 +3,6 @@
 // a child subreaper, and the sd_notify socket.
 #pragma once
 
-#include <signal.h>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,15 +60,10 @@ class LinuxPlatform final : public Platform {
     // of children, so reading it per job made stopping N jobs cost N squared.
     const std::vector<pid_t>& childrenThisTurn();
     void waitForSignal();
-    // Reads the queued exit signals of the children started in cgroups, and reaps each by pid.
-    void waitForExits();
-    // What waitid said of one child: a stop, or an exit for the supervisor.
-    void reaped(const siginfo_t& info);
     void waitForNotification();
 
     boost::asio::io_context& io_;
     boost::asio::signal_set child_signal_;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> exit_signals_;  // a signalfd
     ChildEvents events_;
     std::unordered_set<pid_t> spawned_;  // processes tend started itself, until reaped
     std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
