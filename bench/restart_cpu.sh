@@ -157,3 +157,8 @@ mkdir -p "$(dirname "$results")"
 echo
 echo "results written to $results"
 cat "$results"
+# A window with no restart means the services were not respawned: a failure, never a timing.
+if awk '$4 == 0 {found = 1} END {exit !found}' "$samples"; then
+    echo "restart_cpu: a window saw no restart; the services were not respawned" >&2
+    exit 1
+fi
