@@ -41,3 +41,40 @@ stop_tend() {
     [ -z "$daemon" ] || stop_pid "$daemon"
     rm -f "$1/run/tend.pid"
 }
+
+# For a script that writes a results file NAME: sets results (unless --results gave one) to
+# bench/results/NAME, or BUILD_DIR/NAME for --quick; official (1 for bench/results); and commit
+# and dirty, which the results name. Official results need a committed tree.
+# shellcheck disable=SC2034 # the variables are the sourcing script's
+results_and_commit() {
+    local name=$1 here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    official=0
+    if [ -z "$results" ]; then
+        if [ "$quick" = 1 ]; then
+            results=$build/$name
+        else
+            results=$here/bench/results/$name
+            official=1
+        fi
+    fi
+    commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    dirty=""
+    if git -C "$here" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
+        dirty=" (with uncommitted changes)"
+        if [ "$official" = 1 ]; then
+            echo "uncommitted changes in $here: commit them first, the results name the commit" >&2
+            exit 1
+        fi
+    fi
+}
+
+# The opening of a results file: its title, then which command wrote it, at which commit, when
+# and on what machine. $1: the title; $2: the script, as run from the project root.
+results_header() {
+    echo "# $1"
+    echo
+    echo "Written by \`$2 $build_arg$args_text\`"
+    echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
+    echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)."
+}

@@ -13,38 +13,17 @@ source "$here/bench/lib.sh"
 parse_scenario_args "$@"
 harness=$build/bench/tend_reload_latency
 edits=200 jobs=1000 repetitions=9
-official=0
 if [ "$quick" = 1 ]; then
     edits=10 jobs=50 repetitions=2
-fi
-if [ -z "$results" ]; then
-    if [ "$quick" = 1 ]; then
-        results=$build/reload-latency.md
-    else
-        results=$here/bench/results/reload-latency.md
-        official=1
-    fi
 fi
 for file in "$harness" "$build/core/tend"; do
     [ -x "$file" ] || { echo "missing $file: build it first" >&2; exit 1; }
 done
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$here" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
-    dirty=" (with uncommitted changes)"
-    if [ "$official" = 1 ]; then
-        echo "uncommitted changes in $here: commit them first, the results name the commit" >&2
-        exit 1
-    fi
-fi
+results_and_commit reload-latency.md
 output=$("$harness" "$build/core/tend" "$edits" "$jobs" "$repetitions")
 mkdir -p "$(dirname "$results")"
 {
-    echo "# Hot reload: results"
-    echo
-    echo "Written by \`bench/reload_scenarios.sh $build_arg$args_text\`"
-    echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
-    echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)."
+    results_header "Hot reload: results" bench/reload_scenarios.sh
     echo
     echo "The harness, \`tend_reload_latency TEND $edits $jobs $repetitions\`, printed:"
     echo

@@ -22,7 +22,6 @@ rounds=3
 window=20
 loopers=200
 life=4
-official=0
 if [ "$quick" = 1 ]; then
     sizes="0 100"
     rounds=1
@@ -30,26 +29,10 @@ if [ "$quick" = 1 ]; then
     loopers=20
     life=1
 fi
-if [ -z "$results" ]; then
-    if [ "$quick" = 1 ]; then
-        results=$build/restart-cpu.md
-    else
-        results=$here/bench/results/restart-cpu.md
-        official=1
-    fi
-fi
 for file in "$tend" "$tendctl"; do
     [ -x "$file" ] || { echo "missing $file: build it first" >&2; exit 1; }
 done
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=""
-if git -C "$here" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
-    dirty=" (with uncommitted changes)"
-    if [ "$official" = 1 ]; then
-        echo "uncommitted changes in $here: commit them first, the results name the commit" >&2
-        exit 1
-    fi
-fi
+results_and_commit restart-cpu.md
 
 work=$(mktemp -d /tmp/tend-bench-XXXXXX)
 tree=""
@@ -129,11 +112,7 @@ stats() {
 }
 mkdir -p "$(dirname "$results")"
 {
-    echo "# CPU per restart beside idle jobs: results"
-    echo
-    echo "Written by \`bench/restart_cpu.sh $build_arg$args_text\`"
-    echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
-    echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)."
+    results_header "CPU per restart beside idle jobs: results" bench/restart_cpu.sh
     echo
     echo "$loopers services whose main process lives $life s, respawned at once (\`respawn delay 0\`,"
     echo "\`respawn limit unlimited\`), beside N idle jobs (\`exec sleep 100000\`); a window of"
