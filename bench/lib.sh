@@ -59,6 +59,7 @@ results_and_commit() {
         fi
     fi
     commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    # Untracked files (a build directory's symlink) do not change what ran.
     dirty=""
     if git -C "$here" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
         dirty=" (with uncommitted changes)"

@@ -26,15 +26,6 @@ tendctl=$build/core/tendctl
 plugins=$build/plugins.d
 rounds=15
 [ "$quick" = 1 ] && rounds=2
-official=0
-if [ -z "$results" ]; then
-    if [ "$quick" = 1 ]; then
-        results=$build/session-scenarios.md
-    else
-        results=$here/bench/results/session-scenarios.md
-        official=1
-    fi
-fi
 for file in "$tend" "$tendctl"; do
     [ -x "$file" ] || { echo "missing $file: build it first" >&2; exit 1; }
 done
@@ -44,16 +35,7 @@ done
 for program in Xvfb xdpyinfo xrdb dbus-daemon dbus-send ssh-agent ssh-add; do
     command -v "$program" >/dev/null || { echo "missing $program (scripts/install-deps)" >&2; exit 1; }
 done
-commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Untracked files (a build directory's symlink) do not change what ran.
-dirty=""
-if git -C "$here" status --porcelain --untracked-files=no 2>/dev/null | grep -q .; then
-    dirty=" (with uncommitted changes)"
-    if [ "$official" = 1 ]; then
-        echo "uncommitted changes in $here: commit them first, the results name the commit" >&2
-        exit 1
-    fi
-fi
+results_and_commit session-scenarios.md
 
 # The shipped services: every job of jobs.d/ that is not a task. The shell script below starts
 # their programs, so a change to that list must be looked at here.
@@ -357,11 +339,7 @@ outlived=0
 [ -f "$tree/outlived" ] && outlived=$(wc -l <"$tree/outlived")
 mkdir -p "$(dirname "$results")"
 {
-    echo "# The desktop session: results"
-    echo
-    echo "Written by \`bench/session_scenarios.sh $build_arg$args_text\`"
-    echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
-    echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)."
+    results_header "The desktop session: results" bench/session_scenarios.sh
     echo
     echo "Each round runs a private Xvfb, home and XDG tree, the shipped jobs of jobs.d/"
     echo "(services: ${services[*]}) and the standard plugins. In every one"
