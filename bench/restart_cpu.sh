@@ -4,7 +4,8 @@
 # `respawn limit unlimited`) run beside 0, 1,000 and 5,000 idle jobs. Over a window of 20 s,
 # tend's CPU time (user + system, every thread, from /proc) is divided by the restarts in the
 # window (the sum of the services' respawn counts, `tendctl --json list`, before and after).
-# Rounds are the outer loop, so that a slow minute of the machine falls on every size.
+# Rounds are the outer loop, so that a slow minute of the machine falls on every size. Each
+# round also times the restart of a service killed after 4 s up, under tend's default pacing.
 # Writes its results (medians with min-max, the command, commit, date and machine) as Markdown to
 # RESULTS (default bench/results/restart-cpu.md; --quick: BUILD_DIR/restart-cpu.md, sizes 0 and
 # 100, 20 services living 1 s, one round of 3 s). Official results (the default RESULTS) need a committed tree. Every
@@ -22,14 +23,19 @@ rounds=3
 window=20
 loopers=200
 life=4
+stable_kills=5  # per round: a service killed after a stable run of stable_ms
+stable_ms=4000
 if [ "$quick" = 1 ]; then
     sizes="0 100"
     rounds=1
     window=3
     loopers=20
     life=1
+    stable_kills=2
+    stable_ms=1500
 fi
-for file in "$tend" "$tendctl"; do
+harness=$build/bench/tend_restart_latency
+for file in "$tend" "$tendctl" "$harness"; do
     [ -x "$file" ] || { echo "missing $file: build it first" >&2; exit 1; }
 done
 results_and_commit restart-cpu.md
@@ -96,13 +102,20 @@ measure() {
 }
 
 samples=$work/samples
+stable=$work/stable
 : >"$samples"
+: >"$stable"
 for round in $(seq 1 "$rounds"); do
     # A fresh order per round, so that no size always runs first or last.
     # shellcheck disable=SC2086 # a list of sizes
     for idle in $(printf '%s\n' $sizes | shuf); do
         measure "$idle"
     done
+    # The restart of a service that had stayed up, under tend's default pacing
+    # (`respawn limit unlimited`, no `respawn delay`), and the floor's restart beside it.
+    "$harness" --tend "$tend" "$tendctl" "$stable_kills" --pace "$stable_ms" --default-pacing |
+        tee -a "$stable"
+    "$harness" --floor "$stable_kills" | tee -a "$stable"
 done
 
 # "median min max" of the µs of CPU per restart at size $1.
@@ -128,6 +141,14 @@ mkdir -p "$(dirname "$results")"
         restarts=$(awk -v n="$idle" '$3 == n {print $4}' "$samples" | paste -sd/ -)
         echo "| $idle | $restarts | $median [$low–$high] |"
     done
+    echo
+    echo "Restart after a stable run: a service under tend's default pacing (\`respawn limit"
+    echo "unlimited\`, no \`respawn delay\`) is killed after ${stable_ms} ms up, $stable_kills times"
+    echo "per round; SIGKILL to the replacement's first act (\`tend_restart_latency --default-pacing\`),"
+    echo "beside the floor (the harness's own \`waitpid\` + \`posix_spawn\`, no pacing). Each"
+    echo "round's medians:"
+    echo
+    sed 's/^/    /' "$stable"
     echo
     echo "Raw samples (round: idle jobs, restarts, CPU ms, cgroups):"
     echo

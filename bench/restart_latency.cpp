@@ -5,17 +5,20 @@
 // same way: the service writes "pid monotonic-ns" to a FIFO as its first act.
 //
 //   restart_latency --floor N
-//   restart_latency --tend TEND TENDCTL N [--pace MS] [--floor-beside] [--while PROG ARGS...]
+//   restart_latency --tend TEND TENDCTL N [--pace MS] [--default-pacing] [--floor-beside]
+//                   [--while PROG ARGS...]
 //   restart_latency --service FIFO          (the service itself)
 //
 // --pace waits MS milliseconds after each restart before the next kill, so that N restarts
-// spread over a stretch of time. --while runs PROG ARGS... beside tend for the whole
-// measurement (started before the first kill, then half a second to warm up; SIGINT after the
-// last), with $TEND_SESSION naming tend's control socket: bench/control_load, to measure
-// restarts on a busy tend. tend's session also holds `steady`, a job that only sleeps, for
-// PROG to ask about. --floor-beside leaves the restarting to this program (the floor) while tend
-// runs beside it and PROG keeps it busy: how much of a slower restart under load is the
-// machine's, and how much is tend's.
+// spread over a stretch of time. --default-pacing leaves out `respawn delay 0`, so that tend
+// paces respawns as it does by default under `respawn limit unlimited`, and the pace comes
+// before each kill: how soon a service that stayed up MS milliseconds comes back. --while runs PROG
+// ARGS... beside tend for the whole measurement (started before the first kill, then half a second
+// to warm up; SIGINT after the last), with $TEND_SESSION naming tend's control socket:
+// bench/control_load, to measure restarts on a busy tend. tend's session also holds `steady`, a job
+// that only sleeps, for PROG to ask about. --floor-beside leaves the restarting to this program
+// (the floor) while tend runs beside it and PROG keeps it busy: how much of a slower restart under
+// load is the machine's, and how much is tend's.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -131,12 +134,15 @@ int main(int argc, char** argv) {
         const int n = std::atoi(argv[4]);
         int pace_ms = 0;
         bool floor_beside = false;
+        bool default_pacing = false;
         std::vector<std::string> load;
         for (int i = 5; i < argc; ++i) {
             if (std::strcmp(argv[i], "--pace") == 0 && i + 1 < argc) {
                 pace_ms = std::atoi(argv[++i]);
             } else if (std::strcmp(argv[i], "--floor-beside") == 0) {
                 floor_beside = true;
+            } else if (std::strcmp(argv[i], "--default-pacing") == 0) {
+                default_pacing = true;
             } else if (std::strcmp(argv[i], "--while") == 0 && i + 1 < argc) {
                 load.assign(argv + i + 1, argv + argc);
                 break;
@@ -147,7 +153,8 @@ int main(int argc, char** argv) {
         }
         mkdir((dir + "/jobs").c_str(), 0700);
         std::ofstream(dir + "/jobs/crasher.conf")
-            << "respawn\nrespawn limit unlimited\nrespawn delay 0\nconsole none\nexec " << self()
+            << "respawn\nrespawn limit unlimited\n"
+            << (default_pacing ? "" : "respawn delay 0\n") << "console none\nexec " << self()
             << " --service " << fifo << "\n";
         std::ofstream(dir + "/jobs/steady.conf")
             << "start on startup\nconsole none\nexec sleep 1000000\n";
@@ -181,6 +188,10 @@ int main(int argc, char** argv) {
             usleep(500000);
         }
         for (int i = 0; i < n; ++i) {
+            if (default_pacing && pace_ms > 0) {
+                // Each kill ends a run of the full pace: the stable run under test.
+                usleep(static_cast<useconds_t>(pace_ms) * 1000);
+            }
             const long long t0 = nowNs();
             kill(current.pid, SIGKILL);
             if (floor_beside) {
@@ -189,7 +200,7 @@ int main(int argc, char** argv) {
             }
             current = readReport(in);
             samples.push_back(static_cast<double>(current.ns - t0) / 1e6);
-            if (pace_ms > 0) {
+            if (!default_pacing && pace_ms > 0) {
                 usleep(static_cast<useconds_t>(pace_ms) * 1000);
             }
         }
@@ -209,10 +220,11 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 500 && kill(tend_pid, 0) == 0; ++i) {
             usleep(10000);
         }
-        summarize(floor_beside   ? (load.empty() ? "floor beside an idle tend"
-                                                 : "floor beside tend, under load")
-                  : load.empty() ? "tend (respawn delay 0)"
-                                 : "tend (respawn delay 0), under load",
+        summarize(floor_beside     ? (load.empty() ? "floor beside an idle tend"
+                                                   : "floor beside tend, under load")
+                  : default_pacing ? "tend (default pacing)"
+                  : load.empty()   ? "tend (respawn delay 0)"
+                                   : "tend (respawn delay 0), under load",
                   samples);
         if (load_pid > 0 && !(WIFEXITED(load_status) && WEXITSTATUS(load_status) == 0)) {
             std::fprintf(stderr, "restart_latency: the load failed (status %d)\n", load_status);
@@ -221,7 +233,7 @@ int main(int argc, char** argv) {
     } else {
         std::fprintf(stderr,
                      "usage: restart_latency --floor N | --tend TEND TENDCTL N [--pace MS] "
-                     "[--floor-beside] [--while PROG ARGS...]\n");
+                     "[--default-pacing] [--floor-beside] [--while PROG ARGS...]\n");
         return 2;
     }
     std::string cleanup = "rm -rf " + dir;
