@@ -458,6 +458,12 @@ void cgroup(StanzaContext& c) {
     default:
         break;
     }
+    if (c.argCount() >= 3 && setting.key.empty()) {
+        // Nothing to set: and printed back, the value would be read as the cgroup's name.
+        const std::size_t key_index = c.argCount() - 2;
+        c.error(c.arg(key_index).offset, "cgroup: the key to set must not be empty");
+        return;
+    }
     // One entry per controller, name and key: a later value replaces an earlier one.
     for (auto& existing : c.job().cgroups) {
         if (existing.controller == setting.controller && existing.name == setting.name &&
