@@ -12,6 +12,7 @@
 #include "conf/job_printer.hpp"
 #include "control/protocol.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/reexec.hpp"
 
 namespace {
 
@@ -37,6 +38,8 @@ constexpr const char* kUsage =
     "                    desktop): tend emits xsession and desktop-start, and ends the\n"
     "                    session, with desktop-end, when its X server goes\n"
     "  --exit-with PID   end the session when process PID (the session's leader) exits\n"
+    "  --state-version   print the version of the saved state this tend takes back after\n"
+    "                    `tendctl reexec`, and exit\n"
     "  --print-socket    print the control socket these options give, and exit (for\n"
     "                    TEND_SESSION in a session's startup script)\n"
     "\n"
@@ -133,6 +136,19 @@ int main(int argc, char** argv) {
         } else if (arg == "--version") {
             std::printf("tend %s\n", TEND_VERSION);
             return 0;
+        } else if (arg == "--state-version") {
+            std::fputs(tend::daemon::stateVersionLine().c_str(), stdout);
+            return 0;
+        } else if (arg == "--resume") {
+            daemon.resume_state = value();
+        } else if (arg == "--resume-fds") {
+            const std::string text = value();
+            if (std::sscanf(text.c_str(), "%d,%d", &daemon.resume_listen_fd,
+                            &daemon.resume_reply_fd) != 2) {
+                std::fprintf(stderr, "tend: --resume-fds needs LISTEN,CLIENT, not '%s'\n",
+                             text.c_str());
+                return 2;
+            }
         } else if (arg == "--help" || arg == "-h") {
             std::fputs(kUsage, stdout);
             return 0;
@@ -160,6 +176,7 @@ int main(int argc, char** argv) {
                          kUsage);
             return 2;
         }
+        daemon.command_line.assign(argv, argv + argc);
         return tend::daemon::runDaemon(std::move(daemon));
     }
     if (paths.empty()) {

@@ -340,6 +340,15 @@ Parsed parseOptions(const Cli& cli, const CommandSpec* spec, std::vector<std::st
             }
             parsed.options[std::string(option->key)] = count;
             ++i;
+        } else if (!option->value.empty()) {
+            if (i + 1 >= args.size()) {
+                usageError(cli, command + ": " + arg + " needs a " + std::string(option->value));
+            }
+            std::string value = args[++i];
+            if (option->value == "PATH") {
+                value = std::filesystem::absolute(value).lexically_normal().string();
+            }
+            parsed.options[std::string(option->key)] = value;
         } else {
             parsed.options[std::string(option->key)] = true;
         }

@@ -5,7 +5,7 @@
 # emit). Works with bash-completion's helpers when they are loaded, and without them.
 
 _tendctl_commands="start stop restart reload status list usage emit reload-configuration version
-log-priority show-config check-config log graph monitor explain plugins"
+log-priority show-config check-config log graph monitor explain plugins reexec"
 _tendctl_builtin_events=(startup session-end starting started stopping stopped)
 
 # Runs tendctl for the completion: the one on the command line when that word names tendctl,
@@ -147,6 +147,11 @@ _tendctl() {
         options+=" -d --dry-run"
         positional=''
         ;;
+    reexec)
+        options+=" --binary"
+        value_options="--binary"
+        positional=''
+        ;;
     list | version | graph | monitor | plugins) positional='' ;;
     *)
         options=''
@@ -181,6 +186,10 @@ _tendctl() {
         return 0
         ;;
     esac
+    if [[ $prev == --binary ]]; then
+        _tendctl_files
+        return 0
+    fi
     if [[ -n $value_options && " $value_options " == *" $prev "* ]]; then
         return 0 # a number: nothing to offer
     fi

@@ -83,7 +83,7 @@ expect_exactly() { # LINE WORD...: the completion of LINE offers exactly the WOR
 
 jobs=(alpha beta net/web worker)
 commands=(start stop restart reload status list usage emit reload-configuration version
-    log-priority show-config check-config log graph monitor explain plugins)
+    log-priority show-config check-config log graph monitor explain plugins reexec)
 expect_has "tendctl " "${commands[@]}"
 expect_not "tendctl " "${jobs[@]}"
 expect_exactly "tendctl st" start status stop
@@ -100,6 +100,7 @@ expect_exactly "tendctl stop --all " ""
 expect_exactly "tendctl log -" -f --follow -n --lines --json
 expect_exactly "tendctl status -" --json
 expect_exactly "tendctl log -n " ""
+expect_exactly "tendctl reexec -" --json --binary
 expect_exactly "tendctl log -n 20 " "${jobs[@]}"
 expect_exactly "tendctl start alpha " ""
 expect_exactly "tendctl start alpha FOO=bar " ""

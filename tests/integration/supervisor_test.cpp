@@ -957,6 +957,9 @@ TEST_F(TendSupervisor, JobsInheritOnlyTheirStandardDescriptors) {
     for (pid_t pid : jobProcesses("scripted")) {
         if (commandLine(pid).starts_with("sleep")) {
             ++sleeps;
+            // The kernel switches a process's command line before it closes the close-on-exec
+            // descriptors of an exec: a moment after, a leaked one is still there.
+            waitFor([&] { return descriptorsOf(pid) == standard; }, 2s);
             EXPECT_EQ(descriptorsOf(pid), standard) << commandLine(pid);
         }
     }

@@ -23,7 +23,7 @@ socket=$XDG_RUNTIME_DIR/tend/control
 
 jobs="alpha beta net/web worker"
 builtin_events="session-end started starting startup stopped stopping"
-commands="check-config emit explain graph list log log-priority monitor plugins reload
+commands="check-config emit explain graph list log log-priority monitor plugins reexec reload
 reload-configuration restart show-config start status stop usage version"
 commands=${commands//$'\n'/ }
 # LINE|WHAT IT MUST OFFER, exactly (sorted); lines starting with '!' change the environment.
@@ -40,6 +40,7 @@ cases=(
     "tendctl stop -|--all --json --no-wait -n"
     "tendctl log -|--follow --json --lines -f -n"
     "tendctl log -n |"
+    "tendctl reexec -|--binary --json"
     "tendctl start alpha |"
     "tendctl emit |beta-done $builtin_events worker-ready"
     "tendctl log-priority |debug error fatal info message warn"

@@ -25,6 +25,7 @@ const std::unordered_map<std::string_view, CommandHandler>& commandHandlers() {
         {"log-priority", &commands::logPriority},
         {"plugins", &commands::plugins},
         {"version", &commands::version},
+        {"reexec", &commands::reexec},
     };
     return table;
 }

@@ -64,6 +64,11 @@ struct ControlContext {
     std::function<std::vector<conf::PluginEvents>()> plugin_events;
     // Looks at the plugin directories again, for reload-configuration.
     std::function<void()> rescan_plugins;
+    // `reexec`: replaces tend with `binary` (empty: its own); the next tend answers on
+    // `client_fd`, and `reply(ok, text)` only when the re-exec does not happen. Unset: refused.
+    std::function<void(std::string binary, int client_fd,
+                       std::function<void(bool ok, const std::string& text)> reply)>
+        reexec;
 };
 
 // What a handler works with: the context and the server's state that commands change.
@@ -103,6 +108,7 @@ void rescanJobFiles(CommandContext&, Request&, const Replier&, const std::shared
 void graph(CommandContext&, Request&, const Replier&, const std::shared_ptr<Client>&);
 void logPriority(CommandContext&, Request&, const Replier&, const std::shared_ptr<Client>&);
 void version(CommandContext&, Request&, const Replier&, const std::shared_ptr<Client>&);
+void reexec(CommandContext&, Request&, const Replier&, const std::shared_ptr<Client>&);
 void plugins(CommandContext&, Request&, const Replier&, const std::shared_ptr<Client>&);
 
 }  // namespace commands

@@ -18,6 +18,7 @@ constexpr std::array kEmitOptions{kNoWait};
 constexpr std::array kLogOptions{OptionSpec{"-f", "--follow", "follow", ""},
                                  OptionSpec{"-n", "--lines", "lines", "N"}};
 constexpr std::array kReloadConfigurationOptions{OptionSpec{"-d", "--dry-run", "dry_run", ""}};
+constexpr std::array kReexecOptions{OptionSpec{"", "--binary", "binary", "PATH"}};
 constexpr std::array kShowConfigOptions{OptionSpec{"-e", "--enumerate", "enumerate", ""}};
 constexpr std::array kCheckConfigOptions{
     OptionSpec{"-i", "--ignore-events", "ignore-events", "LIST"},
@@ -28,7 +29,7 @@ using enum CommandGroup;
 using enum CommandArgument;
 
 // In the order of tendctl's usage text.
-constexpr std::array<CommandSpec, 18> kCommands{{
+constexpr std::array<CommandSpec, 19> kCommands{{
     {"start", Jobs,
      "  start [-n] JOB [KEY=VALUE...]    start a job; wait until it runs (or, a task, ends)\n",
      OwnJob, ClientMode::Reply, kStartOptions},
@@ -113,6 +114,10 @@ constexpr std::array<CommandSpec, 18> kCommands{{
      None,
      ClientMode::Reply,
      {}},
+    {"reexec", Configuration,
+     "  reexec [--binary PATH]           replace tend with its binary on disk (or PATH); the\n"
+     "                                   jobs run on, with their pids, state and logs\n",
+     None, ClientMode::Reply, kReexecOptions},
     {"version",
      Configuration,
      "  version                          print the version of the running tend\n",

@@ -235,6 +235,27 @@ void version(CommandContext& c, Request&, const Replier& reply, const std::share
                   json{{"version", c.context.version}, {"protocol", kProtocolVersion}}));
 }
 
+void reexec(CommandContext& c, Request& request, const Replier& reply,
+            const std::shared_ptr<Client>& client) {
+    const int fd = client->descriptor();
+    if (!c.context.reexec || fd < 0) {
+        reply(errorReply("unavailable", "reexec: only a client of the control socket may ask"));
+        return;
+    }
+    std::string binary;
+    if (const auto it = request.options.find("binary"); it != request.options.end()) {
+        if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+            it->get_ref<const std::string&>().front() != '/') {
+            reply(errorReply("bad-argument", "reexec: --binary needs an absolute path"));
+            return;
+        }
+        binary = it->get<std::string>();
+    }
+    c.context.reexec(binary, fd, [reply](bool ok, const std::string& text) {
+        reply(ok ? okReply(text) : errorReply("failed", text));
+    });
+}
+
 void plugins(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
     CommandResult list;
     list.data = json{{"plugins", json::array()}};

@@ -72,6 +72,7 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
 
   public:
     Peer peer() const override { return peer_; }
+    int descriptor() override { return socket_.is_open() ? socket_.native_handle() : -1; }
 
     void send(const json& reply) override {
         if (!socket_.is_open()) {
@@ -190,6 +191,23 @@ std::string ControlServer::listen(const std::string& path) {
     restoreReserve();
     accept();
     return {};
+}
+
+std::string ControlServer::adoptListener(const std::string& path, int fd) {
+    path_ = path;
+    try {
+        acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(
+            io_, asio::local::stream_protocol(), fd);
+    } catch (const boost::system::system_error& e) {
+        return "cannot take back the control socket " + path + ": " + e.code().message();
+    }
+    restoreReserve();
+    accept();
+    return {};
+}
+
+int ControlServer::listenerDescriptor() {
+    return acceptor_ ? acceptor_->native_handle() : -1;
 }
 
 void ControlServer::restoreReserve() {

@@ -26,6 +26,10 @@ class ControlServer {
     // Binds and listens; returns an error text, empty on success.
     std::string listen(const std::string& path);
     const std::string& path() const { return path_; }
+    // The listening socket an earlier tend in this process opened at `path` (a re-exec), and
+    // the descriptor to hand to the next one.
+    std::string adoptListener(const std::string& path, int fd);
+    int listenerDescriptor();
 
     // Answers one request line. Replies may come later (requests that wait), and `monitor`
     // keeps sending while the client stays.

@@ -29,6 +29,8 @@ class Client {
     // Ends the connection once everything sent so far has gone out; `sent` runs then, or as
     // soon as the client has gone, whichever comes first.
     virtual void closeWhenSent(std::function<void()> sent) { sent(); }
+    // The connection's socket, for a re-exec to hand to the next tend; -1 for none.
+    virtual int descriptor() { return -1; }
 };
 
 // Holds the client until the answer is out: a client that half-closes its side after a

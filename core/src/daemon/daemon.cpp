@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/in_process_control.hpp"
 #include "daemon/leftovers.hpp"
+#include "daemon/reexec.hpp"
 #include "daemon/session_environment.hpp"
 #include "daemon/session_watch.hpp"
 #include "daemon/upstart_shortcuts.hpp"
@@ -84,43 +86,6 @@ bool socketAnswers(const std::string& path) {
     return answers;
 }
 
-// A plugin's control request, answered as tendctl's would be: the server sees a client of tend's
-// own uid and pid, and the first reply that is not progress is the answer. Commands that stream
-// are refused, since a plugin has no connection to hold.
-class InProcessClient : public control::Client {
-  public:
-    explicit InProcessClient(std::function<void(nlohmann::json)> reply)
-        : reply_(std::move(reply)) {}
-    void send(const nlohmann::json& message) override {
-        if (answered_ || !message.contains("ok")) {
-            return;
-        }
-        answered_ = true;
-        reply_(message);
-    }
-    control::Peer peer() const override {
-        return {static_cast<unsigned>(::geteuid()), static_cast<int>(::getpid())};
-    }
-
-  private:
-    std::function<void(nlohmann::json)> reply_;
-    bool answered_ = false;
-};
-
-void runInProcess(control::ControlServer& server, nlohmann::json request,
-                  std::function<void(nlohmann::json)> reply) {
-    const std::string command = request.value("command", "");
-    for (const auto& spec : control::commandTable()) {
-        if (spec.name == command && spec.mode == control::ClientMode::Stream) {
-            reply(control::errorReply("bad-request",
-                                      "'" + command + "' streams; a plugin cannot hold it"));
-            return;
-        }
-    }
-    request["wait"] = !request["options"].value("no_wait", false);
-    server.handle(request.dump(), std::make_shared<InProcessClient>(std::move(reply)));
-}
-
 std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
                                            std::shared_ptr<log::TendLogFile>& file,
                                            const std::shared_ptr<log::TendLogTap>& tap,
@@ -152,6 +117,15 @@ std::shared_ptr<spdlog::logger> makeLogger(const DaemonOptions& options,
 
 int runDaemon(DaemonOptions options) {
     const std::string home = envOr("HOME", "/");
+    if (options.binary.empty()) {
+        std::error_code ec;
+        options.binary = fs::read_symlink("/proc/self/exe", ec).string();
+        // Replaced by an upgrade: the path now holds the new binary, which is the point.
+        if (constexpr std::string_view kDeleted = " (deleted)";
+            options.binary.ends_with(kDeleted)) {
+            options.binary.resize(options.binary.size() - kDeleted.size());
+        }
+    }
     if (options.runtime_dir.empty()) {
         const std::string runtime = envOr("XDG_RUNTIME_DIR", "");
         if (runtime.empty()) {
@@ -189,7 +163,9 @@ int runDaemon(DaemonOptions options) {
         return 1;
     }
     const std::string socket_path = (options.runtime_dir / "control").string();
-    if (socketAnswers(socket_path)) {
+    // A re-exec: this process was tend a moment ago, and its jobs and socket are still there.
+    const bool resuming = !options.resume_state.empty();
+    if (!resuming && socketAnswers(socket_path)) {
         // One tend per session: the second says which is the first rather than fight it.
         std::ifstream pid_in(options.runtime_dir / "tend.pid");
         long first = 0;
@@ -279,7 +255,9 @@ int runDaemon(DaemonOptions options) {
         logger->warn("expect notify jobs cannot report readiness: {}", notify_error);
     }
 
-    endLeftovers(socket_path, *logger);
+    if (!resuming) {
+        endLeftovers(socket_path, *logger);
+    }
     store::JobStore store(supervisor, options.job_dirs, logger);
 
     // Plugins start before the job files are read, so that files using a plugin's stanzas
@@ -348,6 +326,8 @@ int runDaemon(DaemonOptions options) {
                      options.job_dirs.size(), options.job_dirs.size() == 1 ? "y" : "ies",
                      broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
     }
+    const ResumeOutcome resumed =
+        resuming ? resumeJobs(options.resume_state, supervisor, *logger) : ResumeOutcome{};
     store::WatchOptions watch_options;
     watch_options.inotify = options.watch;
     watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);
@@ -374,6 +354,22 @@ int runDaemon(DaemonOptions options) {
     };
     control_context.plugin_events = [&plugins] { return plugins.loadedEvents(); };
     control_context.rescan_plugins = [&plugins] { plugins.rescan(); };
+    control::ControlServer* server_ptr = nullptr;
+    ReexecHooks reexec_hooks;
+    reexec_hooks.supervisor = &supervisor;
+    reexec_hooks.router = &router;
+    reexec_hooks.logger = logger;
+    reexec_hooks.stop_plugins = [&plugins] { plugins.stopAll(); };
+    reexec_hooks.start_plugins = [&plugins] { plugins.startAgain(); };
+    reexec_hooks.listener_fd = [&server_ptr] { return server_ptr->listenerDescriptor(); };
+    reexec_hooks.state_path = options.runtime_dir / "reexec-state";
+    reexec_hooks.binary = options.binary;
+    reexec_hooks.command_line = options.command_line;
+    Reexecutor reexecutor(io, std::move(reexec_hooks));
+    control_context.reexec = [&reexecutor](std::string binary, int client_fd,
+                                           std::function<void(bool, const std::string&)> reply) {
+        reexecutor.request(std::move(binary), client_fd, std::move(reply));
+    };
     control_context.supervisor = &supervisor;
     control_context.store = &store;
     control_context.logger = logger;
@@ -381,7 +377,12 @@ int runDaemon(DaemonOptions options) {
     control_context.log_dir = options.log_dir.string();
     control::ControlServer server(io, std::move(control_context));
     control_server = &server;
-    if (const std::string listen_error = server.listen(socket_path); !listen_error.empty()) {
+    server_ptr = &server;
+    if (const std::string listen_error =
+            resuming && options.resume_listen_fd >= 0
+                ? server.adoptListener(socket_path, options.resume_listen_fd)
+                : server.listen(socket_path);
+        !listen_error.empty()) {
         logger->critical("{}", listen_error);
         return 1;
     }
@@ -506,6 +507,7 @@ int runDaemon(DaemonOptions options) {
         });
     };
     waitSignal();
+    releaseHeldSignals();  // a re-exec held them until now
 
     logger->info("tend {} ready; control socket {}", options.version, socket_path);
     if (ready_fd >= 0) {
@@ -513,8 +515,12 @@ int runDaemon(DaemonOptions options) {
         [[maybe_unused]] auto n = ::write(ready_fd, &byte, 1);
         ::close(ready_fd);
     }
-    supervisor.emit("startup", {});
-    if (desktop) {
+    if (resuming) {
+        answerReexec(options.resume_reply_fd, resumed);
+    } else {
+        supervisor.emit("startup", {});
+    }
+    if (desktop && !resuming) {
         // As Upstart's session emitted them (its xsession-init job, then the desktop's own).
         model::Environment xsession;
         const auto& global = supervisor_options.global_env;

@@ -28,6 +28,16 @@ struct DaemonOptions {
     // desktop-start, and ends the session when its X server goes. Empty: no desktop.
     std::string display;
     pid_t exit_with = 0;  // `--exit-with PID`: the session leader, whose exit ends the session
+    // For `tendctl reexec`: tend's arguments (argv[0] first) and its binary (empty: the one
+    // running now, from /proc/self/exe).
+    std::vector<std::string> command_line;
+    std::string binary;
+    // Set in the tend a re-exec starts (`--resume FILE --resume-fds LISTEN,CLIENT`): the saved
+    // state to take back, the control socket's listening descriptor and the connection of the
+    // client that asked.
+    std::filesystem::path resume_state;
+    int resume_listen_fd = -1;
+    int resume_reply_fd = -1;
 };
 
 // Runs until the session ends. Returns the process exit status.

@@ -188,13 +188,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
         // once do not all hold a pipe before any of them runs.
         if (job.output_fd < 0 && output_ && options_.console_log_available) {
             std::string output_error;
-            log::OutputSpec spec;
-            spec.file_name = logFileName(job);
-            spec.job = cls.name;
-            spec.instance = job.instance;
-            spec.timestamps = cls.log_timestamps || options_.log_timestamps;
-            spec.carried = cls.console == model::Console::Journal;
-            spec.carried_by_default = cls.console == model::Console::Default;
+            const log::OutputSpec spec = outputSpec(job);
             if (cls.session_linger) {
                 job.output_fd = output_->openLogFile(spec, output_error);
             } else {

@@ -20,6 +20,7 @@
 //   status_text.cpp       initctl's status lines
 //   session_end.cpp       stopping everything at logout
 //   job_environment.cpp   the global and per-instance environment tables
+//   reexec_state.cpp      the jobs at rest, saved for a re-exec and taken back after it
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +39,7 @@
 
 #include "dispatch/job.hpp"
 #include "dispatch/observer_list.hpp"
+#include "dispatch/saved_state.hpp"
 #include "log/output_router.hpp"
 #include "model/environment.hpp"
 #include "model/event.hpp"
@@ -189,6 +191,17 @@ class Supervisor {
     bool holdEvent(std::uint64_t event_id);
     void releaseEvent(std::uint64_t event_id);
     sys::TimePoint now() const { return platform_.now(); }
+
+    // Re-exec (reexec_state.cpp). Why the jobs are not at rest (empty when they are): an event
+    // on its way, or an instance between two states, running a hook or waited for.
+    std::string restlessness() const;
+    SavedState save() const;
+    // Takes back what an earlier tend in this process saved, into the classes loaded since.
+    // Returns a line per instance it could not take back (whose class is gone: its processes
+    // are sent SIGTERM, as a removed job's would be at its stop).
+    std::vector<std::string> restore(const SavedState& state);
+    // Where an instance's output goes.
+    log::OutputSpec outputSpec(const Job& job) const;
 
   private:
     struct ProcessRef {

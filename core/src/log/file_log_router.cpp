@@ -80,7 +80,9 @@ FileLogRouter::~FileLogRouter() {
     stopping_ = true;
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-    thread_.join();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
     for (auto& pipe : pipes_) {
         ::close(pipe->read_fd);
     }
@@ -166,12 +168,24 @@ OutputPipes FileLogRouter::openOutput(const OutputSpec& spec, std::string& error
     }
     // A bigger stdout pipe lets a fast writer run ahead while the file catches up.
     ::fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+    addPipes(spec, out[0], err[0]);
+    return {out[1], err[1]};
+}
+
+void FileLogRouter::adoptOutput(const OutputSpec& spec, int out_read, int err_read) {
+    addPipes(spec, out_read, err_read);
+}
+
+void FileLogRouter::addPipes(const OutputSpec& spec, int out_read, int err_read) {
     auto file = std::make_shared<LogFile>((dir_ / spec.file_name).string());
-    std::unique_ptr<Pipe> pipes[2];
+    std::vector<std::unique_ptr<Pipe>> pipes;
     for (const StreamKind kind : {StreamKind::Stdout, StreamKind::Stderr}) {
-        auto& pipe = pipes[kind == StreamKind::Stdout ? 0 : 1];
-        pipe = std::make_unique<Pipe>();
-        pipe->read_fd = kind == StreamKind::Stdout ? out[0] : err[0];
+        const int fd = kind == StreamKind::Stdout ? out_read : err_read;
+        if (fd < 0) {
+            continue;
+        }
+        auto& pipe = pipes.emplace_back(std::make_unique<Pipe>());
+        pipe->read_fd = fd;
         ::fcntl(pipe->read_fd, F_SETFL, O_NONBLOCK);
         pipe->stream = kind;
         pipe->job = spec.job;
@@ -183,12 +197,44 @@ OutputPipes FileLogRouter::openOutput(const OutputSpec& spec, std::string& error
     }
     {
         std::lock_guard lock(mutex_);
-        incoming_.push_back(std::move(pipes[0]));
-        incoming_.push_back(std::move(pipes[1]));
+        for (auto& pipe : pipes) {
+            incoming_.push_back(std::move(pipe));
+        }
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-    return {out[1], err[1]};
+}
+
+std::vector<FileLogRouter::HandedPipe> FileLogRouter::pause() {
+    pausing_ = true;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+    std::vector<HandedPipe> out;
+    for (const auto& pipe : pipes_) {
+        out.push_back(HandedPipe{pipe->job, pipe->instance, pipe->stream, pipe->read_fd});
+    }
+    return out;
+}
+
+void FileLogRouter::resume() {
+    pausing_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+// What the pipes hold goes to the files now; a line still without its newline goes too, as
+// the piece of a long line would, and the next tend's router writes the rest after it.
+void FileLogRouter::flushForHandOver() {
+    takeRequests();
+    for (auto& pipe : pipes_) {
+        drain(*pipe, false);
+        if (pipe->read_fd >= 0 && !pipe->partial.empty()) {
+            const std::string rest = std::move(pipe->partial);
+            pipe->partial.clear();
+            writeFile(*pipe->file, pipe.get(), rest, pipe->timestamps);
+        }
+    }
+    std::erase_if(pipes_, [](const std::unique_ptr<Pipe>& p) { return p->read_fd < 0; });
 }
 
 void FileLogRouter::run() {
@@ -208,6 +254,10 @@ void FileLogRouter::run() {
             drain(*pipe, false);
         }
         std::erase_if(pipes_, [](const std::unique_ptr<Pipe>& p) { return p->read_fd < 0; });
+        if (pausing_) {
+            flushForHandOver();
+            return;
+        }
         if (stopping_) {
             takeRequests();
             for (auto& pipe : pipes_) {

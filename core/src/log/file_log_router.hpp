@@ -64,6 +64,19 @@ class FileLogRouter final : public OutputRouter {
     // `done`. Thread-safe.
     void rotate(std::string path, RenameStep rename, RotationDone done);
 
+    void adoptOutput(const OutputSpec& spec, int out_read, int err_read) override;
+    // For a re-exec: stops the router's thread once it has written everything the pipes hold
+    // (a partial line too, which the next tend's router goes on), and returns every pipe's read
+    // end, which stays open. resume() starts the thread again, should the re-exec not happen.
+    struct HandedPipe {
+        std::string job;
+        std::string instance;
+        StreamKind stream = StreamKind::Stdout;
+        int read_fd = -1;
+    };
+    std::vector<HandedPipe> pause();
+    void resume();
+
   private:
     struct LogFile;
     struct Pipe;
@@ -76,6 +89,8 @@ class FileLogRouter final : public OutputRouter {
     void run();
     void takeRequests();
     void drain(Pipe& pipe, bool final);
+    void addPipes(const OutputSpec& spec, int out_read, int err_read);
+    void flushForHandOver();
     void writeFile(LogFile& file, const void* writer, std::string_view text, bool timestamps);
     bool ensureFile(LogFile& file);
 
@@ -92,6 +107,7 @@ class FileLogRouter final : public OutputRouter {
     std::shared_ptr<const Growth> growth_;  // guarded by mutex_
     std::unique_ptr<char[]> read_buffer_;   // the router thread's only
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> pausing_{false};
     std::atomic<bool> carrier_{false};
     std::atomic<bool> carrier_by_default_{false};
     std::thread thread_;

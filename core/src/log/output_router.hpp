@@ -62,6 +62,9 @@ class OutputRouter {
     // The log file itself, opened for appending (close-on-exec), for a job that outlives tend
     // (`session linger`): its writes must not end with tend's read end. -1 with `error` set.
     virtual int openLogFile(const OutputSpec& spec, std::string& error) = 0;
+    // The read ends of an instance's pipes that an earlier tend opened (a re-exec handed them
+    // over), fed to the log as openOutput's would be. The router owns them from now on.
+    virtual void adoptOutput(const OutputSpec& spec, int out_read, int err_read) = 0;
 };
 
 }  // namespace tend::log

@@ -365,6 +365,11 @@ void PluginManager::stopAll() {
     }
 }
 
+void PluginManager::startAgain() {
+    records_.clear();
+    load(scan());
+}
+
 void PluginManager::rescan() {
     rewatch();
     const auto files = scan();

@@ -105,6 +105,8 @@ class PluginManager {
     void start();
     // Stops every plugin in reverse start order and unloads them.
     void stopAll();
+    // After stopAll: loads every plugin again (a re-exec that did not happen).
+    void startAgain();
     // Re-reads the directories: loads new plugins, restarts replaced ones, unloads removed ones.
     void rescan();
 

@@ -37,6 +37,7 @@ class LinuxPlatform final : public Platform {
     void cancelTimer(TimerId id) override;
     SpawnOutcome spawn(const ProcessSetup& setup) override;
     void signalProcess(pid_t pid, int signal) override;
+    void adoptChild(pid_t pid) override { spawned_.insert(pid); }
     void signalGroup(pid_t pgid, int signal) override;
     bool groupAlive(pid_t pgid) override;
     pid_t processGroupOf(pid_t pid) override;

@@ -82,6 +82,9 @@ class Platform {
     // Race-free for tend's own children, started or adopted: their pids stay reserved until tend
     // reaps them.
     virtual void signalProcess(pid_t pid, int signal) = 0;
+    // A child an earlier tend in this process started (a re-exec kept it): from now on it counts
+    // as one tend started itself.
+    virtual void adoptChild(pid_t /*pid*/) {}
     virtual void signalGroup(pid_t pgid, int signal) = 0;
     // Whether any process, zombies included, is still in the group.
     virtual bool groupAlive(pid_t pgid) = 0;

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/reexec.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "control/protocol.hpp"
+#include "daemon/job_adoption.hpp"
+#include "daemon/saved_state_json.hpp"
+#include "dispatch/supervisor.hpp"
+#include "log/file_log_router.hpp"
+
+extern char** environ;
+
+namespace tend::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Long enough for any job's hook on a loaded machine; a job that never settles makes the
+// request fail with its name rather than hold it forever.
+constexpr auto kRestWait = std::chrono::seconds(30);
+constexpr auto kRestPoll = std::chrono::milliseconds(20);
+constexpr int kProbeTimeoutMs = 10000;
+
+void setCloseOnExec(int fd, bool on) {
+    if (fd >= 0) {
+        ::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+    }
+}
+
+sigset_t sessionSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
+        sigaddset(&set, signal);
+    }
+    return set;
+}
+
+// Runs `binary --state-version`: an error text unless it prints the version this tend writes.
+std::string probeBinary(const std::string& binary) {
+    if (::access(binary.c_str(), X_OK) != 0) {
+        return "cannot run " + binary + ": " + std::strerror(errno);
+    }
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) {
+        return std::string("pipe: ") + std::strerror(errno);
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    const char* argv[] = {binary.c_str(), "--state-version", nullptr};
+    pid_t pid = -1;
+    const int spawned = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr,
+                                      const_cast<char* const*>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    if (spawned != 0) {
+        ::close(out[0]);
+        return "cannot run " + binary + ": " + std::strerror(spawned);
+    }
+    std::string text;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        pollfd wait{out[0], POLLIN, 0};
+        if (left <= 0 || ::poll(&wait, 1, static_cast<int>(left)) == 0) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        char buffer[256];
+        const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || text.size() > 4096) {
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (text != stateVersionLine()) {
+        const std::string said = text.substr(0, text.find('\n'));
+        return binary + " does not read this tend's saved state (" +
+               (said.empty() ? "it printed nothing for --state-version"
+                             : "it says '" + said.substr(0, 80) + "'") +
+               ", and this tend writes " +
+               stateVersionLine().substr(0, stateVersionLine().size() - 1) + ")";
+    }
+    return {};
+}
+
+// tend's arguments for the next tend: its own, less what an earlier re-exec or the launcher
+// added, with the state to take back. --foreground: it is the daemon already.
+std::vector<std::string> nextCommandLine(const std::vector<std::string>& own,
+                                         const std::string& binary, const fs::path& state,
+                                         int listen_fd, int client_fd) {
+    std::vector<std::string> out{binary};
+    for (std::size_t i = 1; i < own.size(); ++i) {
+        if (own[i] == "--resume" || own[i] == "--resume-fds") {
+            ++i;
+            continue;
+        }
+        if (own[i] == "--foreground") {
+            continue;
+        }
+        out.push_back(own[i]);
+    }
+    out.insert(out.end(), {"--foreground", "--resume", state.string(), "--resume-fds",
+                           std::to_string(listen_fd) + "," + std::to_string(client_fd)});
+    return out;
+}
+
+std::string writeStateFile(const fs::path& path, const std::string& text) {
+    const std::string partial = path.string() + ".new";
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return "cannot write " + partial + ": " + std::strerror(errno);
+    }
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            const std::string error =
+                "cannot write " + partial + ": " + (n < 0 ? std::strerror(errno) : "short write");
+            ::close(fd);
+            ::unlink(partial.c_str());
+            return error;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    if (::rename(partial.c_str(), path.c_str()) != 0) {
+        return "cannot write " + path.string() + ": " + std::strerror(errno);
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string stateVersionLine() {
+    return "tend-saved-state " + std::to_string(kSavedStateVersion) + "\n";
+}
+
+Reexecutor::Reexecutor(boost::asio::io_context& io, ReexecHooks hooks)
+    : timer_(io), hooks_(std::move(hooks)) {}
+
+void Reexecutor::request(std::string binary, int client_fd,
+                         std::function<void(bool, const std::string&)> reply) {
+    if (pending_) {
+        reply(false, "a re-exec is under way already");
+        return;
+    }
+    Pending pending;
+    pending.binary = binary.empty() ? hooks_.binary : std::move(binary);
+    pending.client_fd = client_fd;
+    pending.reply = std::move(reply);
+    pending.deadline = std::chrono::steady_clock::now() + kRestWait;
+    if (const std::string error = probeBinary(pending.binary); !error.empty()) {
+        pending.reply(false, "reexec: " + error + "; tend runs on as it was");
+        return;
+    }
+    pending_ = std::move(pending);
+    attempt();
+}
+
+void Reexecutor::attempt() {
+    const std::string busy = hooks_.supervisor->restlessness();
+    if (!busy.empty()) {
+        if (std::chrono::steady_clock::now() >= pending_->deadline) {
+            auto pending = std::move(*pending_);
+            pending_.reset();
+            pending.reply(false, "reexec: the jobs did not come to rest in " +
+                                     std::to_string(kRestWait.count()) + " s (" + busy +
+                                     "); tend runs on as it was");
+            return;
+        }
+        timer_.expires_after(kRestPoll);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) {
+                attempt();
+            }
+        });
+        return;
+    }
+    auto pending = std::move(*pending_);
+    pending_.reset();
+    const std::string error = execNow(pending);
+    hooks_.logger->error("re-exec of {} failed: {}; tend runs on as it was", pending.binary, error);
+    pending.reply(false, "reexec: " + error + "; tend runs on as it was");
+}
+
+std::string Reexecutor::execNow(const Pending& pending) {
+    hooks_.logger->info("re-executing {}", pending.binary);
+    hooks_.stop_plugins();
+    const auto handed = hooks_.router->pause();
+    dispatch::SavedState state = hooks_.supervisor->save();
+    std::map<std::tuple<std::string, std::string, log::StreamKind>, int> readers;
+    for (const auto& pipe : handed) {
+        readers[{pipe.job, pipe.instance, pipe.stream}] = pipe.read_fd;
+    }
+    std::vector<int> kept{hooks_.listener_fd(), pending.client_fd};
+    for (auto& job : state.jobs) {
+        const auto find = [&](log::StreamKind stream) {
+            const auto it = readers.find({job.name, job.instance, stream});
+            return it == readers.end() ? -1 : it->second;
+        };
+        job.router_out_fd = find(log::StreamKind::Stdout);
+        job.router_err_fd = find(log::StreamKind::Stderr);
+        kept.insert(kept.end(),
+                    {job.output_fd, job.error_fd, job.router_out_fd, job.router_err_fd});
+    }
+    std::string error = writeStateFile(hooks_.state_path, encodeSavedState(state));
+    if (error.empty()) {
+        const std::vector<std::string> args =
+            nextCommandLine(hooks_.command_line, pending.binary, hooks_.state_path,
+                            hooks_.listener_fd(), pending.client_fd);
+        std::vector<char*> argv;
+        for (const auto& arg : args) {
+            argv.push_back(const_cast<char*>(arg.c_str()));
+        }
+        argv.push_back(nullptr);
+        for (const int fd : kept) {
+            setCloseOnExec(fd, false);
+        }
+        // Held until the next tend listens for them: a SIGTERM in between must not kill the
+        // process that every job of the session hangs from.
+        const sigset_t held = sessionSignals();
+        sigset_t before;
+        ::sigprocmask(SIG_BLOCK, &held, &before);
+        ::execv(pending.binary.c_str(), argv.data());
+        error = "exec " + pending.binary + ": " + std::strerror(errno);
+        ::sigprocmask(SIG_SETMASK, &before, nullptr);
+        for (const int fd : kept) {
+            setCloseOnExec(fd, true);
+        }
+        ::unlink(hooks_.state_path.c_str());
+    }
+    hooks_.router->resume();
+    hooks_.start_plugins();
+    return error;
+}
+
+ResumeOutcome resumeJobs(const fs::path& state_path, dispatch::Supervisor& supervisor,
+                         spdlog::logger& logger) {
+    std::ifstream in(state_path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    const bool opened = static_cast<bool>(in);
+    std::error_code ignored;
+    fs::remove(state_path, ignored);
+    std::string error = opened ? std::string() : "cannot read " + state_path.string();
+    std::optional<dispatch::SavedState> state;
+    if (opened) {
+        state = decodeSavedState(text.str(), error);
+    }
+    ResumeOutcome outcome;
+    outcome.carried = state.has_value();
+    if (!state) {
+        logger.error(
+            "cannot take back the saved state: {}; starting afresh and adopting the "
+            "running jobs",
+            error);
+        state = adoptRunningJobs(logger);
+    }
+    for (const auto& job : state->jobs) {
+        for (const int fd : {job.output_fd, job.error_fd, job.router_out_fd, job.router_err_fd}) {
+            setCloseOnExec(fd, true);
+        }
+    }
+    const std::vector<std::string> problems = supervisor.restore(*state);
+    for (const auto& problem : problems) {
+        logger.warn("after the re-exec: {}", problem);
+    }
+    const std::size_t taken = state->jobs.size() - problems.size();
+    std::ostringstream said;
+    if (outcome.carried) {
+        said << "tend re-executed; " << taken << " job instance(s) carried over";
+    } else {
+        said << "tend re-executed, but the new tend could not read the saved state (" << error
+             << "); it started afresh and adopted " << taken << " running job instance(s)";
+    }
+    if (!problems.empty()) {
+        said << "; " << problems.size() << " could not be (see tend's log)";
+    }
+    outcome.text = said.str();
+    logger.info("{}", outcome.text);
+    return outcome;
+}
+
+void releaseHeldSignals() {
+    const sigset_t held = sessionSignals();
+    ::sigprocmask(SIG_UNBLOCK, &held, nullptr);
+}
+
+void answerReexec(int client_fd, const ResumeOutcome& outcome) {
+    if (client_fd < 0) {
+        return;
+    }
+    const std::string line = control::encodeLine(
+        control::okReply(outcome.text, nlohmann::json{{"carried", outcome.carried}}));
+    std::string_view rest = line;
+    while (!rest.empty()) {
+        const ssize_t n = ::write(client_fd, rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ::close(client_fd);
+}
+
+}  // namespace tend::daemon

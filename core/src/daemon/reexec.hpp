@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// `tendctl reexec`: tend replaces itself with its binary on disk, and the jobs run on.
+//
+// The tend that goes waits until every job is at rest (dispatch/reexec_state.cpp), asks the
+// binary whether it reads this tend's saved state (`--state-version`), stops its plugins, hands
+// over the router's pipes with everything they held written, writes the state to a file in its
+// private runtime directory and execs, keeping the control socket, the requesting client's
+// connection and every job's output pipes open. The pid stays, so the jobs stay its children.
+// The tend that comes reads the state, takes the jobs back and answers the client. When it
+// cannot read the state it starts afresh and adopts the jobs it finds among its children (by
+// their UPSTART_JOB and UPSTART_INSTANCE, their output pipes by inode). When the exec itself
+// fails, the old tend takes its pipes and plugins back and answers with the error.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sys/asio.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace tend::dispatch {
+class Supervisor;
+}
+
+namespace tend::log {
+class FileLogRouter;
+}
+
+namespace tend::daemon {
+
+struct ReexecHooks {
+    dispatch::Supervisor* supervisor = nullptr;
+    log::FileLogRouter* router = nullptr;
+    std::shared_ptr<spdlog::logger> logger;
+    std::function<void()> stop_plugins;
+    std::function<void()> start_plugins;  // again, should the exec fail
+    std::function<int()> listener_fd;
+    std::filesystem::path state_path;
+    std::string binary;                     // what runs unless the request names another
+    std::vector<std::string> command_line;  // tend's own arguments, argv[0] first
+};
+
+class Reexecutor {
+  public:
+    Reexecutor(boost::asio::io_context& io, ReexecHooks hooks);
+    // `binary` empty: the hooks' own. `client_fd` is the requester's connection, answered by
+    // the next tend; `reply(ok, text)` answers here when the re-exec does not happen.
+    void request(std::string binary, int client_fd,
+                 std::function<void(bool ok, const std::string& text)> reply);
+
+  private:
+    struct Pending {
+        std::string binary;
+        int client_fd = -1;
+        std::function<void(bool, const std::string&)> reply;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    void attempt();
+    std::string execNow(const Pending& pending);
+
+    boost::asio::steady_timer timer_;
+    ReexecHooks hooks_;
+    std::optional<Pending> pending_;
+};
+
+// What `tend --state-version` prints.
+std::string stateVersionLine();
+
+// In the next tend: takes back the state at `state_path` (removed once read), or adopts the
+// jobs it finds when it cannot. Returns the answer for the client that asked.
+struct ResumeOutcome {
+    bool carried = false;  // false: the state was refused and the jobs adopted
+    std::string text;
+};
+ResumeOutcome resumeJobs(const std::filesystem::path& state_path, dispatch::Supervisor& supervisor,
+                         spdlog::logger& logger);
+// The signals the tend before held for this one: delivered once it listens for them.
+void releaseHeldSignals();
+// Answers the client that asked for the re-exec, on its connection, and closes it.
+void answerReexec(int client_fd, const ResumeOutcome& outcome);
+
+}  // namespace tend::daemon

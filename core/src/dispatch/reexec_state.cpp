@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// The jobs at rest, saved for a re-exec and taken back by the next tend in the same process.
+// A re-exec waits for rest rather than carry a job in the middle of a hook: what a hook's exit
+// would have done next lives in the state machine's stack of calls, not in data.
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+#include <chrono>
+
+#include "dispatch/supervisor.hpp"
+
+namespace tend::dispatch {
+
+namespace {
+
+std::int64_t nanosOf(sys::TimePoint time) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+sys::TimePoint timeOf(std::int64_t nanos) {
+    return sys::TimePoint(
+        std::chrono::duration_cast<sys::Clock::duration>(std::chrono::nanoseconds(nanos)));
+}
+
+bool onlyMainProcess(const Job& job) {
+    for (std::size_t i = 1; i < job.pids.size(); ++i) {
+        if (job.pids[i] > 0) {
+            return false;
+        }
+    }
+    return job.adopted.empty();
+}
+
+// Why one instance is not at rest, or empty.
+std::string restlessnessOf(const Job& job) {
+    const bool unencumbered = !job.blocker && job.blocking.empty() && job.waiters.empty() &&
+                              job.kill_timer == 0 && job.start_timer == 0 &&
+                              !job.respawn_after_post_start && onlyMainProcess(job);
+    if (unencumbered && job.goal == Goal::Start && job.state == State::Running &&
+        job.mainPid() > 0) {
+        return {};
+    }
+    if (unencumbered && job.goal == Goal::Respawn && job.state == State::PostStop &&
+        job.delay_timer != 0 && job.mainPid() == 0) {
+        return {};
+    }
+    return job.displayName() + " is " + std::string(goalName(job.goal)) + "/" +
+           std::string(stateName(job.state));
+}
+
+}  // namespace
+
+log::OutputSpec Supervisor::outputSpec(const Job& job) const {
+    const model::JobClass& cls = *job.cls;
+    log::OutputSpec spec;
+    spec.file_name = logFileName(job);
+    spec.job = cls.name;
+    spec.instance = job.instance;
+    spec.timestamps = cls.log_timestamps || options_.log_timestamps;
+    spec.carried = cls.console == model::Console::Journal;
+    spec.carried_by_default = cls.console == model::Console::Default;
+    return spec;
+}
+
+std::string Supervisor::restlessness() const {
+    if (!queue_.empty()) {
+        return "event " + queue_.front()->event.name + " is being handled";
+    }
+    for (const auto& [name, entry] : classes_) {
+        for (const auto& [instance, job] : entry->instances) {
+            if (std::string why = restlessnessOf(*job); !why.empty()) {
+                return why;
+            }
+        }
+    }
+    return {};
+}
+
+SavedState Supervisor::save() const {
+    SavedState state;
+    state.global_env = global_->env.entries();
+    state.global_origins = global_->origins;
+    for (const auto& [name, entry] : classes_) {
+        for (const auto& [instance, job] : entry->instances) {
+            SavedJob saved;
+            saved.name = job->cls->name;
+            saved.instance = job->instance;
+            saved.goal = job->goal;
+            saved.state = job->state;
+            saved.pid = job->mainPid();
+            saved.pgid = job->pgids[0];
+            saved.env = job->env.flatten().entries();
+            saved.stop_env = job->stop_env.entries();
+            saved.start_events = job->start_events;
+            saved.stop_events = job->stop_events;
+            saved.respawn_count = job->respawn_count;
+            saved.respawn_window_start_ns = nanosOf(job->respawn_window_start);
+            saved.backoff_ms = job->backoff_ms;
+            if (job->delay_timer != 0) {
+                // The timer's end is not kept; the delay counts again from now, whole.
+                saved.delay_left_ms = job->pending_delay_ms;
+            }
+            saved.main_started_ns = nanosOf(job->main_started);
+            saved.respawns = job->respawns;
+            saved.last_exit = job->last_exit;
+            saved.ready = job->ready;
+            saved.output_fd = job->output_fd;
+            saved.error_fd = job->error_fd;
+            state.jobs.push_back(std::move(saved));
+        }
+    }
+    return state;
+}
+
+std::vector<std::string> Supervisor::restore(const SavedState& state) {
+    std::vector<std::string> problems;
+    if (state.has_global) {
+        GlobalEnvironment& global = writableGlobal();
+        global.env = model::Environment();
+        for (const auto& entry : state.global_env) {
+            global.env.setEntry(entry);
+        }
+        global.origins = state.global_origins;
+    }
+    for (const SavedJob& saved : state.jobs) {
+        const auto found = classes_.find(saved.name);
+        if (found == classes_.end() || found->second->deleted ||
+            found->second->instances.contains(saved.instance)) {
+            problems.push_back(saved.name +
+                               (saved.instance.empty() ? "" : " (" + saved.instance + ")") +
+                               ": no job file defines it any more; its processes are sent SIGTERM");
+            if (saved.pgid > 1) {
+                platform_.signalGroup(saved.pgid, SIGTERM);
+            } else if (saved.pid > 0) {
+                platform_.signalProcess(saved.pid, SIGTERM);
+            }
+            for (const int fd : {saved.output_fd, saved.error_fd}) {
+                if (fd >= 0) {
+                    ::close(fd);
+                }
+            }
+            if (output_ && saved.router_out_fd >= 0) {
+                log::OutputSpec spec;
+                spec.file_name = logFileName(saved.name, saved.instance);
+                spec.job = saved.name;
+                spec.instance = saved.instance;
+                output_->adoptOutput(spec, saved.router_out_fd, saved.router_err_fd);
+            }
+            continue;
+        }
+        ClassEntry& entry = *found->second;
+        Job& job = createInstance(entry, saved.instance);
+        job.goal = saved.goal;
+        job.state = saved.state;
+        job.env = classEnvironment(*job.cls);
+        {
+            model::Environment wanted;
+            for (const auto& item : saved.env) {
+                wanted.setEntry(item);
+            }
+            const model::Environment from_class = job.env.flatten();
+            for (const auto& item : from_class.entries()) {
+                const std::string_view key = std::string_view(item).substr(0, item.find('='));
+                if (!wanted.get(key)) {
+                    job.env.unset(key);
+                }
+            }
+            for (const auto& item : wanted.entries()) {
+                job.env.setEntry(item);
+            }
+        }
+        for (const auto& item : saved.stop_env) {
+            job.stop_env.setEntry(item);
+        }
+        job.start_events = saved.start_events;
+        job.stop_events = saved.stop_events;
+        job.global_at_start = global_;
+        job.global_at_main = global_;
+        job.respawn_count = saved.respawn_count;
+        job.respawn_window_start = timeOf(saved.respawn_window_start_ns);
+        job.backoff_ms = saved.backoff_ms;
+        job.main_started = timeOf(saved.main_started_ns);
+        job.respawns = saved.respawns;
+        job.last_exit = saved.last_exit;
+        job.ready = saved.ready;
+        job.output_fd = saved.output_fd;
+        job.error_fd = saved.error_fd;
+        if (output_ && saved.router_out_fd >= 0) {
+            output_->adoptOutput(outputSpec(job), saved.router_out_fd, saved.router_err_fd);
+        }
+        if (saved.pid > 0) {
+            job.pids[0] = saved.pid;
+            job.pgids[0] = saved.pgid;
+            processes_[saved.pid] = ProcessRef{&job, 0};
+            platform_.adoptChild(saved.pid);
+        }
+        if (saved.state == State::PostStop && saved.pid == 0) {
+            // Waiting out its respawn delay: the delay is armed again, whole.
+            job.goal = Goal::Start;
+            job.pending_delay_ms = std::max<std::uint32_t>(saved.delay_left_ms, 1);
+            delayRespawn(job);
+        }
+        logger_->debug("{} carried over: {}/{}{}", job.displayName(), goalName(job.goal),
+                       stateName(job.state),
+                       saved.pid > 0 ? ", process " + std::to_string(saved.pid) : "");
+    }
+    return problems;
+}
+
+}  // namespace tend::dispatch
