@@ -229,6 +229,49 @@ TEST_F(Reexec, ABinaryThatCannotReadTheStateStartsAfreshAndAdoptsTheJobs) {
     EXPECT_TRUE(waitFor([&] { return !processAlive(svc); }, 20s));
 }
 
+TEST_F(Reexec, APluginStartsAgainWithWhatItSavedAndTheGlobalEnvironmentStays) {
+    const fs::path plugins = makePluginsDir();
+    installPlugin(fs::path(TEND_TEST_PLUGINS_DIR) / "echo.so", plugins, "echo");
+    installPlugin(fs::path(TEND_PLUGINS_DIR) / "env-manager.so", plugins, "env-manager");
+    ASSERT_TRUE(
+        startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins.string(), "sh"}));
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(ctl("emit", "ping").exit_code, 0);
+    }
+    ASSERT_EQ(ctl("echo-pings").out, "3\n");
+    ASSERT_EQ(ctl("set-env", "-g", "CARRIED=across").exit_code, 0);
+
+    const auto reexec = ctl("reexec");
+    ASSERT_EQ(reexec.exit_code, 0) << reexec.err << tendLog();
+    // The echo plugin counted three pings before; its saved count came back to it.
+    EXPECT_EQ(ctl("echo-pings").out, "3\n");
+    ASSERT_EQ(ctl("emit", "ping").exit_code, 0);
+    EXPECT_EQ(ctl("echo-pings").out, "4\n");
+    EXPECT_THAT(ctl("get-env", "-g", "CARRIED").out, HasSubstr("across"));
+    EXPECT_THAT(ctl("plugins").out, HasSubstr("running"));
+}
+
+TEST_F(Reexec, AMonitorConnectedAtTheTimeSeesItsConnectionEndAndIsNotLeftHanging) {
+    ASSERT_TRUE(startTend());
+    // In the background, bounded by timeout(1) whatever happens; its status goes to a file.
+    const std::string monitor = "timeout 60 " + std::string(TENDCTL_BIN) + " --socket " +
+                                socketPath() + " monitor > " + path("monitor.out").string() +
+                                " 2>&1; echo $? > " + path("monitor.rc").string();
+    ASSERT_EQ(test::runProcess({"/bin/sh", "-c", "(" + monitor + ") >/dev/null 2>&1 &"}).exit_code,
+              0);
+    ASSERT_TRUE(waitFor(
+        [&] {
+            ctl("emit", "-n", "probe");
+            return readFile(path("monitor.out")).find("event probe") != std::string::npos;
+        },
+        20s));
+    ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
+    // Ended by the exec (timeout's 124 would say it hung on a connection nobody serves).
+    ASSERT_TRUE(waitFor([&] { return fs::exists(path("monitor.rc")); }, 30s));
+    EXPECT_EQ(readFile(path("monitor.rc")), "1\n") << readFile(path("monitor.out"));
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
 TEST_F(Reexec, StateVersionAndUsageSayWhatThisTendReads) {
     // --state-version answers without starting anything.
     const auto version = test::runProcess({TEND_BIN, "--state-version"});

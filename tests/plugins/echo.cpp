@@ -25,9 +25,19 @@ class Echo final : public Plugin {
     explicit Echo(PluginHost& host) : host_(host) {}
 
     void start() override {
+        // The pings counted so far go on across a re-exec.
+        if (const auto carried = host_.carriedState()) {
+            pings_ = std::stoul(*carried);
+        }
+        registrations_.push_back(host_.onReexec([this] { return std::to_string(pings_); }));
+        registrations_.push_back(
+            host_.addCommand("echo-pings", [this](const std::vector<std::string>&) {
+                return CommandReply{true, std::to_string(pings_), "{}"};
+            }));
         registrations_.push_back(host_.onEvent([this](const EventView& event) {
             if (event.name == "ping") {
                 // Answers every ping with a pong carrying the same variables.
+                ++pings_;
                 host_.emit("pong", *event.env);
             } else if (event.name == "hold-me") {
                 // Keeps the event (and whoever emitted it) waiting for 300 ms.
@@ -260,6 +270,7 @@ class Echo final : public Plugin {
 
   private:
     PluginHost& host_;
+    unsigned long pings_ = 0;
     EchoService service_;
     std::set<std::string> classes_;
     Registration job_watch_;

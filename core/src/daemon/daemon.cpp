@@ -315,6 +315,12 @@ int runDaemon(DaemonOptions options) {
         router.setGrowthTap(step, std::move(tap));
     };
     plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
+    std::string saved_error;
+    std::optional<dispatch::SavedState> saved =
+        resuming ? readSavedState(options.resume_state, saved_error) : std::nullopt;
+    if (saved) {
+        plugins.setCarriedStates(saved->plugin_states);
+    }
     plugins.start();
 
     {
@@ -327,7 +333,7 @@ int runDaemon(DaemonOptions options) {
                      broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
     }
     const ResumeOutcome resumed =
-        resuming ? resumeJobs(options.resume_state, supervisor, *logger) : ResumeOutcome{};
+        resuming ? resumeJobs(std::move(saved), saved_error, supervisor, *logger) : ResumeOutcome{};
     store::WatchOptions watch_options;
     watch_options.inotify = options.watch;
     watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);
@@ -359,6 +365,7 @@ int runDaemon(DaemonOptions options) {
     reexec_hooks.supervisor = &supervisor;
     reexec_hooks.router = &router;
     reexec_hooks.logger = logger;
+    reexec_hooks.save_plugins = [&plugins] { return plugins.saveForReexec(); };
     reexec_hooks.stop_plugins = [&plugins] { plugins.stopAll(); };
     reexec_hooks.start_plugins = [&plugins] { plugins.startAgain(); };
     reexec_hooks.listener_fd = [&server_ptr] { return server_ptr->listenerDescriptor(); };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/reexec.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -41,6 +43,28 @@ constexpr int kProbeTimeoutMs = 10000;
 void setCloseOnExec(int fd, bool on) {
     if (fd >= 0) {
         ::fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+    }
+}
+
+// Asio makes sockets without close-on-exec: every descriptor but those the next tend is given
+// gets it, or a `monitor` client's connection would stay open, unserved, across the exec.
+void closeOnExecAllBut(const std::vector<int>& kept) {
+    DIR* fds = ::opendir("/proc/self/fd");
+    if (!fds) {
+        return;
+    }
+    const int own = ::dirfd(fds);
+    std::vector<int> numbers;
+    while (const dirent* entry = ::readdir(fds)) {
+        if (entry->d_name[0] != '.') {
+            numbers.push_back(std::atoi(entry->d_name));
+        }
+    }
+    ::closedir(fds);
+    for (const int fd : numbers) {
+        if (fd > 2 && fd != own && std::find(kept.begin(), kept.end(), fd) == kept.end()) {
+            setCloseOnExec(fd, true);
+        }
     }
 }
 
@@ -217,9 +241,11 @@ void Reexecutor::attempt() {
 
 std::string Reexecutor::execNow(const Pending& pending) {
     hooks_.logger->info("re-executing {}", pending.binary);
+    std::map<std::string, std::string> plugin_states = hooks_.save_plugins();
     hooks_.stop_plugins();
     const auto handed = hooks_.router->pause();
     dispatch::SavedState state = hooks_.supervisor->save();
+    state.plugin_states = std::move(plugin_states);
     std::map<std::tuple<std::string, std::string, log::StreamKind>, int> readers;
     for (const auto& pipe : handed) {
         readers[{pipe.job, pipe.instance, pipe.stream}] = pipe.read_fd;
@@ -245,6 +271,7 @@ std::string Reexecutor::execNow(const Pending& pending) {
             argv.push_back(const_cast<char*>(arg.c_str()));
         }
         argv.push_back(nullptr);
+        closeOnExecAllBut(kept);
         for (const int fd : kept) {
             setCloseOnExec(fd, false);
         }
@@ -266,19 +293,22 @@ std::string Reexecutor::execNow(const Pending& pending) {
     return error;
 }
 
-ResumeOutcome resumeJobs(const fs::path& state_path, dispatch::Supervisor& supervisor,
-                         spdlog::logger& logger) {
+std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, std::string& error) {
     std::ifstream in(state_path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
     const bool opened = static_cast<bool>(in);
     std::error_code ignored;
     fs::remove(state_path, ignored);
-    std::string error = opened ? std::string() : "cannot read " + state_path.string();
-    std::optional<dispatch::SavedState> state;
-    if (opened) {
-        state = decodeSavedState(text.str(), error);
+    if (!opened) {
+        error = "cannot read " + state_path.string();
+        return std::nullopt;
     }
+    return decodeSavedState(text.str(), error);
+}
+
+ResumeOutcome resumeJobs(std::optional<dispatch::SavedState> state, const std::string& error,
+                         dispatch::Supervisor& supervisor, spdlog::logger& logger) {
     ResumeOutcome outcome;
     outcome.carried = state.has_value();
     if (!state) {

@@ -14,11 +14,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "dispatch/saved_state.hpp"
 #include "sys/asio.hpp"
 
 namespace spdlog {
@@ -27,7 +29,7 @@ class logger;
 
 namespace tend::dispatch {
 class Supervisor;
-}
+}  // namespace tend::dispatch
 
 namespace tend::log {
 class FileLogRouter;
@@ -39,6 +41,7 @@ struct ReexecHooks {
     dispatch::Supervisor* supervisor = nullptr;
     log::FileLogRouter* router = nullptr;
     std::shared_ptr<spdlog::logger> logger;
+    std::function<std::map<std::string, std::string>()> save_plugins;  // their onReexec
     std::function<void()> stop_plugins;
     std::function<void()> start_plugins;  // again, should the exec fail
     std::function<int()> listener_fd;
@@ -73,14 +76,18 @@ class Reexecutor {
 // What `tend --state-version` prints.
 std::string stateVersionLine();
 
-// In the next tend: takes back the state at `state_path` (removed once read), or adopts the
-// jobs it finds when it cannot. Returns the answer for the client that asked.
+// In the next tend: the state at `state_path` (removed once read), read before the plugins
+// start so that they get theirs; nothing, with `error` set, when it cannot be read.
+std::optional<dispatch::SavedState> readSavedState(const std::filesystem::path& state_path,
+                                                   std::string& error);
+// Takes the jobs back once the job files are loaded, or, without a state, adopts the jobs it
+// finds. Returns the answer for the client that asked.
 struct ResumeOutcome {
     bool carried = false;  // false: the state was refused and the jobs adopted
     std::string text;
 };
-ResumeOutcome resumeJobs(const std::filesystem::path& state_path, dispatch::Supervisor& supervisor,
-                         spdlog::logger& logger);
+ResumeOutcome resumeJobs(std::optional<dispatch::SavedState> state, const std::string& error,
+                         dispatch::Supervisor& supervisor, spdlog::logger& logger);
 // The signals the tend before held for this one: delivered once it listens for them.
 void releaseHeldSignals();
 // Answers the client that asked for the re-exec, on its connection, and closes it.

@@ -26,7 +26,7 @@ T integer(const json& value) {
             return static_cast<T>(number);
         }
     } else if (value.is_number_integer()) {
-        const auto number = integer<std::int64_t>(value);
+        const auto number = value.get<std::int64_t>();
         if (number >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
             (number < 0 || static_cast<std::uint64_t>(number) <=
                                static_cast<std::uint64_t>(std::numeric_limits<T>::max()))) {
@@ -157,6 +157,40 @@ dispatch::SavedJob jobFrom(const json& value) {
     return job;
 }
 
+// Plugins' states are bytes, and JSON strings are text: they travel as hex.
+std::string toHex(const std::string& bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 15];
+    }
+    return out;
+}
+
+std::string fromHex(const std::string& text) {
+    const auto digit = [](char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        throw std::invalid_argument("a plugin's state is not lowercase hex");
+    };
+    if (text.size() % 2 != 0) {
+        throw std::invalid_argument("a plugin's state has an odd number of hex digits");
+    }
+    std::string out;
+    out.reserve(text.size() / 2);
+    for (std::size_t i = 0; i < text.size(); i += 2) {
+        out += static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1]));
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string encodeSavedState(const dispatch::SavedState& state) {
@@ -168,7 +202,12 @@ std::string encodeSavedState(const dispatch::SavedState& state) {
     for (const auto& job : state.jobs) {
         jobs.push_back(jobJson(job));
     }
+    json plugins = json::object();
+    for (const auto& [name, bytes] : state.plugin_states) {
+        plugins[name] = toHex(bytes);
+    }
     const json out{{"format", kFormat},
+                   {"plugins", std::move(plugins)},
                    {"version", kSavedStateVersion},
                    {"global_env", state.global_env},
                    {"global_origins", std::move(origins)},
@@ -199,6 +238,9 @@ std::optional<dispatch::SavedState> decodeSavedState(std::string_view text, std:
         }
         for (const auto& job : value.at("jobs")) {
             state.jobs.push_back(jobFrom(job));
+        }
+        for (const auto& [name, bytes] : value.at("plugins").items()) {
+            state.plugin_states[name] = fromHex(bytes.get<std::string>());
         }
         return state;
     } catch (const std::exception& e) {

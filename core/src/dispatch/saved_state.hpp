@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,8 @@ struct SavedState {
     std::vector<std::string> global_env;
     OriginTable global_origins;
     std::vector<SavedJob> jobs;
+    // What each plugin's re-exec hook saved, by plugin name: bytes tend does not read.
+    std::map<std::string, std::string> plugin_states;
 };
 
 }  // namespace tend::dispatch

@@ -132,4 +132,13 @@ void PluginManager::deliverTendLog(int level, const std::string& text,
     }
 }
 
+Registration PluginManager::Host::onReexec(std::function<std::string()> save) {
+    record_.save_for_reexec = std::move(save);
+    return undo([this] { record_.save_for_reexec = nullptr; });
+}
+
+std::optional<std::string> PluginManager::Host::carriedState() const {
+    return manager_.carriedState(record_.descriptor.name);
+}
+
 }  // namespace tend::plugin

@@ -7,6 +7,7 @@ namespace tend::plugin {
 
 PluginManager::Host::~Host() {
     *alive_ = false;
+    record_.save_for_reexec = nullptr;  // the plugin's code, about to be unloaded
     dropRotations();
     dropFdWatches();
     for (auto& [id, timer] : timers_) {

@@ -101,6 +101,10 @@ class PluginManager::Host final : public PluginHost {
     void writeJobLog(std::string_view job, std::string_view instance,
                      std::vector<std::string> lines) override;
 
+    // Re-exec (host_control.cpp).
+    Registration onReexec(std::function<std::string()> save) override;
+    std::optional<std::string> carriedState() const override;
+
   private:
     // The running instance a plugin names, or null with the reason in `error`.
     dispatch::Job* instanceOf(std::string_view job, std::string_view instance,

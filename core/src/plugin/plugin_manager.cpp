@@ -345,7 +345,9 @@ bool PluginManager::startRecord(PluginRecord& record) {
         record.failing = false;
         return false;
     }
-    if (!guarded(record, "start()", [&] { record.plugin->start(); })) {
+    const bool started = guarded(record, "start()", [&] { record.plugin->start(); });
+    carried_.erase(record.descriptor.name);  // for its first start only
+    if (!started) {
         return false;
     }
     record.load_ms =
@@ -363,6 +365,25 @@ void PluginManager::stopAll() {
             stopRecord(**it, PluginState::Stopped, "tend is ending");
         }
     }
+}
+
+std::map<std::string, std::string> PluginManager::saveForReexec() {
+    std::map<std::string, std::string> out;
+    for (auto& record : records_) {
+        if (!record->plugin || record->state != PluginState::Running || !record->save_for_reexec) {
+            continue;
+        }
+        std::string saved;
+        if (guarded(*record, "its re-exec saver", [&] { saved = record->save_for_reexec(); })) {
+            out.emplace(record->descriptor.name, std::move(saved));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> PluginManager::carriedState(const std::string& plugin) const {
+    const auto it = carried_.find(plugin);
+    return it == carried_.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
 void PluginManager::startAgain() {

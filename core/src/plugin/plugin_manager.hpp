@@ -107,6 +107,14 @@ class PluginManager {
     void stopAll();
     // After stopAll: loads every plugin again (a re-exec that did not happen).
     void startAgain();
+    // Re-exec: what each running plugin's onReexec saver returns, by plugin name; and, in the
+    // next tend before start(), what they returned, for their carriedState() until each has
+    // started.
+    std::map<std::string, std::string> saveForReexec();
+    void setCarriedStates(std::map<std::string, std::string> states) {
+        carried_ = std::move(states);
+    }
+    std::optional<std::string> carriedState(const std::string& plugin) const;
     // Re-reads the directories: loads new plugins, restarts replaced ones, unloads removed ones.
     void rescan();
 
@@ -157,6 +165,7 @@ class PluginManager {
     std::shared_ptr<spdlog::logger> logger_;
     PluginManagerOptions options_;
     std::vector<std::unique_ptr<PluginRecord>> records_;  // in start order
+    std::map<std::string, std::string> carried_;          // from the tend before a re-exec
     std::unique_ptr<Subscribers> subscribers_;
     std::uint64_t observer_ids_[3] = {0, 0, 0};
     sys::InotifyReader inotify_;

@@ -30,6 +30,7 @@ struct PluginRecord {
     double load_ms = 0;
     int overruns = 0;
     bool failing = false;  // a guarded call failed; the teardown is on its way
+    std::function<std::string()> save_for_reexec;  // the plugin's onReexec, the plugin's code
     // Destroyed bottom-up: the plugin first, then its host (its registrations), then the code.
     boost::dll::shared_library library;
     std::unique_ptr<PluginManager::Host> host;

@@ -399,6 +399,16 @@ class PluginHost {
     // written them now (API 2): for carried lines the carrier could not pass on. Thread-safe.
     virtual void writeJobLog(std::string_view job, std::string_view instance,
                              std::vector<std::string> lines) = 0;
+
+    // Re-exec (`tendctl reexec`, API 2): `save` runs on the loop just before tend replaces
+    // itself, before the plugin's stop(); the bytes it returns reach the same plugin (by name)
+    // in the next tend as carriedState(), from its factory until its start() has returned. Not
+    // called when tend ends the session. A plugin keeps what it needs to go on where it was:
+    // timers' deadlines, counters; what it can read again (its settings) it reads again.
+    virtual Registration onReexec(std::function<std::string()> save) = 0;
+    // What this plugin's onReexec returned in the tend before; nothing after a fresh start or a
+    // state the next tend could not read.
+    virtual std::optional<std::string> carriedState() const = 0;
 };
 
 class Plugin {
