@@ -193,6 +193,45 @@ TEST_F(Reexec, ABinaryThatCannotTakeTheStateIsRefusedAndTendRunsOnAsItWas) {
     EXPECT_THAT(tendLog(), Not(HasSubstr("re-executing")));
 }
 
+TEST_F(Reexec, AnExecThatFailsLeavesTheOldTendWithItsLogsAndPluginsBack) {
+    const fs::path plugins = makePluginsDir();
+    installPlugin(fs::path(TEND_TEST_PLUGINS_DIR) / "echo.so", plugins, "echo");
+    writeWriter("writer", path("stop-writing"));
+    // Starting takes 3 s: the re-exec waits for it, and the binary goes meanwhile.
+    writeJob("slow", "pre-start exec sleep 3\nexec sleep 1000\n");
+    writeFile("vanishing",
+              "#!/bin/sh\n"
+              "[ \"$1\" = --state-version ] && touch " +
+                  path("probed").string() + "\nexec " + std::string(TEND_BIN) + " \"$@\"\n",
+              0755);
+    ASSERT_TRUE(
+        startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins.string(), "sh"}));
+    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    const pid_t writer = mainPidOf("writer");
+    ASSERT_EQ(ctl("start", "-n", "slow").exit_code, 0);
+    const std::string reexec = std::string(TENDCTL_BIN) + " --socket " + socketPath() +
+                               " reexec --binary " + path("vanishing").string() + " 2> " +
+                               path("reexec.err").string() + "; echo $? > " +
+                               path("reexec.rc").string();
+    ASSERT_EQ(test::runProcess({"/bin/sh", "-c", "(" + reexec + ") >/dev/null 2>&1 &"}).exit_code,
+              0);
+    ASSERT_TRUE(waitFor([&] { return fs::exists(path("probed")); }, 20s));
+    fs::remove(path("vanishing"));
+    ASSERT_TRUE(waitFor([&] { return fs::exists(path("reexec.rc")); }, 60s)) << tendLog();
+    EXPECT_EQ(readFile(path("reexec.rc")), "1\n");
+    EXPECT_THAT(readFile(path("reexec.err")),
+                HasSubstr("No such file or directory; tend runs on as it was"));
+    // The same tend, its jobs, its plugin started again, and the writer's log going on whole.
+    EXPECT_EQ(mainPidOf("writer"), writer);
+    EXPECT_THAT(statusOf("slow"), HasSubstr("slow start/running"));
+    EXPECT_EQ(ctl("echo-pings").exit_code, 0) << tendLog();
+    const std::size_t size_after = fs::file_size(logPath("writer"));
+    ASSERT_TRUE(waitFor([&] { return fs::file_size(logPath("writer")) > size_after; }, 20s));
+    writeFile("stop-writing", "");
+    ASSERT_TRUE(waitForFile(logPath("writer"), "last ", 20s));
+    EXPECT_GT(checkWriterLog(logPath("writer")), 20);
+}
+
 TEST_F(Reexec, ABinaryThatCannotReadTheStateStartsAfreshAndAdoptsTheJobs) {
     writeJob("svc", "start on startup\nexec sleep 1000\n");
     const fs::path stop_file = path("stop-writing");
