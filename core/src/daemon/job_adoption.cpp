@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/job_adoption.hpp"
+#include "sys/own_process.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -28,28 +28,6 @@ std::string linkOf(const std::string& path) {
     char target[PATH_MAX];
     const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
     return n > 0 ? std::string(target, static_cast<std::size_t>(n)) : std::string();
-}
-
-std::vector<pid_t> childrenOfSelf() {
-    std::vector<pid_t> out;
-    const std::string self = std::to_string(::getpid());
-    DIR* tasks = ::opendir("/proc/self/task");
-    if (!tasks) {
-        return out;
-    }
-    while (const dirent* entry = ::readdir(tasks)) {
-        if (entry->d_name[0] == '.') {
-            continue;
-        }
-        std::istringstream list(
-            readFile("/proc/self/task/" + std::string(entry->d_name) + "/children"));
-        pid_t pid = 0;
-        while (list >> pid) {
-            out.push_back(pid);
-        }
-    }
-    ::closedir(tasks);
-    return out;
 }
 
 struct ProcessFacts {
@@ -87,18 +65,7 @@ struct PipeEnds {
 
 std::map<std::string, PipeEnds> ownPipes() {
     std::map<std::string, PipeEnds> out;
-    DIR* fds = ::opendir("/proc/self/fd");
-    if (!fds) {
-        return out;
-    }
-    std::vector<int> numbers;
-    while (const dirent* entry = ::readdir(fds)) {
-        if (entry->d_name[0] != '.') {
-            numbers.push_back(std::atoi(entry->d_name));
-        }
-    }
-    ::closedir(fds);
-    for (const int fd : numbers) {
+    for (const int fd : sys::openDescriptors()) {
         const std::string target = linkOf("/proc/self/fd/" + std::to_string(fd));
         if (target.rfind("pipe:", 0) != 0) {
             continue;
@@ -122,7 +89,7 @@ dispatch::SavedState adoptRunningJobs(spdlog::logger& logger) {
     // One main process per instance: the oldest child leading its own session.
     std::map<std::pair<std::string, std::string>, std::pair<unsigned long long, pid_t>> found;
     std::map<pid_t, std::vector<std::string>> environments;
-    for (const pid_t pid : childrenOfSelf()) {
+    for (const pid_t pid : sys::ownChildren()) {
         ProcessFacts facts;
         if (!factsOf(pid, facts) || facts.session != pid) {
             continue;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/reexec.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -25,6 +24,7 @@
 #include "daemon/saved_state_json.hpp"
 #include "dispatch/supervisor.hpp"
 #include "log/file_log_router.hpp"
+#include "sys/own_process.hpp"
 
 extern char** environ;
 
@@ -49,23 +49,29 @@ void setCloseOnExec(int fd, bool on) {
 // Asio makes sockets without close-on-exec: every descriptor but those the next tend is given
 // gets it, or a `monitor` client's connection would stay open, unserved, across the exec.
 void closeOnExecAllBut(const std::vector<int>& kept) {
-    DIR* fds = ::opendir("/proc/self/fd");
-    if (!fds) {
-        return;
-    }
-    const int own = ::dirfd(fds);
-    std::vector<int> numbers;
-    while (const dirent* entry = ::readdir(fds)) {
-        if (entry->d_name[0] != '.') {
-            numbers.push_back(std::atoi(entry->d_name));
-        }
-    }
-    ::closedir(fds);
-    for (const int fd : numbers) {
-        if (fd > 2 && fd != own && std::find(kept.begin(), kept.end(), fd) == kept.end()) {
+    for (const int fd : sys::openDescriptors()) {
+        if (fd > 2 && std::find(kept.begin(), kept.end(), fd) == kept.end()) {
             setCloseOnExec(fd, true);
         }
     }
+}
+
+// Writes all of `text`; false when a write fails.
+bool writeAll(int fd, std::string_view text) {
+    while (!text.empty()) {
+        const ssize_t n = ::write(fd, text.data(), text.size());
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (n == 0) {
+                errno = EIO;
+            }
+            return false;
+        }
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
 }
 
 sigset_t sessionSignals() {
@@ -163,20 +169,11 @@ std::string writeStateFile(const fs::path& path, const std::string& text) {
     if (fd < 0) {
         return "cannot write " + partial + ": " + std::strerror(errno);
     }
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        const ssize_t n = ::write(fd, rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            const std::string error =
-                "cannot write " + partial + ": " + (n < 0 ? std::strerror(errno) : "short write");
-            ::close(fd);
-            ::unlink(partial.c_str());
-            return error;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
+    if (!writeAll(fd, text)) {
+        const std::string error = "cannot write " + partial + ": " + std::strerror(errno);
+        ::close(fd);
+        ::unlink(partial.c_str());
+        return error;
     }
     ::close(fd);
     if (::rename(partial.c_str(), path.c_str()) != 0) {
@@ -354,17 +351,7 @@ void answerReexec(int client_fd, const ResumeOutcome& outcome) {
     }
     const std::string line = control::encodeLine(
         control::okReply(outcome.text, nlohmann::json{{"carried", outcome.carried}}));
-    std::string_view rest = line;
-    while (!rest.empty()) {
-        const ssize_t n = ::write(client_fd, rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
+    writeAll(client_fd, line);  // a client that has gone misses its answer, nothing more
     ::close(client_fd);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sys/linux_platform.hpp"
+#include "sys/own_process.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -316,26 +316,7 @@ pid_t LinuxPlatform::sessionOf(pid_t pid) {
 }
 
 std::vector<pid_t> LinuxPlatform::children() const {
-    std::vector<pid_t> out;
-    DIR* tasks = ::opendir("/proc/self/task");
-    if (!tasks) {
-        return out;
-    }
-    while (const dirent* entry = ::readdir(tasks)) {
-        if (entry->d_name[0] == '.') {
-            continue;
-        }
-        const std::string text =
-            readSmallFile(std::string("/proc/self/task/") + entry->d_name + "/children");
-        const char* at = text.c_str();
-        char* end = nullptr;
-        for (long pid = std::strtol(at, &end, 10); end != at; pid = std::strtol(at, &end, 10)) {
-            out.push_back(static_cast<pid_t>(pid));
-            at = end;
-        }
-    }
-    ::closedir(tasks);
-    return out;
+    return ownChildren();
 }
 
 // Every handler that runs before the posted reset was queued by events the loop saw before the
