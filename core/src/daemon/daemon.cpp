@@ -360,7 +360,6 @@ int runDaemon(DaemonOptions options) {
     };
     control_context.plugin_events = [&plugins] { return plugins.loadedEvents(); };
     control_context.rescan_plugins = [&plugins] { plugins.rescan(); };
-    control::ControlServer* server_ptr = nullptr;
     ReexecHooks reexec_hooks;
     reexec_hooks.supervisor = &supervisor;
     reexec_hooks.router = &router;
@@ -368,7 +367,7 @@ int runDaemon(DaemonOptions options) {
     reexec_hooks.save_plugins = [&plugins] { return plugins.saveForReexec(); };
     reexec_hooks.stop_plugins = [&plugins] { plugins.stopAll(); };
     reexec_hooks.start_plugins = [&plugins] { plugins.startAgain(); };
-    reexec_hooks.listener_fd = [&server_ptr] { return server_ptr->listenerDescriptor(); };
+    reexec_hooks.listener_fd = [&control_server] { return control_server->listenerDescriptor(); };
     reexec_hooks.state_path = options.runtime_dir / "reexec-state";
     reexec_hooks.binary = options.binary;
     reexec_hooks.command_line = options.command_line;
@@ -384,7 +383,6 @@ int runDaemon(DaemonOptions options) {
     control_context.log_dir = options.log_dir.string();
     control::ControlServer server(io, std::move(control_context));
     control_server = &server;
-    server_ptr = &server;
     if (const std::string listen_error =
             resuming && options.resume_listen_fd >= 0
                 ? server.adoptListener(socket_path, options.resume_listen_fd)
