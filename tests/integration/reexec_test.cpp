@@ -132,6 +132,23 @@ TEST_F(Reexec, AHundredJobsKeepTheirProcessesAndAWritersEveryLineArrivesOnce) {
     EXPECT_THAT(tendLog(), Not(HasSubstr("cannot take back")));
 }
 
+TEST_F(Reexec, AnInstanceKeepsTheDefinitionItStartedWithWhenItsFileHasChanged) {
+    writeJob("svc", "start on startup\ndescription \"v1\"\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_THAT(waitForStatus("svc", "start/running", 20s), HasSubstr("start/running"));
+    const pid_t pid = mainPidOf("svc");
+    writeJob("svc", "start on startup\ndescription \"v2\"\nexec sleep 2000\n");
+    ASSERT_THAT(waitForStatus("svc", "definition changed", 20s), HasSubstr("definition changed"));
+
+    ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
+    // Still running what it started with, and still told apart from the file.
+    EXPECT_THAT(statusOf("svc"), HasSubstr("svc start/running, process " + std::to_string(pid) +
+                                           " [definition changed"));
+    ASSERT_EQ(ctl("restart", "--reload", "svc").exit_code, 0);
+    EXPECT_THAT(statusOf("svc"), Not(HasSubstr("definition changed")));
+    EXPECT_THAT(commandLine(mainPidOf("svc")), HasSubstr("sleep 2000"));
+}
+
 TEST_F(Reexec, WaitsForAJobThatIsStartingAndRunsNoHookTwice) {
     writeJob("slow",
              "start on startup\n"

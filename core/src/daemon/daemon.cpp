@@ -333,7 +333,8 @@ int runDaemon(DaemonOptions options) {
                      broken ? ", " + std::to_string(broken) + " file(s) with errors" : "");
     }
     const ResumeOutcome resumed =
-        resuming ? resumeJobs(std::move(saved), saved_error, supervisor, *logger) : ResumeOutcome{};
+        resuming ? resumeJobs(std::move(saved), saved_error, supervisor, store.registry(), *logger)
+                 : ResumeOutcome{};
     store::WatchOptions watch_options;
     watch_options.inotify = options.watch;
     watch_options.rescan_interval = std::chrono::milliseconds(options.rescan_interval_ms);

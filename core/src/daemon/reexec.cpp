@@ -19,6 +19,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "conf/job_loader.hpp"
+#include "conf/job_printer.hpp"
 #include "control/protocol.hpp"
 #include "daemon/job_adoption.hpp"
 #include "daemon/saved_state_json.hpp"
@@ -255,6 +257,9 @@ std::string Reexecutor::execNow(const Pending& pending) {
         };
         job.router_out_fd = find(log::StreamKind::Stdout);
         job.router_err_fd = find(log::StreamKind::Stderr);
+        if (job.started_with) {
+            job.definition = conf::printJobClass(*job.started_with);
+        }
         kept.insert(kept.end(),
                     {job.output_fd, job.error_fd, job.router_out_fd, job.router_err_fd});
     }
@@ -305,8 +310,27 @@ std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, s
 }
 
 ResumeOutcome resumeJobs(std::optional<dispatch::SavedState> state, const std::string& error,
-                         dispatch::Supervisor& supervisor, spdlog::logger& logger) {
+                         dispatch::Supervisor& supervisor, const conf::StanzaRegistry& registry,
+                         spdlog::logger& logger) {
     ResumeOutcome outcome;
+    std::vector<dispatch::SavedJob> none;
+    for (auto& job : state ? state->jobs : none) {
+        if (job.definition.empty()) {
+            continue;
+        }
+        // Read as the job file it was; should it not read, the instance takes the file's
+        // current definition, as an instance without a change would.
+        const grammar::SourceText source(job.name + ".conf", job.definition);
+        conf::LoadResult loaded = conf::loadJob(job.name, source, nullptr, registry);
+        if (loaded.job) {
+            job.started_with = std::make_shared<const model::JobClass>(std::move(*loaded.job));
+        } else {
+            logger.warn(
+                "{}: the definition it started with does not read back; it now counts "
+                "as started with its job file's",
+                job.name);
+        }
+    }
     outcome.carried = state.has_value();
     if (!state) {
         logger.error(

@@ -31,6 +31,10 @@ namespace tend::dispatch {
 class Supervisor;
 }  // namespace tend::dispatch
 
+namespace tend::conf {
+class StanzaRegistry;
+}
+
 namespace tend::log {
 class FileLogRouter;
 }
@@ -87,7 +91,8 @@ struct ResumeOutcome {
     std::string text;
 };
 ResumeOutcome resumeJobs(std::optional<dispatch::SavedState> state, const std::string& error,
-                         dispatch::Supervisor& supervisor, spdlog::logger& logger);
+                         dispatch::Supervisor& supervisor, const conf::StanzaRegistry& registry,
+                         spdlog::logger& logger);
 // The signals the tend before held for this one: delivered once it listens for them.
 void releaseHeldSignals();
 // Answers the client that asked for the re-exec, on its connection, and closes it.

@@ -114,7 +114,8 @@ json jobJson(const dispatch::SavedJob& job) {
              {"output_fd", job.output_fd},
              {"error_fd", job.error_fd},
              {"router_out_fd", job.router_out_fd},
-             {"router_err_fd", job.router_err_fd}};
+             {"router_err_fd", job.router_err_fd},
+             {"definition", job.definition}};
     out["last_exit"] =
         job.last_exit ? json{{"signaled", job.last_exit->signaled}, {"value", job.last_exit->value}}
                       : json(nullptr);
@@ -150,6 +151,7 @@ dispatch::SavedJob jobFrom(const json& value) {
     job.error_fd = descriptorFrom(value.at("error_fd"));
     job.router_out_fd = descriptorFrom(value.at("router_out_fd"));
     job.router_err_fd = descriptorFrom(value.at("router_err_fd"));
+    job.definition = value.at("definition").get<std::string>();
     if (const json& last = value.at("last_exit"); !last.is_null()) {
         job.last_exit =
             sys::ExitStatus{last.at("signaled").get<bool>(), integer<int>(last.at("value"))};

@@ -106,6 +106,9 @@ SavedState Supervisor::save() const {
             saved.ready = job->ready;
             saved.output_fd = job->output_fd;
             saved.error_fd = job->error_fd;
+            if (definitionChanged(*job)) {
+                saved.started_with = job->cls;
+            }
             state.jobs.push_back(std::move(saved));
         }
     }
@@ -150,6 +153,15 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
         }
         ClassEntry& entry = *found->second;
         Job& job = createInstance(entry, saved.instance);
+        if (saved.started_with && saved.started_with->name == entry.cls->name) {
+            job.cls = saved.started_with;
+            job.stop_on.reset();
+            if (job.cls->stop_on) {
+                job.stop_on.emplace(*job.cls->stop_on);
+            }
+            indexClass(entry, false);  // its older stop on stays reachable
+            indexClass(entry, true);
+        }
         job.goal = saved.goal;
         job.state = saved.state;
         job.env = classEnvironment(*job.cls);

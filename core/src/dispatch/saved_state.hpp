@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,11 @@ struct SavedJob {
     int error_fd = -1;
     int router_out_fd = -1;
     int router_err_fd = -1;
+    // The definition the instance started with, when its job file has changed since (its
+    // status says `definition changed`): written down as job-file text (`definition`) and
+    // read back into `started_with` by the daemon, which knows the job language.
+    std::shared_ptr<const model::JobClass> started_with;
+    std::string definition;
 };
 
 struct SavedState {
