@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "support/daemon_fixture.hpp"
 
 namespace tend {
@@ -147,6 +149,28 @@ TEST_F(Reexec, AnInstanceKeepsTheDefinitionItStartedWithWhenItsFileHasChanged) {
     ASSERT_EQ(ctl("restart", "--reload", "svc").exit_code, 0);
     EXPECT_THAT(statusOf("svc"), Not(HasSubstr("definition changed")));
     EXPECT_THAT(commandLine(mainPidOf("svc")), HasSubstr("sleep 2000"));
+}
+
+TEST_F(Reexec, AJobThatTrippedItsRespawnLimitIsStillToldAsFailed) {
+    writeJob("doomed", "start on startup\nrespawn\nrespawn limit 2 600\nexec false\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_THAT(waitForStatus("doomed", "stop/waiting", 20s), HasSubstr("stop/waiting"));
+    const auto lastRun = [&] {
+        const auto parsed =
+            nlohmann::json::parse(ctl("--json", "explain", "doomed").out, nullptr, false);
+        return parsed.is_object() ? parsed.value("last_run", nlohmann::json()) : nlohmann::json();
+    };
+    const nlohmann::json before = lastRun();
+    ASSERT_TRUE(before.is_object()) << ctl("explain", "doomed").out;
+    ASSERT_EQ(before.value("failed", false), true);
+
+    ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
+    const nlohmann::json after = lastRun();
+    ASSERT_TRUE(after.is_object()) << ctl("explain", "doomed").out;
+    EXPECT_EQ(after.value("failed", false), true);
+    ASSERT_TRUE(before.contains("failure"));
+    EXPECT_EQ(after.value("failure", nlohmann::json()), before["failure"]);
+    EXPECT_EQ(after.value("respawns", -1), before.value("respawns", -2));
 }
 
 TEST_F(Reexec, WaitsForAJobThatIsStartingAndRunsNoHookTwice) {

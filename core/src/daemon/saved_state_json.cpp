@@ -193,6 +193,41 @@ std::string fromHex(const std::string& text) {
     return out;
 }
 
+json lastRunJson(const dispatch::SavedLastRun& saved) {
+    const dispatch::LastRun& run = saved.run;
+    json out{{"name", saved.name},
+             {"instance", run.instance},
+             {"failed", run.failed},
+             {"failed_process", static_cast<int>(run.failed_process)},
+             {"failure_detail", run.failure_detail},
+             {"ended_ns",
+              std::chrono::duration_cast<std::chrono::nanoseconds>(run.ended.time_since_epoch())
+                  .count()},
+             {"respawns", run.respawns}};
+    out["last_exit"] =
+        run.last_exit ? json{{"signaled", run.last_exit->signaled}, {"value", run.last_exit->value}}
+                      : json(nullptr);
+    return out;
+}
+
+dispatch::SavedLastRun lastRunFrom(const json& value) {
+    dispatch::SavedLastRun saved;
+    saved.name = value.at("name").get<std::string>();
+    dispatch::LastRun& run = saved.run;
+    run.instance = value.at("instance").get<std::string>();
+    run.failed = value.at("failed").get<bool>();
+    run.failed_process = enumFrom(value.at("failed_process"), dispatch::FailedProcess::Respawn);
+    run.failure_detail = value.at("failure_detail").get<std::string>();
+    run.ended = sys::TimePoint(std::chrono::duration_cast<sys::Clock::duration>(
+        std::chrono::nanoseconds(integer<std::int64_t>(value.at("ended_ns")))));
+    run.respawns = integer<unsigned>(value.at("respawns"));
+    if (const json& last = value.at("last_exit"); !last.is_null()) {
+        run.last_exit =
+            sys::ExitStatus{last.at("signaled").get<bool>(), integer<int>(last.at("value"))};
+    }
+    return saved;
+}
+
 }  // namespace
 
 std::string encodeSavedState(const dispatch::SavedState& state) {
@@ -204,12 +239,17 @@ std::string encodeSavedState(const dispatch::SavedState& state) {
     for (const auto& job : state.jobs) {
         jobs.push_back(jobJson(job));
     }
+    json last_runs = json::array();
+    for (const auto& saved : state.last_runs) {
+        last_runs.push_back(lastRunJson(saved));
+    }
     json plugins = json::object();
     for (const auto& [name, bytes] : state.plugin_states) {
         plugins[name] = toHex(bytes);
     }
     const json out{{"format", kFormat},
                    {"plugins", std::move(plugins)},
+                   {"last_runs", std::move(last_runs)},
                    {"version", kSavedStateVersion},
                    {"global_env", state.global_env},
                    {"global_origins", std::move(origins)},
@@ -240,6 +280,9 @@ std::optional<dispatch::SavedState> decodeSavedState(std::string_view text, std:
         }
         for (const auto& job : value.at("jobs")) {
             state.jobs.push_back(jobFrom(job));
+        }
+        for (const auto& run : value.at("last_runs")) {
+            state.last_runs.push_back(lastRunFrom(run));
         }
         for (const auto& [name, bytes] : value.at("plugins").items()) {
             state.plugin_states[name] = fromHex(bytes.get<std::string>());

@@ -81,6 +81,9 @@ SavedState Supervisor::save() const {
     state.global_env = global_->env.entries();
     state.global_origins = global_->origins;
     for (const auto& [name, entry] : classes_) {
+        if (entry->last_run) {
+            state.last_runs.push_back(SavedLastRun{name, *entry->last_run});
+        }
         for (const auto& [instance, job] : entry->instances) {
             SavedJob saved;
             saved.name = job->cls->name;
@@ -124,6 +127,12 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
             global.env.setEntry(entry);
         }
         global.origins = state.global_origins;
+    }
+    for (const SavedLastRun& saved : state.last_runs) {
+        if (const auto found = classes_.find(saved.name);
+            found != classes_.end() && !found->second->last_run) {
+            found->second->last_run = saved.run;
+        }
     }
     for (const SavedJob& saved : state.jobs) {
         const auto found = classes_.find(saved.name);

@@ -53,11 +53,18 @@ struct SavedJob {
     std::string definition;
 };
 
+// How a job's last instance ended (`tendctl explain`, a job that tripped its respawn limit).
+struct SavedLastRun {
+    std::string name;
+    LastRun run;
+};
+
 struct SavedState {
     bool has_global = true;  // false: the global table stays as this tend found it
     std::vector<std::string> global_env;
     OriginTable global_origins;
     std::vector<SavedJob> jobs;
+    std::vector<SavedLastRun> last_runs;
     // What each plugin's re-exec hook saved, by plugin name: bytes tend does not read.
     std::map<std::string, std::string> plugin_states;
 };
