@@ -218,6 +218,30 @@ TEST_F(TendPlugins, DroppingInReplacingAndRemovingAPluginTakeEffectAtOnce) {
     EXPECT_EQ(mainPidOf("svc"), svc);  // the jobs never noticed
 }
 
+// A plugin's posted work that never ran (unloaded in the same turn) can still hold an event:
+// the emitter is let go, and the host is whole while the hold lets go of it.
+TEST_F(TendPlugins, AnEventHeldByWorkThatNeverRanIsLetGoWhenThePluginIsUnloaded) {
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    install("echo");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "running"; }, 3s)) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+    const pid_t svc = mainPidOf("svc");
+
+    ProcessResult emitted;
+    std::thread emitter([&] { emitted = ctl("emit", "hold-past-stop"); });
+    // The emit waits on the hold; the plugin goes while it does.
+    const bool held =
+        waitFor([&] { return countOf(tendLog(), "holding hold-past-stop") == 1; }, 5s);
+    fs::remove(plugins_ / "echo.so");
+    emitter.join();
+    ASSERT_TRUE(held) << tendLog();
+    EXPECT_EQ(emitted.exit_code, 0) << emitted.err;
+    ASSERT_TRUE(waitFor([&] { return stateOf("echo").first == "absent"; }, 3s)) << tendLog();
+    EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(ctl("emit", "after").exit_code, 0);  // tend goes on
+}
+
 // The kernel drops inotify events once a watcher's queue is full and says only that it did.
 // A plugin dropped in at such a moment still loads: the overflow makes tend look at every
 // plugins.d again.

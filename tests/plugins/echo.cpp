@@ -44,6 +44,10 @@ class Echo final : public Plugin {
                 auto hold = std::make_shared<Registration>(host_.holdEvent(event.id));
                 holds_.push_back(
                     host_.addTimer(std::chrono::milliseconds(300), [hold] { hold->reset(); }));
+            } else if (event.name == "hold-past-stop") {
+                // Held until the plugin stops; then by work it posts that never gets to run.
+                held_past_stop_ = std::make_shared<Registration>(host_.holdEvent(event.id));
+                host_.log(LogLevel::Info, "holding hold-past-stop");
             }
         }));
         registrations_.push_back(
@@ -260,6 +264,11 @@ class Echo final : public Plugin {
 
     void stop() override {
         host_.log(LogLevel::Info, "echo stopping");
+        if (held_past_stop_) {
+            // A worker's completion, posted as it winds down: it still holds the event when
+            // the plugin is unloaded in this same turn of the loop.
+            host_.post([hold = std::move(held_past_stop_)] { hold->reset(); });
+        }
         fd_watch_.reset();
         for (int fd : pair_) {
             if (fd >= 0) {
@@ -286,6 +295,7 @@ class Echo final : public Plugin {
     std::map<std::string, std::vector<std::string>> streams_;
     std::vector<Registration> registrations_;
     std::vector<Registration> holds_;
+    std::shared_ptr<Registration> held_past_stop_;
     std::vector<Registration> later_;
 };
 

@@ -22,9 +22,20 @@ PluginManager::Host::~Host() {
     for (const auto& keyword : stanzas_) {
         retireStanza(keyword);
     }
+    // Work the plugin posted that has not run can hold its registrations (an event hold in a
+    // worker's completion); they unregister now, while what they unregister from is whole.
+    std::set<std::shared_ptr<void>> unrun;
+    {
+        std::lock_guard lock(kept_mutex_);
+        unrun.swap(kept_);
+    }
+    unrun.clear();
     for (std::uint64_t event : held_) {
         manager_.supervisor_.releaseEvent(event);
     }
+    // A registration that outlives this host (the plugin kept it somewhere its destruction
+    // does not reach) must not reach into the members destroyed after this body.
+    alive_.reset();
 }
 
 std::string PluginManager::Host::setting(std::string_view key, std::string_view fallback) const {
