@@ -29,6 +29,7 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 using Clock = std::chrono::steady_clock;
 
@@ -1037,6 +1038,59 @@ TEST_F(TendSupervisor, RunningOutOfDescriptorsFailsStartsClearlyAndTendCarriesOn
         10s))
         << statusOf(refused) << tendLog();
     EXPECT_TRUE(waitForFile(logPath(refused), "up\n", 10s)) << readLog(refused);
+}
+
+// The same shortage for services (`respawn`): one refused is not left stopped for good but
+// tried again, and comes up by itself once descriptors are free.
+TEST_F(TendSupervisor, ServicesRefusedForWantOfDescriptorsComeUpByThemselvesOnceThereAreSome) {
+    for (int i = 0; i < 40; ++i) {
+        writeJob("s" + std::to_string(i),
+                 "start on startup\nrespawn\nscript\n  echo up\n  exec sleep 1000\nend script\n");
+    }
+    ASSERT_TRUE(startTend({"/usr/bin/prlimit", "--nofile=64:64", "--"}));
+    std::string list;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            list = ctl("list").out;
+            return countOf(list, "start/running") > 5 &&
+                   countOf(tendLog(), "Too many open files; trying again in 1s") > 0;
+        },
+        10s))
+        << list << tendLog();
+    EXPECT_EQ(ctl("version").exit_code, 0);
+
+    std::vector<std::string> running;
+    std::vector<std::string> waiting;
+    for (int i = 0; i < 40; ++i) {
+        const std::string job = "s" + std::to_string(i);
+        const std::string status = statusOf(job);
+        // Running, or waiting to try again: `respawn/post-stop, respawn delay 1s`.
+        EXPECT_THAT(status, Not(StartsWith(job + " stop/"))) << "a service given up";
+        (status.find("start/running") != std::string::npos ? running : waiting).push_back(job);
+    }
+    ASSERT_GE(running.size(), 4u);
+    ASSERT_FALSE(waiting.empty());
+    for (std::size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(ctl("stop", running[i]).exit_code, 0);
+    }
+    // No start is asked for: a waiting service's next try finds the descriptors the stopped
+    // ones gave back.
+    std::string came_up;
+    EXPECT_TRUE(waitFor(
+        [&] {
+            for (const auto& job : waiting) {
+                if (statusOf(job).find("start/running") != std::string::npos) {
+                    came_up = job;
+                    return true;
+                }
+            }
+            return false;
+        },
+        20s))
+        << ctl("list").out << tendLog();
+    if (!came_up.empty()) {
+        EXPECT_TRUE(waitForFile(logPath(came_up), "up\n", 10s)) << readLog(came_up);
+    }
 }
 
 // A restart storm: 30 jobs crash-looping at once with a short back-off. tend keeps answering

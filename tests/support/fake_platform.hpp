@@ -35,8 +35,13 @@ class FakePlatform final : public sys::Platform {
     sys::SpawnOutcome spawn(const sys::ProcessSetup& setup) override {
         if (!fail_next_spawn.empty()) {
             sys::SpawnOutcome failed;
-            failed.error = std::move(fail_next_spawn);
-            fail_next_spawn.clear();
+            failed.error = fail_next_spawn;
+            failed.short_of_resources = spawn_short_of_resources;
+            ++failed_spawns;
+            if (--spawn_failures <= 0) {
+                fail_next_spawn.clear();
+                spawn_failures = 1;
+            }
             return failed;
         }
         const pid_t pid = next_pid_++;
@@ -110,7 +115,11 @@ class FakePlatform final : public sys::Platform {
     std::vector<Spawned> spawned;
     std::vector<Signal> signals;
     std::vector<pid_t> adopted;
+    // The next spawn_failures spawns fail with this error, short of resources or not.
     std::string fail_next_spawn;
+    bool spawn_short_of_resources = false;
+    int spawn_failures = 1;
+    int failed_spawns = 0;
 
   private:
     struct Timer {

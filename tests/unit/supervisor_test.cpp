@@ -362,6 +362,63 @@ TEST_F(SupervisorTest, SpawnFailureIsAStartFailureWithTheReason) {
                 ElementsAre("stopped JOB=svc INSTANCE= RESULT=failed PROCESS=main"));
 }
 
+// fork failing with EAGAIN (RLIMIT_NPROC) passes: a service is tried again rather than left
+// stopped for good, while a job that does not respawn fails as any failed start does.
+TEST_F(SupervisorTest, AServiceWhoseForkFoundNoProcessesLeftIsTriedAgainAndComesUp) {
+    addJob("svc", "respawn\nexec sleep 100\n");
+    platform_.fail_next_spawn = "fork: Resource temporarily unavailable";
+    platform_.spawn_short_of_resources = true;
+    start("svc");
+    EXPECT_THAT(log_.str(), HasSubstr("svc main process could not start: fork: Resource "
+                                      "temporarily unavailable; trying again in 1s"));
+    EXPECT_THAT(completions_, IsEmpty());  // the start is still under way
+    EXPECT_TRUE(platform_.spawned.empty());
+    platform_.advance(999ms);
+    EXPECT_TRUE(platform_.spawned.empty());
+    platform_.advance(1ms);
+    ASSERT_EQ(platform_.spawned.size(), 1u);
+    EXPECT_EQ(status("svc"), "svc start/running, process " + std::to_string(lastPid()));
+    EXPECT_THAT(completions_, ElementsAre("ok"));
+    EXPECT_THAT(eventsNamed("stopped"), IsEmpty());
+}
+
+TEST_F(SupervisorTest, AJobWithoutRespawnFailsAtOnceWhenForkFindsNoProcessesLeft) {
+    addJob("once", "exec sleep 100\n");
+    platform_.fail_next_spawn = "fork: Resource temporarily unavailable";
+    platform_.spawn_short_of_resources = true;
+    start("once");
+    EXPECT_THAT(completions_, ElementsAre("failed: main process could not start: fork: Resource "
+                                          "temporarily unavailable"));
+    EXPECT_EQ(status("once"), "once stop/waiting");
+    EXPECT_EQ(platform_.activeTimers(), 0u);
+}
+
+TEST_F(SupervisorTest, AShortageThatLastsIsGivenUpAtTheRespawnLimit) {
+    addJob("svc", "respawn\nrespawn limit 3 60\nexec sleep 100\n");
+    platform_.fail_next_spawn = "fork: Cannot allocate memory";
+    platform_.spawn_short_of_resources = true;
+    platform_.spawn_failures = 100;
+    start("svc");
+    platform_.advance(10s);
+    // The first try and three more, a second apart, then it fails with the reason.
+    EXPECT_EQ(platform_.failed_spawns, 4);
+    EXPECT_THAT(completions_,
+                ElementsAre("failed: main process could not start: fork: Cannot allocate memory"));
+    EXPECT_EQ(status("svc"), "svc stop/waiting");
+    EXPECT_THAT(eventsNamed("stopped"),
+                ElementsAre("stopped JOB=svc INSTANCE= RESULT=failed PROCESS=main"));
+}
+
+TEST_F(SupervisorTest, AnExecFailureOfAServiceIsNotTriedAgain) {
+    addJob("svc", "respawn\nexec /nonexistent\n");
+    platform_.fail_next_spawn = "exec /nonexistent: No such file or directory";
+    start("svc");
+    EXPECT_THAT(completions_, ElementsAre("failed: main process could not start: exec "
+                                          "/nonexistent: No such file or directory"));
+    EXPECT_EQ(status("svc"), "svc stop/waiting");
+    EXPECT_EQ(platform_.activeTimers(), 0u);
+}
+
 TEST_F(SupervisorTest, PreStartFailureFailsTheJob) {
     addJob("svc", "pre-start exec false\nexec sleep 100\n");
     start("svc");

@@ -127,7 +127,8 @@ std::string Supervisor::logFileName(std::string_view job, std::string_view insta
     return name + ".log";
 }
 
-sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::string& error) {
+sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::string& error,
+                                           bool& short_of_resources) {
     const model::JobClass& cls = *job.cls;
     const model::Process& process = *cls.process(type);
     sys::ProcessSetup setup;
@@ -197,6 +198,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
                     // Started now, it would run with every line it writes lost; refused, it
                     // can be started again once tend has descriptors to spare.
                     error = "cannot capture its output: " + output_error;
+                    short_of_resources = true;
                     return setup;
                 }
                 job.output_fd = pipes.out;
@@ -238,15 +240,20 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
 
 bool Supervisor::spawnProcess(Job& job, ProcessType type) {
     std::string error;
-    sys::ProcessSetup setup = processSetup(job, type, error);
+    bool short_of_resources = false;
+    sys::ProcessSetup setup = processSetup(job, type, error, short_of_resources);
     sys::SpawnOutcome outcome;
     if (error.empty()) {
         outcome = platform_.spawn(setup);
         error = outcome.error;
+        short_of_resources = outcome.short_of_resources;
     }
     const std::string_view process_name = model::processTypeName(type);
     if (!outcome.ok()) {
         const std::string detail = std::string(process_name) + " process could not start: " + error;
+        if (short_of_resources && type == ProcessType::Main && retryStartLater(job, detail)) {
+            return false;
+        }
         logger_->error("{} {}", job.displayName(), detail);
         jobFailed(job, failedProcessOf(type), std::nullopt, detail);
         job.goal = Goal::Stop;  // not changeGoal: we are inside changeState

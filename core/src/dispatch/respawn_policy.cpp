@@ -10,6 +10,9 @@ namespace tend::dispatch {
 namespace {
 
 constexpr std::uint32_t kBackoffResetMs = 10000;  // uptime after which the back-off starts over
+// The least wait before a start that found the system short of processes, memory or
+// descriptors is tried again: at once, it would most likely meet the same shortage.
+constexpr std::uint32_t kShortageRetryMs = 1000;
 
 }  // namespace
 
@@ -30,6 +33,25 @@ bool Supervisor::delayRespawn(Job& job) {
         }
         poll();
     });
+    return true;
+}
+
+// A service (`respawn`) whose main process could not start for want of a resource the system
+// gets back (fork EAGAIN or ENOMEM, no descriptor for its output pipe) is not given up, which
+// would leave it stopped for good after a moment's shortage: the start counts as a crash, under
+// the respawn limit and back-off, and tend tries again. Anything else fails the start.
+bool Supervisor::retryStartLater(Job& job, const std::string& why) {
+    if (!job.cls->respawn || job.goal != Goal::Start) {
+        return false;
+    }
+    job.main_started = platform_.now();  // a start that ran for no time at all
+    if (respawnTooFast(job)) {
+        return false;  // the caller fails it; the limit's own message would hide why
+    }
+    ++job.respawns;
+    job.pending_delay_ms = std::max(nextRespawnDelay(job), kShortageRetryMs);
+    logger_->error("{} {}; trying again in {}", job.displayName(), why,
+                   formatMillis(job.pending_delay_ms));
     return true;
 }
 

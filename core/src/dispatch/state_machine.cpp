@@ -197,7 +197,8 @@ void Supervisor::enterState(Job& job, State& state, bool& wait) {
             return;
         }
         if (!spawnProcess(job, ProcessType::Main)) {
-            state = nextState(job);
+            // Given up (goal stop), or to be tried again as a respawn: either way it stops.
+            state = State::Stopping;
             return;
         }
         if (cls.expect == model::Expect::None) {

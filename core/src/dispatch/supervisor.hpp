@@ -230,7 +230,9 @@ class Supervisor {
 
     // Processes.
     bool spawnProcess(Job& job, model::ProcessType type);
-    sys::ProcessSetup processSetup(Job& job, model::ProcessType type, std::string& error);
+    sys::ProcessSetup processSetup(Job& job, model::ProcessType type, std::string& error,
+                                   bool& short_of_resources);
+    bool retryStartLater(Job& job, const std::string& why);
     void onMainExit(Job& job, pid_t pid, sys::ExitStatus status);
     void onAuxExit(Job& job, model::ProcessType type, pid_t pid, sys::ExitStatus status);
     bool followForkChain(Job& job, pid_t exited);

@@ -385,6 +385,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     }
     if (pid < 0) {
         outcome.error = std::string("fork: ") + std::strerror(fork_error);
+        outcome.short_of_resources = fork_error == EAGAIN || fork_error == ENOMEM;
         return outcome;
     }
     if (failure.stage != Stage::None) {
