@@ -1,17 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The job state machine and event queue on a fake system layer with a virtual clock: respawn
 // limits, back-off, kill-timeout escalation and the start/stop races, with no sleeping.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <csignal>
-#include <sstream>
 
-#include "dispatch/supervisor.hpp"
-#include "support/fake_platform.hpp"
-#include "support/job_text.hpp"
+#include "support/supervisor_fixture.hpp"
 
 namespace tend {
 namespace {
@@ -22,76 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using namespace std::chrono_literals;
 
-class SupervisorTest : public ::testing::Test {
-  protected:
-    SupervisorTest() {
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
-        logger_ = std::make_shared<spdlog::logger>("test", sink);
-        logger_->set_level(spdlog::level::info);
-        supervisor_ = std::make_unique<Supervisor>(platform_, nullptr,
-                                                   dispatch::SupervisorOptions{}, logger_);
-        supervisor_->eventObservers().add([this](const model::Event& event) {
-            std::string line = event.name;
-            for (const auto& entry : event.env.entries()) {
-                line += " " + entry;
-            }
-            events_.push_back(line);
-        });
-    }
-
-    void addJob(const std::string& name, const std::string& text) {
-        const grammar::SourceText source(name + ".conf", text);
-        auto result = conf::loadJob(name, source, nullptr, test::coreRegistry());
-        ASSERT_TRUE(result.job) << test::formatted(result);
-        supervisor_->setClass(std::make_shared<const model::JobClass>(std::move(*result.job)));
-    }
-
-    std::string status(const std::string& name) {
-        return supervisor_->statusOfClass(*supervisor_->findClass(name));
-    }
-
-    // Starts `name` and records how the request completed.
-    Supervisor::Reply start(const std::string& name, std::vector<std::string> env = {}) {
-        return supervisor_->start(name, env, [this](bool failed, const std::string& detail) {
-            completions_.push_back(failed ? "failed: " + detail : "ok");
-        });
-    }
-    Supervisor::Reply stop(const std::string& name) {
-        return supervisor_->stop(name, {}, [this](bool failed, const std::string&) {
-            completions_.push_back(failed ? "stop failed" : "stopped");
-        });
-    }
-
-    pid_t lastPid() const { return platform_.spawned.back().pid; }
-    std::string lastCommand() const {
-        const auto& argv = platform_.spawned.back().setup.argv;
-        return argv.empty() ? "" : argv.back();
-    }
-    void exit(pid_t pid, int status = 0) {
-        platform_.exited(pid);
-        supervisor_->onChildExit(pid, {false, status});
-    }
-    void killedBy(pid_t pid, int signal) {
-        platform_.exited(pid);
-        supervisor_->onChildExit(pid, {true, signal});
-    }
-    std::vector<std::string> eventsNamed(const std::string& prefix) const {
-        std::vector<std::string> out;
-        for (const auto& e : events_) {
-            if (e.starts_with(prefix)) {
-                out.push_back(e);
-            }
-        }
-        return out;
-    }
-
-    test::FakePlatform platform_;
-    std::ostringstream log_;
-    std::shared_ptr<spdlog::logger> logger_;
-    std::unique_ptr<Supervisor> supervisor_;
-    std::vector<std::string> events_;
-    std::vector<std::string> completions_;
-};
+using test::SupervisorTest;
 
 TEST_F(SupervisorTest, StartRunsTheServiceAndEmitsStartingThenStarted) {
     addJob("svc", "exec sleep 100\n");
@@ -360,63 +283,6 @@ TEST_F(SupervisorTest, SpawnFailureIsAStartFailureWithTheReason) {
     EXPECT_EQ(status("svc"), "svc stop/waiting");
     EXPECT_THAT(eventsNamed("stopped"),
                 ElementsAre("stopped JOB=svc INSTANCE= RESULT=failed PROCESS=main"));
-}
-
-// fork failing with EAGAIN (RLIMIT_NPROC) passes: a service is tried again rather than left
-// stopped for good, while a job that does not respawn fails as any failed start does.
-TEST_F(SupervisorTest, AServiceWhoseForkFoundNoProcessesLeftIsTriedAgainAndComesUp) {
-    addJob("svc", "respawn\nexec sleep 100\n");
-    platform_.fail_next_spawn = "fork: Resource temporarily unavailable";
-    platform_.spawn_short_of_resources = true;
-    start("svc");
-    EXPECT_THAT(log_.str(), HasSubstr("svc main process could not start: fork: Resource "
-                                      "temporarily unavailable; trying again in 1s"));
-    EXPECT_THAT(completions_, IsEmpty());  // the start is still under way
-    EXPECT_TRUE(platform_.spawned.empty());
-    platform_.advance(999ms);
-    EXPECT_TRUE(platform_.spawned.empty());
-    platform_.advance(1ms);
-    ASSERT_EQ(platform_.spawned.size(), 1u);
-    EXPECT_EQ(status("svc"), "svc start/running, process " + std::to_string(lastPid()));
-    EXPECT_THAT(completions_, ElementsAre("ok"));
-    EXPECT_THAT(eventsNamed("stopped"), IsEmpty());
-}
-
-TEST_F(SupervisorTest, AJobWithoutRespawnFailsAtOnceWhenForkFindsNoProcessesLeft) {
-    addJob("once", "exec sleep 100\n");
-    platform_.fail_next_spawn = "fork: Resource temporarily unavailable";
-    platform_.spawn_short_of_resources = true;
-    start("once");
-    EXPECT_THAT(completions_, ElementsAre("failed: main process could not start: fork: Resource "
-                                          "temporarily unavailable"));
-    EXPECT_EQ(status("once"), "once stop/waiting");
-    EXPECT_EQ(platform_.activeTimers(), 0u);
-}
-
-TEST_F(SupervisorTest, AShortageThatLastsIsGivenUpAtTheRespawnLimit) {
-    addJob("svc", "respawn\nrespawn limit 3 60\nexec sleep 100\n");
-    platform_.fail_next_spawn = "fork: Cannot allocate memory";
-    platform_.spawn_short_of_resources = true;
-    platform_.spawn_failures = 100;
-    start("svc");
-    platform_.advance(10s);
-    // The first try and three more, a second apart, then it fails with the reason.
-    EXPECT_EQ(platform_.failed_spawns, 4);
-    EXPECT_THAT(completions_,
-                ElementsAre("failed: main process could not start: fork: Cannot allocate memory"));
-    EXPECT_EQ(status("svc"), "svc stop/waiting");
-    EXPECT_THAT(eventsNamed("stopped"),
-                ElementsAre("stopped JOB=svc INSTANCE= RESULT=failed PROCESS=main"));
-}
-
-TEST_F(SupervisorTest, AnExecFailureOfAServiceIsNotTriedAgain) {
-    addJob("svc", "respawn\nexec /nonexistent\n");
-    platform_.fail_next_spawn = "exec /nonexistent: No such file or directory";
-    start("svc");
-    EXPECT_THAT(completions_, ElementsAre("failed: main process could not start: exec "
-                                          "/nonexistent: No such file or directory"));
-    EXPECT_EQ(status("svc"), "svc stop/waiting");
-    EXPECT_EQ(platform_.activeTimers(), 0u);
 }
 
 TEST_F(SupervisorTest, PreStartFailureFailsTheJob) {
