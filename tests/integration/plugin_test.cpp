@@ -192,6 +192,26 @@ TEST_F(TendPlugins, StartsInDependencyOrderAndDisablesByConfiguration) {
     EXPECT_LT(log.find("plugin echo 1.2.3 started"), log.find("plugin needs_echo 1.0 started"));
 }
 
+TEST_F(TendPlugins, PluginsThatRequireEachOtherAreSkippedAndTheRestRun) {
+    install("cycle_a");
+    install("cycle_b");
+    install("echo");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    ASSERT_TRUE(startWithPlugins());
+    EXPECT_EQ(stateOf("cycle_a"),
+              std::make_pair(std::string("skipped"),
+                             std::string("its requirements form a cycle: cycle_a -> cycle_b -> "
+                                         "cycle_a")));
+    EXPECT_EQ(stateOf("cycle_b"),
+              std::make_pair(std::string("skipped"),
+                             std::string("its requirements form a cycle: cycle_b -> cycle_a -> "
+                                         "cycle_b")));
+    EXPECT_EQ(stateOf("echo").first, "running");
+    EXPECT_EQ(ctl("echo", "x").out, "x\n");
+    EXPECT_THAT(tendLog(), HasSubstr("plugin cycle_a: skipped: its requirements form a cycle"));
+    EXPECT_TRUE(waitFor([&] { return mainPidOf("svc") > 0; }));
+}
+
 TEST_F(TendPlugins, DroppingInReplacingAndRemovingAPluginTakeEffectAtOnce) {
     writeJob("svc", "start on startup\nexec sleep 1000\n");
     ASSERT_TRUE(startWithPlugins());

@@ -8,6 +8,9 @@
 #ifndef IDLE_NAME
 #define IDLE_NAME "idle"
 #endif
+#ifndef IDLE_REQUIRES
+#define IDLE_REQUIRES ""  // built as cycle_a and cycle_b, each requiring the other
+#endif
 
 namespace {
 
@@ -42,4 +45,4 @@ std::unique_ptr<Plugin> make(PluginHost& host) {
 
 }  // namespace
 
-TEND_PLUGIN(IDLE_NAME, "1.0", "", "", "", make)
+TEND_PLUGIN(IDLE_NAME, "1.0", IDLE_REQUIRES, "", "", make)

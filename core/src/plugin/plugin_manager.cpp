@@ -27,6 +27,43 @@ namespace {
 
 constexpr const char* kFactorySymbol = "tend_plugin_factory_v1";
 
+// The plugins, among those that could not start, whose requirements (required or optional)
+// lead back to `from`, as a path "a -> b -> a"; empty when `from` is on no such cycle.
+std::string cycleThrough(const PluginRecord& from,
+                         const std::map<std::string, const PluginRecord*>& stuck) {
+    std::vector<std::string> path{std::string(from.descriptor.name)};
+    std::set<std::string> seen;
+    const std::function<bool(const PluginRecord&)> reaches = [&](const PluginRecord& record) {
+        for (const auto* wants :
+             {&record.descriptor.requires_plugins, &record.descriptor.optional_plugins}) {
+            for (const auto& wanted : *wants) {
+                if (wanted == from.descriptor.name) {
+                    path.push_back(wanted);
+                    return true;
+                }
+                const auto it = stuck.find(wanted);
+                if (it == stuck.end() || !seen.insert(wanted).second) {
+                    continue;
+                }
+                path.push_back(wanted);
+                if (reaches(*it->second)) {
+                    return true;
+                }
+                path.pop_back();
+            }
+        }
+        return false;
+    };
+    if (!reaches(from)) {
+        return {};
+    }
+    std::string text;
+    for (const auto& name : path) {
+        text += (text.empty() ? "" : " -> ") + name;
+    }
+    return text;
+}
+
 }  // namespace
 
 GuardClock::time_point GuardClock::now() noexcept {
@@ -281,6 +318,12 @@ void PluginManager::load(const std::vector<fs::path>& files) {
             }
         }
     }
+    std::map<std::string, const PluginRecord*> stuck;
+    for (const PluginRecord* record : candidates) {
+        if (record->state == PluginState::Pending) {
+            stuck.emplace(record->descriptor.name, record);
+        }
+    }
     for (PluginRecord* record : candidates) {
         if (record->state != PluginState::Pending) {
             continue;
@@ -291,8 +334,10 @@ void PluginManager::load(const std::vector<fs::path>& files) {
                 missing.push_back(wanted);
             }
         }
+        const std::string cycle = cycleThrough(*record, stuck);
         record->state = PluginState::Skipped;
-        record->reason = missing.empty()
+        record->reason = !cycle.empty() ? "its requirements form a cycle: " + cycle
+                         : missing.empty()
                              ? "its requirements form a cycle"
                              : "it requires " + model::commaList(missing) + ", which " +
                                    (missing.size() == 1 ? "is" : "are") + " not running";
