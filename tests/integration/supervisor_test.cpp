@@ -520,6 +520,89 @@ TEST_F(TendSupervisor, ExpectNotifyWithoutReadyFailsAfterStartTimeout) {
     EXPECT_TRUE(waitFor([&] { return jobProcesses("silent").empty(); }, 3s));
 }
 
+// What a job may send on NOTIFY_SOCKET besides a plain READY=1: garbage, a datagram too long
+// for tend's buffer, MAINPID= that is not a number or names a process outside the job, and
+// READY=1 after the main process died (from a child, as tend ends it with SIGTERM).
+const char* const kNotifyEdgeScript =
+    "import os, socket, subprocess, sys, time\n"
+    "mode, outsider, marker = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)\n"
+    "address = os.environ['NOTIFY_SOCKET']\n"
+    "if mode == 'garbage':\n"
+    "    for message in [bytes(range(256)), b'X' * 65536, b'READY=0', b'READY=1x',\n"
+    "                    b' READY=1', b'MAINPID=abc', b'MAINPID=-5', b'MAINPID=12x']:\n"
+    "        s.sendto(message, address)\n"
+    "    with open(marker, 'w') as f:\n"
+    "        f.write('sent')\n"
+    "    time.sleep(0.5)\n"
+    "    child = subprocess.Popen(['sleep', '1000'])\n"
+    "    s.sendto(b'MAINPID=%d' % child.pid, address)\n"
+    "    s.sendto(b'MAINPID=%d\\nREADY=1' % outsider, address)\n"
+    "    time.sleep(1000)\n"
+    "else:\n"
+    "    import signal\n"
+    "    armed_read, armed_write = os.pipe()\n"
+    "    if os.fork() == 0:\n"
+    "        def ready_when_ended(number, frame):\n"
+    "            s.sendto(b'READY=1', address)\n"
+    "            with open(marker, 'w') as f:\n"
+    "                f.write('sent')\n"
+    "            os._exit(0)\n"
+    "        signal.signal(signal.SIGTERM, ready_when_ended)\n"
+    "        os.write(armed_write, b'x')\n"
+    "        while True:\n"
+    "            time.sleep(1)\n"
+    "    os.read(armed_read, 1)\n"
+    "    sys.exit(3)\n";
+
+TEST_F(TendSupervisor, ExpectNotifyTakesNoGarbageAndNoMainPidOutsideTheJob) {
+    const pid_t outsider = ::fork();
+    ASSERT_GE(outsider, 0);
+    if (outsider == 0) {
+        ::setpgid(0, 0);  // were it taken for the job's, only its own group would be signalled
+        ::execlp("sleep", "sleep", "1000", nullptr);
+        ::_exit(127);
+    }
+    writeFile("notify.py", kNotifyEdgeScript);
+    writeJob("notifier", "expect notify\nstart timeout 10s\nexec /usr/bin/python3 " +
+                             at("notify.py") + " garbage " + std::to_string(outsider) + " " +
+                             at("garbage.sent") + "\n");
+    ASSERT_TRUE(startTend());
+    ProcessResult started;
+    std::thread starter([&] { started = ctl("start", "notifier"); });
+    const bool garbage_sent = waitForFile(path("garbage.sent"), "sent", 10s);
+    const std::string after_garbage = statusOf("notifier");
+    starter.join();
+    ASSERT_TRUE(garbage_sent);
+    EXPECT_THAT(after_garbage, MatchesRegex("notifier start/spawned, process [0-9]+\n"));
+    ASSERT_EQ(started.exit_code, 0) << started.err << tendLog();
+    // The main process is the child the job named, not the outsider it named after it.
+    const pid_t main = pidIn(started.out);
+    EXPECT_NE(main, outsider);
+    EXPECT_NE(main, pidIn(after_garbage));
+    EXPECT_THAT(tendLog(), HasSubstr("notifier: refused MAINPID=" + std::to_string(outsider) +
+                                     ": not a process of this job"));
+    EXPECT_EQ(ctl("stop", "notifier").exit_code, 0);
+    EXPECT_TRUE(waitFor([&] { return jobProcesses("notifier").empty(); }, 5s));
+    EXPECT_EQ(::kill(outsider, 0), 0) << "stopping the job ended a process outside it";
+    ::kill(outsider, SIGKILL);
+    ::waitpid(outsider, nullptr, 0);
+}
+
+TEST_F(TendSupervisor, ExpectNotifyReadyAfterTheMainProcessDiedChangesNothing) {
+    writeFile("notify.py", kNotifyEdgeScript);
+    writeJob("late", "expect notify\nstart timeout 10s\nexec /usr/bin/python3 " + at("notify.py") +
+                         " late 0 " + at("late.sent") + "\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "late");
+    EXPECT_EQ(started.exit_code, 1);
+    EXPECT_THAT(started.err, HasSubstr("main process terminated with status 3"));
+    ASSERT_TRUE(waitForFile(path("late.sent"), "sent", 10s));
+    EXPECT_EQ(ctl("version").exit_code, 0);
+    EXPECT_EQ(statusOf("late"), "late stop/waiting\n");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Exec failures are start failures, and tend carries on.
 

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <charconv>
 #include <csignal>
 
 #include "dispatch/supervisor.hpp"
@@ -355,6 +356,29 @@ void Supervisor::onChildStopped(pid_t pid) {
     }
 }
 
+namespace {
+
+// A decimal pid and nothing else; 0 for anything else.
+pid_t parseMainPid(std::string_view text) {
+    pid_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc() && end == text.data() + text.size() && value > 0 ? value : 0;
+}
+
+}  // namespace
+
+// In the job's session or process group (where tend starts every process of a job), or a
+// process tend inherited that carries the job's name.
+bool Supervisor::isProcessOf(Job& job, pid_t pid) {
+    const pid_t group = job.pgids[0];
+    if (group > 1 &&
+        (platform_.sessionOf(pid) == group || platform_.processGroupOf(pid) == group)) {
+        return true;
+    }
+    const auto adopted = platform_.adoptedProcesses(job.cls->name, job.instance, {group});
+    return std::find(adopted.begin(), adopted.end(), pid) != adopted.end();
+}
+
 void Supervisor::onNotify(pid_t pid, std::string_view message) {
     Job* job = nullptr;
     if (const auto it = processes_.find(pid); it != processes_.end()) {
@@ -388,8 +412,14 @@ void Supervisor::onNotify(pid_t pid, std::string_view message) {
                 mainReady(*job);
             }
         } else if (line.starts_with("MAINPID=")) {
-            const pid_t main = std::atoi(std::string(line.substr(8)).c_str());
+            const pid_t main = parseMainPid(line.substr(8));
             if (main > 0 && main != job->mainPid() && job->mainPid()) {
+                if (!isProcessOf(*job, main)) {
+                    // tend would signal it, and its group, to stop the job.
+                    logger_->warn("{}: refused MAINPID={}: not a process of this job",
+                                  job->displayName(), main);
+                    continue;
+                }
                 processes_.erase(job->mainPid());
                 job->pids[0] = main;
                 job->pgids[0] = platform_.processGroupOf(main);

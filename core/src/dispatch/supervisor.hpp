@@ -233,6 +233,7 @@ class Supervisor {
     sys::ProcessSetup processSetup(Job& job, model::ProcessType type, std::string& error,
                                    bool& short_of_resources);
     bool retryStartLater(Job& job, const std::string& why);
+    bool isProcessOf(Job& job, pid_t pid);
     void onMainExit(Job& job, pid_t pid, sys::ExitStatus status);
     void onAuxExit(Job& job, model::ProcessType type, pid_t pid, sys::ExitStatus status);
     bool followForkChain(Job& job, pid_t exited);
