@@ -791,7 +791,9 @@ TEST_F(TendSupervisor, StatusShowsTheWaitingPostStartProcess) {
     const auto tab = during.find("\tpost-start process ");
     ASSERT_NE(tab, std::string::npos) << during;
     const pid_t post = std::atoi(during.c_str() + tab + 20);
-    EXPECT_EQ(commandLine(post), "sleep 1 ");
+    // The process may still be in its exec, showing tend's command line for a moment.
+    EXPECT_TRUE(waitFor([&] { return commandLine(post) == "sleep 1 "; }, 900ms))
+        << commandLine(post);
 
     const std::string after = waitForStatus("waiter", "start/running", 3s);
     EXPECT_EQ(after, "waiter start/running, process " + std::to_string(main) + "\n");
@@ -928,6 +930,33 @@ TEST_F(TendSupervisor, ASessionLingerJobOutlivesTheSessionAndTheNextTendLeavesIt
     ::kill(-lingering, SIGKILL);  // its process group: the loop and its sleep
     EXPECT_TRUE(
         waitFor([&] { return processesWithEnv({"TEND_SESSION=" + socketPath()}).empty(); }));
+}
+
+// At the session's end a job stops before what it started on: the notifier, then the mail
+// filter that started on the bus, then the bus. Each writes its name as it gets SIGTERM.
+TEST_F(TendSupervisor, SessionEndStopsJobsBeforeTheJobsTheyStartedOn) {
+    const auto job = [&](const std::string& name, const std::string& start_on) {
+        writeJob(name, (start_on.empty() ? "" : "start on " + start_on + "\n") +
+                           "script\n"
+                           "  trap 'echo " +
+                           name + " >> " + at("order") +
+                           "; sleep 0.2; exit 0' TERM\n"
+                           "  echo up\n"
+                           "  while true; do sleep 0.05; done\n"
+                           "end script\n");
+    };
+    job("bus", "");
+    job("mail", "started bus");
+    job("notifier", "started mail");
+    ASSERT_TRUE(startTendForeground());
+    ASSERT_EQ(ctl("start", "bus").exit_code, 0);
+    for (const char* name : {"bus", "mail", "notifier"}) {
+        ASSERT_TRUE(waitForFile(logPath(name), "up\n")) << name << "\n" << tendLog();
+    }
+    const auto status = stopTend(30s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(*status, 0);
+    EXPECT_EQ(readFile(path("order")), "notifier\nmail\nbus\n") << tendLog();
 }
 
 TEST_F(TendSupervisor, SigtermEndsTheSessionStopsEveryJobAndExitsZero) {

@@ -189,4 +189,18 @@ std::string matchText(const grammar::EventMatch& match) {
     return alone.toString();
 }
 
+std::optional<std::string> lifecycleJob(const grammar::EventMatch& match) {
+    if (!isLifecycleEvent(match.name)) {
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < match.args.size(); ++i) {
+        const auto& arg = match.args[i];
+        const bool names_job = (arg.positional() && i == 0) || (arg.key == "JOB" && !arg.negated);
+        if (names_job && arg.value.find_first_of("*?[$\\") == std::string::npos) {
+            return arg.value;
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace tend::conf

@@ -48,6 +48,9 @@ struct Contradiction {
 };
 std::optional<Contradiction> findContradiction(const grammar::EventMatch& match);
 
+// The job a lifecycle match names with a literal (`started dbus`, `stopping JOB=x`), if any.
+std::optional<std::string> lifecycleJob(const grammar::EventMatch& match);
+
 // `match` as it is written in a job file: `started JOB=a JOB!=a`.
 std::string matchText(const grammar::EventMatch& match);
 

@@ -11,24 +11,7 @@ namespace tend::control {
 using json = nlohmann::json;
 using dispatch::ClassEntry;
 
-namespace {
-
-// The job a lifecycle MATCH names with a literal: `started dbus`, `stopping JOB=x`.
-std::optional<std::string> lifecycleJob(const grammar::EventMatch& match) {
-    if (!conf::isLifecycleEvent(match.name)) {
-        return std::nullopt;
-    }
-    for (std::size_t i = 0; i < match.args.size(); ++i) {
-        const auto& arg = match.args[i];
-        const bool names_job = (arg.positional() && i == 0) || (arg.key == "JOB" && !arg.negated);
-        if (names_job && arg.value.find_first_of("*?[$\\") == std::string::npos) {
-            return arg.value;
-        }
-    }
-    return std::nullopt;
-}
-
-}  // namespace
+using conf::lifecycleJob;
 
 Graph jobGraph(const dispatch::Supervisor& supervisor) {
     std::set<std::string> jobs;

@@ -433,7 +433,10 @@ int runDaemon(DaemonOptions options) {
         for (const auto* entry : supervisor.classes()) {
             longest = std::max(longest, entry->cls->kill_timeout);
         }
-        deadline.expires_after(std::chrono::seconds(longest + 5));
+        // Jobs stop in rounds (those started on another first), each of which may take a
+        // kill timeout.
+        const auto rounds = static_cast<unsigned>(supervisor.stopRounds());
+        deadline.expires_after(std::chrono::seconds(longest * rounds + 5));
         deadline.async_wait([&](const boost::system::error_code& ec) {
             if (ec) {
                 return;

@@ -49,6 +49,9 @@ bool Supervisor::retryStartLater(Job& job, const std::string& why) {
         return false;  // the caller fails it; the limit's own message would hide why
     }
     ++job.respawns;
+    // Its pipe, if it got one, would be held idle across the wait: with many jobs waiting, the
+    // descriptors that stopped jobs give back would go to pipes that no job can use.
+    closeOutput(job);
     job.pending_delay_ms = std::max(nextRespawnDelay(job), kShortageRetryMs);
     logger_->error("{} {}; trying again in {}", job.displayName(), why,
                    formatMillis(job.pending_delay_ms));

@@ -404,6 +404,10 @@ void Supervisor::sweep() {
             destroyInstance(*job);
         }
     }
+    if (ending_ && !stop_waiting_.empty() && stopClassesNoLongerNeeded()) {
+        poll();  // their stopping events; it sweeps again
+        return;
+    }
     if (ending_ && on_idle_ && idle()) {
         auto done = std::move(on_idle_);
         on_idle_ = nullptr;
@@ -411,16 +415,22 @@ void Supervisor::sweep() {
     }
 }
 
-void Supervisor::destroyInstance(Job& job) {
-    cancelTimer(job.kill_timer);
-    cancelTimer(job.delay_timer);
-    cancelTimer(job.start_timer);
+// tend's write ends of the job's output pipes; the log router reads on until the job's own
+// processes have closed theirs too.
+void Supervisor::closeOutput(Job& job) {
     for (int* fd : {&job.output_fd, &job.error_fd}) {
         if (*fd >= 0) {
             ::close(*fd);
             *fd = -1;
         }
     }
+}
+
+void Supervisor::destroyInstance(Job& job) {
+    cancelTimer(job.kill_timer);
+    cancelTimer(job.delay_timer);
+    cancelTimer(job.start_timer);
+    closeOutput(job);
     for (pid_t pid : job.adopted) {
         processes_.erase(pid);
     }

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -156,8 +157,12 @@ class Supervisor {
     }
 
     // Session end: stop every instance but those of `session linger` jobs; `onIdle` runs once
-    // nothing else is left running.
+    // nothing else is left running. Jobs stop in reverse order of their `start on started X`
+    // (or `starting X`) links: X stops once no job that starts on it is left.
     void stopEverything(std::function<void()> on_idle);
+    // How many rounds that order takes at most (the longest chain of such links among the
+    // jobs running now), for the daemon's deadline; 1 with no links.
+    std::size_t stopRounds() const;
     bool idle() const;
     // The processes of `session linger` jobs, which tend leaves running when it exits.
     std::vector<pid_t> lingeringPids() const;
@@ -234,6 +239,7 @@ class Supervisor {
                                    bool& short_of_resources);
     bool retryStartLater(Job& job, const std::string& why);
     bool isProcessOf(Job& job, pid_t pid);
+    void closeOutput(Job& job);
     void onMainExit(Job& job, pid_t pid, sys::ExitStatus status);
     void onAuxExit(Job& job, model::ProcessType type, pid_t pid, sys::ExitStatus status);
     bool followForkChain(Job& job, pid_t exited);
@@ -293,6 +299,11 @@ class Supervisor {
     ObserverList<ClassChangeKind, const model::JobClass&> class_observers_;
     std::function<void()> on_idle_;
     bool ending_ = false;
+    // Session end: the classes not yet told to stop, each with the classes that start on it.
+    std::map<std::string, std::set<std::string>> stop_waiting_;
+    std::map<std::string, std::set<std::string>> dependentsOfRunning() const;
+    bool stopClassesNoLongerNeeded();  // whether it stopped any
+    void stopClass(ClassEntry& entry);
 };
 
 }  // namespace tend::dispatch

@@ -65,7 +65,7 @@ struct SpawnOutcome {
     pid_t pid = -1;
     std::string error;  // set when the process could not be started: "chdir /x: No such file…"
     bool joined_cgroup = false;  // it runs in the job's own cgroup
-    // The system was short of something that comes back (fork: EAGAIN or ENOMEM): the same
+    // The system was short of something that comes back (EAGAIN, ENOMEM, EMFILE, ENFILE): the same
     // start may work a moment later, unlike a missing binary.
     bool short_of_resources = false;
     bool ok() const { return pid > 0; }

@@ -249,6 +249,11 @@ std::string describe(Stage stage, int error, const ProcessSetup& setup, const st
     return what + ": " + std::strerror(error);
 }
 
+// An error that says the system, or tend, ran short of something it gets back.
+bool isShortage(int error) {
+    return error == EAGAIN || error == ENOMEM || error == EMFILE || error == ENFILE;
+}
+
 }  // namespace
 
 std::string resolveExecutable(const std::string& name, const std::vector<std::string>& env,
@@ -321,6 +326,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) {
         outcome.error = std::string("open /dev/null: ") + std::strerror(errno);
+        outcome.short_of_resources = isShortage(errno);
         return outcome;
     }
     int script_fd = -1;
@@ -331,6 +337,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
                 static_cast<ssize_t>(setup.script.size()) ||
             ::lseek(script_fd, 0, SEEK_SET) < 0) {
             outcome.error = std::string("pass the script: ") + std::strerror(errno);
+            outcome.short_of_resources = isShortage(errno);
             ::close(devnull);
             if (script_fd >= 0) {
                 ::close(script_fd);
@@ -385,13 +392,14 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     }
     if (pid < 0) {
         outcome.error = std::string("fork: ") + std::strerror(fork_error);
-        outcome.short_of_resources = fork_error == EAGAIN || fork_error == ENOMEM;
+        outcome.short_of_resources = isShortage(fork_error);
         return outcome;
     }
     if (failure.stage != Stage::None) {
         int status = 0;
         ::waitpid(pid, &status, 0);  // it has already _exit()ed
         outcome.error = describe(failure.stage, failure.error, setup, path);
+        outcome.short_of_resources = isShortage(failure.error);  // exec: ENOMEM, say
         return outcome;
     }
     outcome.pid = pid;
