@@ -151,6 +151,34 @@ TEST_F(Reexec, AnInstanceKeepsTheDefinitionItStartedWithWhenItsFileHasChanged) {
     EXPECT_THAT(commandLine(mainPidOf("svc")), HasSubstr("sleep 2000"));
 }
 
+// The job file changes after the old tend last read it and before the next tend reads it (here
+// by the new binary itself, before it execs tend): the instance still runs, and is told apart
+// from, what it started with. The soak met this once in 29 re-execs.
+TEST_F(Reexec, AFileThatChangesDuringTheReexecIsToldApartFromWhatTheInstanceRuns) {
+    writeJob("svc", "start on startup\ndescription \"v1\"\nexec sleep 1000\n");
+    writeFile("editor",
+              "#!/bin/sh\n"
+              "if [ \"$1\" != --state-version ]; then\n"
+              "  printf 'start on startup\\ndescription \"v2\"\\nexec sleep 2000\\n' > " +
+                  jobPath("svc").string() +
+                  "\n"
+                  "fi\n"
+                  "exec " +
+                  std::string(TEND_BIN) + " \"$@\"\n",
+              0755);
+    ASSERT_TRUE(startTend());
+    ASSERT_THAT(waitForStatus("svc", "start/running", 20s), HasSubstr("start/running"));
+    const pid_t pid = mainPidOf("svc");
+
+    ASSERT_EQ(ctl("reexec", "--binary", path("editor").string()).exit_code, 0) << tendLog();
+    EXPECT_THAT(statusOf("svc"), HasSubstr("svc start/running, process " + std::to_string(pid) +
+                                           " [definition changed"));
+    EXPECT_THAT(ctl("explain", "svc").out, HasSubstr("v2"));
+    ASSERT_EQ(ctl("restart", "--reload", "svc").exit_code, 0);
+    EXPECT_THAT(statusOf("svc"), Not(HasSubstr("definition changed")));
+    EXPECT_THAT(commandLine(mainPidOf("svc")), HasSubstr("sleep 2000"));
+}
+
 TEST_F(Reexec, AJobThatTrippedItsRespawnLimitIsStillToldAsFailed) {
     writeJob("doomed", "start on startup\nrespawn\nrespawn limit 2 600\nexec false\n");
     ASSERT_TRUE(startTend());

@@ -137,8 +137,11 @@ class TendDaemonTest : public ::testing::Test {
     std::filesystem::path path(const std::string& relative) const { return root_ / relative; }
     std::string socketPath() const { return (run_dir_ / "control").string(); }
 
+    std::filesystem::path jobPath(const std::string& name) const {
+        return jobs_dir_ / (name + ".conf");
+    }
     void writeJob(const std::string& name, const std::string& text) {
-        const auto file = jobs_dir_ / (name + ".conf");
+        const auto file = jobPath(name);
         std::filesystem::create_directories(file.parent_path());
         std::ofstream(file, std::ios::binary) << text;
     }

@@ -318,6 +318,10 @@ ResumeOutcome resumeJobs(std::optional<dispatch::SavedState> state, const std::s
         if (job.definition.empty()) {
             continue;
         }
+        if (const dispatch::ClassEntry* entry = supervisor.findClass(job.name);
+            entry && conf::printJobClass(*entry->cls) == job.definition) {
+            continue;  // the job file says what the instance runs
+        }
         // Read as the job file it was; should it not read, the instance takes the file's
         // current definition, as an instance without a change would.
         const grammar::SourceText source(job.name + ".conf", job.definition);

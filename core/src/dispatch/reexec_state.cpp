@@ -109,9 +109,9 @@ SavedState Supervisor::save() const {
             saved.ready = job->ready;
             saved.output_fd = job->output_fd;
             saved.error_fd = job->error_fd;
-            if (definitionChanged(*job)) {
-                saved.started_with = job->cls;
-            }
+            // Always: the job file may change after tend last read it and before the next
+            // tend does, which then tells the two apart by their text.
+            saved.started_with = job->cls;
             state.jobs.push_back(std::move(saved));
         }
     }

@@ -46,9 +46,9 @@ struct SavedJob {
     int error_fd = -1;
     int router_out_fd = -1;
     int router_err_fd = -1;
-    // The definition the instance started with, when its job file has changed since (its
-    // status says `definition changed`): written down as job-file text (`definition`) and
-    // read back into `started_with` by the daemon, which knows the job language.
+    // The definition the instance started with: written down as job-file text (`definition`)
+    // and, when it differs from what the next tend read from the job file (status: `definition
+    // changed`), read back into `started_with` by the daemon, which knows the job language.
     std::shared_ptr<const model::JobClass> started_with;
     std::string definition;
 };
