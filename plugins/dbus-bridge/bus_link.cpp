@@ -3,11 +3,13 @@
 
 #include <systemd/sd-bus.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include <algorithm>
 #include <map>
 
+#include "interrupted_calls.hpp"
 #include "sys_events.hpp"
 
 namespace tend::dbus_bridge {
@@ -116,20 +118,32 @@ void BusLink::sync() {
     for (auto it = slots_.begin(); it != slots_.end();) {
         it = rules_.contains(it->first) ? std::next(it) : slots_.erase(it);
     }
+    bool rule_failed = false;
     for (const auto& rule : rules_) {
         if (slots_.contains(rule)) {
             continue;
         }
         const std::string tag = tagOf(rule);
         try {
-            slots_.emplace(rule, connection().addMatch(rule.substr(tag.size() + 1),
-                                                       [this, tag](sdbus::Message& message) {
-                                                           onMessage(tag, message);
-                                                       }));
+            slots_.emplace(rule, retryInterrupted([&] {
+                               return connection().addMatch(rule.substr(tag.size() + 1),
+                                                            [this, tag](sdbus::Message& message) {
+                                                                onMessage(tag, message);
+                                                            });
+                           }));
         } catch (const sdbus::Error& error) {
             host_.log(LogLevel::Warn, "cannot add match rule " + rule + " on the " + bus_ +
-                                          " bus: " + error.getMessage());
+                                          " bus: " + error.getMessage() + "; trying again later");
+            rule_failed = true;
         }
+    }
+    if (rule_failed) {
+        // Nothing else would look again while the jobs want the same rules.
+        retry_ = host_.addTimer(retry_delay_, [this] {
+            retry_ = {};
+            retry_delay_ = std::min(retry_delay_ * 2, kRetryMax);
+            sync();
+        });
     }
     announceOwners();
     driver_->kick();
@@ -141,18 +155,25 @@ namespace {
 // sd_bus it made when that fails (1.8 KB a try, while the session bus is gone), so the first
 // try is made here, where a failure frees what it made.
 std::string busUnreachable(const std::string& address) {
-    sd_bus* bus = nullptr;
-    int r = sd_bus_new(&bus);
-    if (r >= 0) {
-        r = sd_bus_set_address(bus, address.c_str());
+    const auto tryOnce = [&] {
+        sd_bus* bus = nullptr;
+        int r = sd_bus_new(&bus);
+        if (r >= 0) {
+            r = sd_bus_set_address(bus, address.c_str());
+        }
+        if (r >= 0) {
+            r = sd_bus_set_bus_client(bus, 1);
+        }
+        if (r >= 0) {
+            r = sd_bus_start(bus);
+        }
+        sd_bus_close_unref(bus);
+        return r;
+    };
+    int r = tryOnce();
+    for (int attempt = 1; r == -EINTR && attempt < kInterruptedTries; ++attempt) {
+        r = tryOnce();
     }
-    if (r >= 0) {
-        r = sd_bus_set_bus_client(bus, 1);
-    }
-    if (r >= 0) {
-        r = sd_bus_start(bus);
-    }
-    sd_bus_close_unref(bus);
     return r < 0 ? std::string("Failed to open bus (") + std::strerror(-r) + ")" : "";
 }
 
@@ -178,7 +199,8 @@ bool BusLink::connect() {
     }
     try {
         // Any bus at a known address: the session's, or the system's (which tests replace).
-        auto connection = sdbus::createSessionBusConnectionWithAddress(address);
+        auto connection =
+            retryInterrupted([&] { return sdbus::createSessionBusConnectionWithAddress(address); });
         driver_ = std::make_unique<BusDriver>(host_, std::move(connection),
                                               [this](const std::string& why) { lost(why); });
     } catch (const sdbus::Error& error) {
