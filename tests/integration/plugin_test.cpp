@@ -468,6 +468,12 @@ TEST_F(TendPlugins, AStanzaWhosePluginLeftItBehindIsRetiredWithThePlugin) {
         << tendLog();
     EXPECT_EQ(mainPidOf("wise"), wise);
     EXPECT_EQ(ctl("version").exit_code, 0);
+    if (kSanitizerSlowdown > 1) {
+        // The sanitizer build's canary for leaks in tend's own process: this one is found when
+        // tend exits, so one of tend's own would be too (every test fails on such a report).
+        ASSERT_TRUE(stopTend().has_value());
+        EXPECT_THAT(sanitizerReports(), HasSubstr("LeakSanitizer: detected memory leaks"));
+    }
 }
 
 // check-config through a running tend knows the stanzas its plugins add and runs their checks;

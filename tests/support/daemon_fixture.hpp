@@ -118,6 +118,18 @@ class TendDaemonTest : public ::testing::Test {
         }
     }
 
+    // Every sanitizer report written so far (sanitizer.<pid>), one after the other.
+    std::string sanitizerReports() const {
+        std::string text;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(root_, ec)) {
+            if (entry.path().filename().string().starts_with("sanitizer.")) {
+                text += readFile(entry.path());
+            }
+        }
+        return text;
+    }
+
     // Sanitizer reports of the processes the test ran (sanitizer.<pid>), each a failure.
     void failOnSanitizerReports() const {
         if (sanitizer_reports_expected_) {
