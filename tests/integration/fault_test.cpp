@@ -305,5 +305,44 @@ TEST_F(TendFaults, ACrashLoopingWritersLinesAreAllKeptAcrossItsRespawns) {
     }
 }
 
+// A child that goes on after its job's main process died: tend ends it with SIGTERM as the job
+// respawns, and what it writes then (after the main process is gone) still reaches the log,
+// once, through the pipe the job keeps across its respawns.
+TEST_F(TendFaults, AChildsLastLinesAfterItsMainProcessDiedReachTheLog) {
+    const std::string counter = path("runs").string();
+    writeJob("parent",
+             "respawn\nrespawn limit 3 60\n"
+             "script\n"
+             "  n=$(cat " +
+                 counter + " 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " + counter +
+                 "\n"
+                 "  ( trap 'echo \"child $n got TERM\"; exit 0' TERM\n"
+                 "    while true; do sleep 0.05; done ) &\n"
+                 "  echo \"main $n\"\n"
+                 "  sleep 0.3\n"
+                 "  exit 1\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "--no-wait", "parent").exit_code, 0);
+    // The first run and three respawns, then the limit stops it.
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return statusOf("parent") == "parent stop/waiting\n" &&
+                   std::atoi(readFile(path("runs")).c_str()) == 4;
+        },
+        60s))
+        << statusOf("parent") << tendLog();
+    ASSERT_TRUE(waitForFile(logPath("parent"), "child 4 got TERM\n", 20s)) << readLog("parent");
+    const std::string log = readLog("parent");
+    for (int run = 1; run <= 4; ++run) {
+        const std::string main = "main " + std::to_string(run) + "\n";
+        const std::string child = "child " + std::to_string(run) + " got TERM\n";
+        EXPECT_EQ(countOf(log, main), 1u) << log;
+        EXPECT_EQ(countOf(log, child), 1u) << log;
+        EXPECT_LT(log.find(main), log.find(child)) << log;
+    }
+    EXPECT_TRUE(jobProcesses("parent").empty());
+}
+
 }  // namespace
 }  // namespace tend

@@ -419,6 +419,61 @@ TEST_F(TendSupervisor, ExpectDaemonTracksADaemonThatCallsSetsid) {
     EXPECT_TRUE(jobProcesses("daemon").empty());
 }
 
+// `expect daemon` on a process that forks only once: once the start timeout passes, tend
+// tracks the child it was left (it never loses the process), and says so.
+TEST_F(TendSupervisor, ExpectDaemonOnAProcessThatForksOnceTracksItsChild) {
+    writeJob("once",
+             "expect daemon\n"
+             "start timeout 1s\n"
+             "script\n"
+             "  sleep 1000 &\n"
+             "  echo $! > " +
+                 at("once.pid") +
+                 "\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "once");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    const auto pids = readPids(path("once.pid"));
+    ASSERT_EQ(pids.size(), 1u);
+    EXPECT_EQ(started.out, "once start/running, process " + std::to_string(pids[0]) + "\n");
+    EXPECT_THAT(tendLog(), HasSubstr("once: 'expect daemon' but the process forked 1 time(s)"));
+    EXPECT_EQ(ctl("stop", "once").exit_code, 0);
+    EXPECT_FALSE(processAlive(pids[0]));
+    EXPECT_TRUE(jobProcesses("once").empty());
+}
+
+// `expect fork` on a process that forks twice: ready after the first fork, tend follows the
+// chain to the grandchild when the child exits, and stopping leaves nothing.
+TEST_F(TendSupervisor, ExpectForkOnAProcessThatForksTwiceFollowsItToTheGrandchild) {
+    writeJob("twice",
+             "expect fork\n"
+             "start timeout 5s\n"
+             "script\n"
+             "  ( sleep 0.5; sleep 1000 & echo $! > " +
+                 at("twice.pid") +
+                 " ) &\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "twice");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    ASSERT_TRUE(waitFor([&] { return readPids(path("twice.pid")).size() == 1; }, 10s));
+    const pid_t daemon = readPids(path("twice.pid"))[0];
+    EXPECT_NE(pidIn(started.out), daemon);  // first, the child of the first fork
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return statusOf("twice") ==
+                   "twice start/running, process " + std::to_string(daemon) + "\n";
+        },
+        10s))
+        << statusOf("twice") << tendLog();
+    EXPECT_THAT(tendLog(),
+                HasSubstr("forked again; now tracking process " + std::to_string(daemon)));
+    EXPECT_EQ(ctl("stop", "twice").exit_code, 0);
+    EXPECT_FALSE(processAlive(daemon));
+    EXPECT_TRUE(jobProcesses("twice").empty());
+}
+
 TEST_F(TendSupervisor, WrongExpectForkGivesUpWaitingAndTracksTheOriginalProcess) {
     writeJob("wrong", "expect fork\nstart timeout 1s\nexec sleep 1000\n");
     ASSERT_TRUE(startTend());

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,71 @@ TEST_F(EnvManager, TheGlobalTableTakesWhatADesktopSessionNeedsAndNothingElse) {
     ASSERT_EQ(ctl("start", "shows").exit_code, 0) << tendLog();
     ASSERT_TRUE(waitFor([&] { return !readLog("shows").empty(); }));
     EXPECT_EQ(readLog("shows"), ":7|x11|C|unset\n");
+}
+
+// A Wayland session has no DISPLAY; what it has is imported, and what it lacks is no warning.
+TEST_F(EnvManager, AWaylandSessionsVariablesAreImportedAndAbsentOnesWarnOfNothing) {
+    ASSERT_TRUE(startWithPlugin(
+        {"-u", "DISPLAY", "WAYLAND_DISPLAY=wayland-1", "XAUTHORITY=/run/user/auth"}));
+    const auto global = globalEnv();
+    EXPECT_THAT(global, Contains("WAYLAND_DISPLAY=wayland-1"));
+    EXPECT_THAT(global, Contains("XAUTHORITY=/run/user/auth"));
+    EXPECT_TRUE(std::none_of(global.begin(), global.end(), [](const std::string& entry) {
+        return entry.starts_with("DISPLAY=");
+    }));
+    std::istringstream log(tendLog());
+    for (std::string line; std::getline(log, line);) {
+        if (line.find("warning:") != std::string::npos ||
+            line.find("error:") != std::string::npos) {
+            for (const char* name : {"DISPLAY", "XDG_", "DBUS_", "SSH_AUTH_SOCK", "SESSION"}) {
+                EXPECT_EQ(line.find(name), std::string::npos) << line;
+            }
+        }
+    }
+}
+
+// One name set in all four places: what the session gave tend, an environment.d file,
+// set-env, and the job's own `env`. The job gets its stanza's value; the global table holds
+// set-env's; and env explain names the source of each.
+TEST_F(EnvManager, OneVariableSetInEveryPlaceTakesTheValueOfTheNearestAndExplainSaysWhich) {
+    writeEnvFile("10-display.conf", "DISPLAY=:8\n");
+    writeJob("near",
+             "env DISPLAY=:10\nconsole log\nexec sh -c 'echo \"$DISPLAY\"; exec sleep 1000'\n");
+    writeJob("far", "console log\nexec sh -c 'echo \"$DISPLAY\"; exec sleep 1000'\n");
+    ASSERT_TRUE(startWithPlugin({"DISPLAY=:7"}));
+    EXPECT_EQ(ctl("get-env", "DISPLAY").out, ":8\n");  // environment.d over the import
+    EXPECT_THAT(ctl("env", "explain", "DISPLAY").out, HasSubstr("environment.d file"));
+    ASSERT_EQ(ctl("set-env", "--global", "DISPLAY=:9").exit_code, 0);
+    EXPECT_EQ(ctl("get-env", "DISPLAY").out, ":9\n");
+    EXPECT_THAT(ctl("env", "explain", "DISPLAY").out, HasSubstr("from set-env"));
+
+    ASSERT_EQ(ctl("start", "near").exit_code, 0) << tendLog();
+    ASSERT_EQ(ctl("start", "far").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return !readLog("near").empty() && !readLog("far").empty(); }));
+    EXPECT_EQ(readLog("near"), ":10\n");
+    EXPECT_EQ(readLog("far"), ":9\n");
+    EXPECT_THAT(ctl("env", "explain", "DISPLAY", "near").out,
+                HasSubstr("from the job's env stanza: env DISPLAY=:10"));
+    EXPECT_THAT(ctl("env", "explain", "DISPLAY", "far").out, HasSubstr("from set-env"));
+}
+
+// unset-env of a variable a running job started with: the job keeps it and is shown as stale;
+// as in initctl, `restart` keeps the instance's table (the variable too), and a stop and a
+// start begin on the global table without it.
+TEST_F(EnvManager, AVariableUnsetWhileAJobRunsStaysUntilTheJobStopsAndStartsAgain) {
+    writeJob("user", "console log\nexec sh -c 'echo \"${TOKEN:-none}\"; exec sleep 1000'\n");
+    ASSERT_TRUE(startWithPlugin({}));
+    ASSERT_EQ(ctl("set-env", "--global", "TOKEN=abc").exit_code, 0);
+    ASSERT_EQ(ctl("start", "user").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return readLog("user") == "abc\n"; })) << readLog("user");
+    ASSERT_EQ(ctl("unset-env", "--global", "TOKEN").exit_code, 0);
+    EXPECT_THAT(ctl("status", "user").out, HasSubstr("[stale environment: TOKEN]"));
+    ASSERT_EQ(ctl("restart", "user").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return readLog("user") == "abc\nabc\n"; })) << readLog("user");
+    ASSERT_EQ(ctl("stop", "user").exit_code, 0) << tendLog();
+    ASSERT_EQ(ctl("start", "user").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitFor([&] { return readLog("user") == "abc\nabc\nnone\n"; })) << readLog("user");
+    EXPECT_THAT(ctl("status", "user").out, Not(HasSubstr("stale")));
 }
 
 TEST_F(EnvManager, TheImportSettingAddsNamesFromTendsOwnEnvironment) {
