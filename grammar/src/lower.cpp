@@ -94,6 +94,11 @@ std::string stripCommonIndent(std::string_view body) {
             eol = body.size();
         }
         std::string_view line = body.substr(pos, eol - pos);
+        if (has_newline && line.ends_with('\r')) {
+            // A file saved with CRLF line ends: the shell would take the CR as part of the
+            // line's last word (`exit 0\r` is no number).
+            line.remove_suffix(1);
+        }
         // Blank lines neither shape the prefix nor lose characters to it, so that a body reads
         // back the same whatever indentation the printer gives its other lines.
         const bool blank = line.find_first_not_of(" \t\r") == std::string_view::npos;

@@ -421,6 +421,15 @@ TEST_F(TendSupervisor, ExpectDaemonTracksADaemonThatCallsSetsid) {
 
 // `expect daemon` on a process that forks only once: once the start timeout passes, tend
 // tracks the child it was left (it never loses the process), and says so.
+// A job file saved with Windows line ends runs as written: its script gets no CRs.
+TEST_F(TendSupervisor, AJobFileWithCrlfLineEndsRunsItsScript) {
+    writeJob("windows", "task\r\nscript\r\n  echo hi\r\n  exit 0\r\nend script\r\n");
+    ASSERT_TRUE(startTend());
+    const ProcessResult started = ctl("start", "windows");
+    EXPECT_EQ(started.exit_code, 0) << started.err << tendLog();
+    EXPECT_EQ(readLog("windows"), "hi\n");
+}
+
 TEST_F(TendSupervisor, ExpectDaemonOnAProcessThatForksOnceTracksItsChild) {
     writeJob("once",
              "expect daemon\n"

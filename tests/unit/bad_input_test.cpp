@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "conf/job_printer.hpp"
 #include "support/job_text.hpp"
 #include "tend/grammar/parse.hpp"
 
@@ -57,6 +58,28 @@ TEST(BadInput, NestingUpToTheLimitIsAccepted) {
     const auto result = loadText(text);
     ASSERT_TRUE(result.job) << formatted(result);
     EXPECT_EQ(result.job->start_on->toString(), "a");
+}
+
+// A file saved with Windows line ends reads as the same job, its script included; a lone CR
+// (old Mac line ends) is no line end, and the error says where.
+TEST(BadInput, CrlfLineEndsReadAsTheSameJobAndALoneCrIsNoLineEnd) {
+    const std::string lf =
+        "description \"x\"\nstart on started dbus\nenv A=1\nscript\n  echo hi\n  exit 0\n"
+        "end script\n";
+    std::string crlf;
+    for (char c : lf) {
+        crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    }
+    const auto unix_text = loadText(lf);
+    const auto windows_text = loadText(crlf);
+    ASSERT_TRUE(unix_text.job) << formatted(unix_text);
+    ASSERT_TRUE(windows_text.job) << formatted(windows_text);
+    EXPECT_EQ(conf::printJobClass(*windows_text.job), conf::printJobClass(*unix_text.job));
+
+    const auto old_mac = loadText("description \"y\"\rexec sleep 1000\r");
+    EXPECT_FALSE(old_mac.job);
+    EXPECT_THAT(formatted(old_mac), HasSubstr("job.conf:1:17: error: unexpected 'exec' after "
+                                              "'description \"y\"'"));
 }
 
 TEST(BadInput, AnUnterminatedQuoteAtEndOfFilePointsAtTheQuote) {
