@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -87,20 +88,38 @@ class DesktopSession : public XvfbTest {
         }
     }
 
-    // The job processes of this session, once desktop-app and plain run.
+    // The job processes of this session, once desktop-app and plain run (and `keeper`, the
+    // `session linger` job, when there is one: it is left out, since it outlives the session).
     std::vector<pid_t> runningSession() {
         EXPECT_TRUE(waitFor([&] {
             return statusOf("desktop-app").find("start/running") != std::string::npos &&
-                   statusOf("plain").find("start/running") != std::string::npos;
+                   statusOf("plain").find("start/running") != std::string::npos &&
+                   (!std::filesystem::exists(jobPath("keeper")) || mainPidOf("keeper") > 0);
         })) << tendLog();
-        return processesWithEnv({"TEND_SESSION=" + socketPath()});
+        auto session = processesWithEnv({"TEND_SESSION=" + socketPath()});
+        if (std::filesystem::exists(jobPath("keeper"))) {
+            keeper_ = mainPidOf("keeper");
+            std::erase(session, keeper_);
+        }
+        return session;
     }
+
+    // The `session linger` job's process is still there after the session ended; then it goes,
+    // so that nothing is left behind by the test.
+    void expectKeeperOutlivedTheSession() {
+        ASSERT_GT(keeper_, 0);
+        EXPECT_TRUE(processAlive(keeper_)) << "the session linger job ended with the session";
+        ::kill(keeper_, SIGKILL);
+        waitFor([&] { return !processAlive(keeper_); });
+    }
+    pid_t keeper_ = 0;
 
     std::string home_;
 };
 
 TEST_F(DesktopSession, TheXServerGoingAwayEndsTheSessionAfterItsEvents) {
     writeDesktopJobs();
+    writeJob("keeper", "start on startup\nsession linger\nexec sleep 1000\n");
     ASSERT_TRUE(startTendForeground());
     ASSERT_TRUE(waitFor([&] { return !readLog("on-xsession").empty(); })) << tendLog();
     EXPECT_EQ(readLog("on-xsession"), "session=xfce type=xfce4-session\n");
@@ -117,6 +136,7 @@ TEST_F(DesktopSession, TheXServerGoingAwayEndsTheSessionAfterItsEvents) {
     EXPECT_THAT(tendLog(), HasSubstr("the X server of display " + x_.display() +
                                      " went away: ending the session"));
     expectEndedInOrder(session);
+    expectKeeperOutlivedTheSession();
 }
 
 TEST_F(DesktopSession, DesktopEndFromInsideTheSessionEndsIt) {
@@ -138,6 +158,7 @@ TEST_F(DesktopSession, TheSessionLeaderExitingEndsIt) {
     ASSERT_GT(leader, 0);
     extra_args_ = {"--exit-with", std::to_string(leader)};
     writeDesktopJobs();
+    writeJob("keeper", "start on startup\nsession linger\nexec sleep 1000\n");
     ASSERT_TRUE(startTendForeground());
     const auto session = runningSession();
     ::kill(leader, SIGKILL);
@@ -147,6 +168,7 @@ TEST_F(DesktopSession, TheSessionLeaderExitingEndsIt) {
     EXPECT_THAT(tendLog(), HasSubstr("the session leader (pid " + std::to_string(leader) +
                                      ") exited: ending the session"));
     expectEndedInOrder(session);
+    expectKeeperOutlivedTheSession();
 }
 
 // The shipped xresources job: it needs DISPLAY, and loads ~/.Xresources into the server.
