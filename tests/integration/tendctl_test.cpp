@@ -740,6 +740,34 @@ TEST_F(Tendctl, ReloadConfigurationKeepsTheLastGoodDefinitionOfABrokenFile) {
     EXPECT_THAT(execedCommandLine(pidIn(started.out)), StartsWith("sleep 1001"));
 }
 
+// One rescan that meets a broken file beside good edits, a new file and a removal: the good
+// ones all apply, the broken one keeps its last good definition, and its running instance runs on.
+TEST_F(Tendctl, OneReloadWithABrokenFileStillAppliesTheGoodOnes) {
+    writeJob("edited", "description \"old\"\nexec sleep 1001\n");
+    writeJob("broken", "exec sleep 1002\n");
+    writeJob("removed", "exec sleep 1003\n");
+    ASSERT_TRUE(startTendNotWatching());
+    ASSERT_EQ(ctl("start", "broken").exit_code, 0);
+    const pid_t broken = mainPidOf("broken");
+
+    writeJob("edited", "description \"new\"\nexec sleep 1011\n");
+    writeJob("broken", "start on (\nexec sleep 1012\n");
+    writeJob("added", "exec sleep 1014\n");
+    std::filesystem::remove(jobs_dir_ / "removed.conf");
+    ProcessResult run;
+    const json data = ctlJson(run, "reload-configuration");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(data["kept_last_good"], json::parse(R"(["broken"])")) << run.out;
+    EXPECT_THAT(ctl("explain", "edited").out, HasSubstr("new"));
+    EXPECT_THAT(statusOf("broken"), HasSubstr("broken start/running, process " +
+                                              std::to_string(broken) + " [job file has errors"));
+    EXPECT_EQ(statusOf("added"), "added stop/waiting\n");
+    EXPECT_EQ(ctl("status", "removed").exit_code, 1);
+    const ProcessResult started = ctl("start", "edited");
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_THAT(execedCommandLine(pidIn(started.out)), StartsWith("sleep 1011"));
+}
+
 // As in Upstart, a running instance keeps the definition it started with, `restart` included;
 // the new one applies from the next start.
 TEST_F(Tendctl, ChangedFileAppliesFromTheNextStartNotToRestart) {
