@@ -1269,6 +1269,70 @@ TEST_F(TendSupervisor, ServicesRefusedForWantOfDescriptorsComeUpByThemselvesOnce
     }
 }
 
+// Scenario 3 against the real tend: a service crash-loops (the interval doubles), then stays
+// up past the reset (10 s) and is killed: it comes back at once, with no respawn delay.
+TEST_F(TendSupervisor, AServiceThatRanStablyAfterACrashLoopComesBackWithoutDelay) {
+    const std::string counter = path("runs").string();
+    writeJob("settles",
+             "respawn\nrespawn limit unlimited\nrespawn delay 200ms 4s\n"
+             "script\n"
+             "  n=$(cat " +
+                 counter + " 2>/dev/null || echo 0); n=$((n + 1)); echo $n > " + counter +
+                 "\n"
+                 "  [ $n -ge 4 ] && exec sleep 1000\n"
+                 "  exit 1\n"
+                 "end script\n");
+    ASSERT_TRUE(startTend());
+    ctl("start", "--no-wait", "settles");
+    ASSERT_TRUE(waitFor([&] { return std::atoi(readFile(counter).c_str()) == 4; }, 60s))
+        << tendLog();
+    ASSERT_TRUE(waitFor([&] { return commandLine(mainPidOf("settles")) == "sleep 1000 "; }, 20s));
+    const pid_t stable = mainPidOf("settles");
+    EXPECT_THAT(tendLog(), HasSubstr("(starts kept 800ms apart)"));  // the loop was paced
+    std::this_thread::sleep_for(11s);  // past the 10 s after which the interval starts over
+    const std::size_t delays_before = countOf(tendLog(), "settles respawning in");
+    ASSERT_EQ(::kill(stable, SIGKILL), 0);
+    ASSERT_TRUE(waitFor(
+        [&] {
+            const pid_t now = mainPidOf("settles");
+            return now > 0 && now != stable && commandLine(now) == "sleep 1000 ";
+        },
+        20s))
+        << statusOf("settles") << tendLog();
+    EXPECT_EQ(countOf(tendLog(), "settles respawning in"), delays_before) << tendLog();
+}
+
+// A storm of 50 crash-looping services under tend's default pacing (`respawn limit unlimited`,
+// no `respawn delay`): 100 ms doubling to 30 s, so each runs a handful of times, not hundreds,
+// and tend answers throughout.
+TEST_F(TendSupervisor, FiftyCrashLoopingServicesUnderDefaultPacingRunAHandfulOfTimesEach) {
+    const std::string runs = path("runs").string();
+    for (int i = 0; i < 50; ++i) {
+        writeJob("storm" + std::to_string(i),
+                 "start on startup\nrespawn\nrespawn limit unlimited\n"
+                 "console none\nscript\n  echo x >> " +
+                     runs + "\n  exit 1\nend script\n");
+    }
+    const auto begin = Clock::now();
+    ASSERT_TRUE(startTend());
+    for (int i = 0; i < 30; ++i) {
+        EXPECT_EQ(ctl("version").exit_code, 0);
+        std::this_thread::sleep_for(100ms);
+    }
+    // Paced, not stopped: every job runs again and again.
+    ASSERT_TRUE(waitFor([&] { return countOf(readFile(runs), "x") >= 150; }, 60s)) << tendLog();
+    const std::size_t total = countOf(readFile(runs), "x");
+    const auto elapsed = msSince(begin);  // taken after the count: the bound only loosens
+    // Starts kept 100, 200, 400 ms ... apart: by t ms a job has run at most 1 + k times, k the
+    // most intervals whose sum 100 * (2^k - 1) fits in t. A slower machine runs fewer.
+    std::size_t most = 1;
+    for (long long sum = 100, interval = 100; sum <= elapsed; interval *= 2, sum += interval) {
+        ++most;
+    }
+    EXPECT_LE(total, 50 * most) << "in " << elapsed << " ms";
+    EXPECT_EQ(ctl("version").exit_code, 0);
+}
+
 // A restart storm: 30 jobs crash-looping at once with a short back-off. tend keeps answering
 // promptly and its CPU use stays bounded.
 TEST_F(TendSupervisor, RestartStormLeavesTendResponsive) {
