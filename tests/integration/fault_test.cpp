@@ -344,5 +344,35 @@ TEST_F(TendFaults, AChildsLastLinesAfterItsMainProcessDiedReachTheLog) {
     EXPECT_TRUE(jobProcesses("parent").empty());
 }
 
+// Commands during an output flood: a service writes `yes` into its log as fast as its pipe
+// takes it; tend answers every status meanwhile, each well inside a bound a hundred times what
+// it takes here, and the log has what was written.
+TEST_F(TendFaults, TendAnswersCommandsWhileAJobFloodsItsLog) {
+    const auto floodSize = [&] {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(logPath("flood"), ec);
+        return ec ? std::uintmax_t{0} : size;
+    };
+    writeJob("flood", "exec yes flood\n");
+    writeJob("steady", "exec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("start", "steady").exit_code, 0);
+    const std::string steady = statusOf("steady");
+    ASSERT_EQ(ctl("start", "flood").exit_code, 0);
+    ASSERT_TRUE(waitFor([&] { return floodSize() > 0; }));
+    for (int i = 0; i < 20; ++i) {
+        const auto begin = std::chrono::steady_clock::now();
+        const test::ProcessResult status = ctl("status", "steady");
+        const auto took = std::chrono::steady_clock::now() - begin;
+        EXPECT_EQ(status.exit_code, 0);
+        EXPECT_EQ(status.out, steady);
+        EXPECT_LT(took, 2s * test::kSanitizerSlowdown) << "request " << i;
+    }
+    const auto during = floodSize();
+    ASSERT_EQ(ctl("stop", "flood").exit_code, 0);
+    EXPECT_GT(during, 1'000'000u) << "no flood while the requests ran";
+    EXPECT_GE(floodSize(), during);
+}
+
 }  // namespace
 }  // namespace tend
