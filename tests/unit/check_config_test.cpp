@@ -244,6 +244,28 @@ TEST(NeverTrue, AKeyRequiredToMatchAndNotToMatchTheSameValue) {
     EXPECT_EQ(contradiction("foo K=a* K!=a*"), "K must match 'a*' and must not");
 }
 
+// A malformed ${...} in an operand expands to nothing whatever the environment, so the match
+// can never happen; as the only way in, an error, beside another way (`or`), a warning.
+TEST(NeverTrue, AnOperandWhoseExpansionIsMalformed) {
+    EXPECT_THAT(lintSaid("start on tick FILE=${HOME\n", {}, {"tick"}),
+                ElementsAre("error never-true start on: 'tick FILE=${HOME' can never match: '${' "
+                            "has no closing '}'"));
+    EXPECT_THAT(lintSaid("start on tick FILE=${HOME?x} or tock\n", {}, {"tick", "tock"}),
+                ElementsAre("warning never-true start on: 'tick FILE=${HOME?x}' can never match: "
+                            "a ${...} in it is none of ${NAME}, ${NAME:-WORD}, ${NAME-WORD}, "
+                            "${NAME:+WORD} and ${NAME+WORD} (the rest of the condition can "
+                            "still become true)"));
+    // Well-formed, an unset name is the environment's business, not the file's.
+    EXPECT_THAT(lintSaid("start on tick FILE=${HOME}/x A=$B C=${D:-e}\n", {}, {"tick"}), IsEmpty());
+}
+
+TEST(BadExpansion, AnInstanceThatCanNeverExpandFailsEveryStart) {
+    EXPECT_THAT(lintSaid("instance ${NAME\nexec x\n"),
+                ElementsAre("error bad-expansion instance: '${NAME' can never expand: '${' has "
+                            "no closing '}'; every start of the job would fail"));
+    EXPECT_THAT(lintSaid("instance $NAME-${N:-0}\nexec x\n"), IsEmpty());
+}
+
 TEST(NeverTrue, AKeyRequiredToEqualTwoValues) {
     EXPECT_EQ(contradiction("foo K=a K=b"), "K cannot be both 'a' and 'b'");
     EXPECT_EQ(contradiction("foo K=a K=b*"), "K must be 'a', which does not match 'b*'");

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "conf/match_constraints.hpp"
+#include "model/environment.hpp"
 
 namespace tend::conf {
 
@@ -21,6 +22,16 @@ struct MatchProblem {
 
 std::optional<MatchProblem> problemOf(const grammar::EventMatch& match,
                                       const EventSources& sources) {
+    for (const auto& arg : match.args) {
+        if (arg.value.find('$') == std::string::npos) {
+            continue;
+        }
+        if (const auto problem = model::expansionProblem(arg.value)) {
+            return MatchProblem{FindingKind::NeverTrue,
+                                "'" + matchText(match) + "' can never match: " + *problem,
+                                arg.offset};
+        }
+    }
     if (auto contradiction = findContradiction(match)) {
         return MatchProblem{FindingKind::NeverTrue,
                             "'" + matchText(match) + "' can never match: " + contradiction->reason,
@@ -166,6 +177,8 @@ std::string_view findingKindName(FindingKind kind) {
         return "start-equals-stop";
     case FindingKind::IgnoredStanza:
         return "ignored-stanza";
+    case FindingKind::BadExpansion:
+        return "bad-expansion";
     }
     return "syntax";
 }
@@ -177,6 +190,15 @@ std::vector<LintFinding> lintJob(const model::JobClass& job, const EventSources&
     }
     if (job.stop_on) {
         ConditionLint(*job.stop_on, sources, "stop on").report(out);
+    }
+    if (const auto problem = model::expansionProblem(job.instance);
+        problem && !job.instance.empty()) {
+        LintFinding finding;
+        finding.kind = FindingKind::BadExpansion;
+        finding.stanza = "instance";
+        finding.message = "instance: '" + job.instance + "' can never expand: " + *problem +
+                          "; every start of the job would fail";
+        out.push_back(std::move(finding));
     }
     // The supervisor matches `stop on` before `start on`, so one event stops the job and then
     // starts it again: a restart each time, never a stop.

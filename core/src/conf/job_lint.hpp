@@ -6,7 +6,8 @@
 //   - unknown-job: a lifecycle event for a job that does not exist (`started grape`);
 //   - never-true: an event match that contradicts itself (`started JOB=a JOB!=a`);
 //   - start-equals-stop: `stop on` the very condition of `start on`, which restarts the job;
-//   - ignored-stanza: `chroot`, `apparmor`, `cgroup`, which a user session does not apply.
+//   - ignored-stanza: `chroot`, `apparmor`, `cgroup`, which a user session does not apply;
+//   - bad-expansion: an `instance` with a malformed `${...}`, which fails every start.
 //
 // A match that can never happen is an error when it leaves the whole condition unable to become
 // true, which is what Upstart's check-config reported; it is a warning when an `or` still offers
@@ -33,6 +34,7 @@ enum class FindingKind : std::uint8_t {
     NeverTrue,
     StartEqualsStop,
     IgnoredStanza,
+    BadExpansion,  // an `instance` whose ${...} can never expand
 };
 
 // The stable names of --json: "syntax", "unknown-event", ...

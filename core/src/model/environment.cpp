@@ -144,4 +144,19 @@ std::optional<std::string> expandVariables(std::string_view text, VariableLookup
     return out;
 }
 
+std::optional<std::string> expansionProblem(std::string_view text) {
+    struct EverythingSet {
+        std::optional<std::string_view> get(std::string_view) const { return "x"; }
+    } every_name;
+    if (expandVariables(text, every_name)) {
+        return std::nullopt;  // it fails only for an unset name, which is the environment's
+    }
+    const auto open = text.rfind("${");
+    if (open != std::string_view::npos && text.find('}', open) == std::string_view::npos) {
+        return "'${' has no closing '}'";
+    }
+    return "a ${...} in it is none of ${NAME}, ${NAME:-WORD}, ${NAME-WORD}, ${NAME:+WORD} and "
+           "${NAME+WORD}";
+}
+
 }  // namespace tend::model

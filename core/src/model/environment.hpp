@@ -70,4 +70,8 @@ class VariableLookup {
 // the start. `\$` is left alone, so that fnmatch still sees an escaped dollar.
 std::optional<std::string> expandVariables(std::string_view text, VariableLookup env);
 
+// Why `text` can never expand whatever the environment holds (a `${` with no closing `}`, an
+// empty or unknown `${...}` form), or nullopt when it can.
+std::optional<std::string> expansionProblem(std::string_view text);
+
 }  // namespace tend::model
