@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Where tend's memory goes with N running jobs. Each job is `start on startup` + `exec sleep`,
-# its output captured (`console log`, the default), under an ordinary 41-variable session
-# environment (PATH, HOME and 39 variables of about 100 bytes). For each size, in a fresh order
+# Where tend's memory goes with N running jobs. Each job is `start on startup` + `exec sleep`
+# with `console none` (as in the side-by-side comparison; once more at 1,000 with `console log`,
+# the default, whose capture costs tend two pipes and a log file per job), under an ordinary
+# 41-variable session environment (PATH, HOME and 39 variables of about 100 bytes). For each size,
+# in a fresh order
 # per round, tend is started, the harness waits for N `sleep` children, lets it settle 2 s and
 # reads /proc/PID/smaps_rollup: PSS, and how much of it is anonymous (heap, stacks: tend's own)
 # or file-backed (the pages of tend's binary and libraries it has touched, shared with every other
-# process that maps them). Then, once at N = 1,000, a heap profile: tend runs under heaptrack,
+# process that maps them). Then, once at N = 1,000 with `console log`, a heap profile: tend runs
+# under heaptrack,
 # is killed with SIGKILL once settled, and what it still held is printed by allocation site.
 # Writes its results (medians with min-max, the command, commit, date and machine) as Markdown to
 # RESULTS (default bench/results/memory-profile.md; --quick: BUILD_DIR/memory-profile.md, sizes
@@ -18,12 +21,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$here/bench/lib.sh"
 parse_scenario_args "$@"
 tend=$build/core/tend
-sizes="0 100 1000 5000"
+sizes="0 100 1000 5000 1000log"
 rounds=3
 profile_jobs=1000
 mapping_jobs=1000
 if [ "$quick" = 1 ]; then
-    sizes="0 100"
+    sizes="0 100 100log"
     rounds=1
     profile_jobs=0
     mapping_jobs=100
@@ -51,13 +54,13 @@ for i in $(seq 1 39); do
     session_env+=("XDG_BENCH_VARIABLE_$i=$(printf '/run/user/1000/bench/%078d' "$i")")
 done
 
-# Writes N job files into $tree/jobs.
+# Writes N job files into $tree/jobs, each with `console $2`.
 make_jobs() {
-    local n=$1 i
+    local n=$1 console=$2 i
     rm -rf "$tree"
     mkdir -p "$tree/jobs"
     for i in $(seq 1 "$n"); do
-        printf 'start on startup\nconsole log\nexec sleep 100000\n' >"$tree/jobs/idle$i.conf"
+        printf 'start on startup\nconsole %s\nexec sleep 100000\n' "$console" >"$tree/jobs/idle$i.conf"
     done
 }
 
@@ -75,17 +78,19 @@ wait_children() {
 
 rollup() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/smaps_rollup"; }
 
-# One round at one size: appends "N PSS ANON FILE" to the samples.
+# One round at one size (N, or Nlog for `console log`): appends "SIZE PSS ANON FILE" to the
+# samples.
 measure() {
-    local n=$1 pid
-    tree=$work/size-$n
-    make_jobs "$n"
+    local size=$1 n=${1%log} console=none pid
+    [ "$n" = "$size" ] || console=log
+    tree=$work/size-$size
+    make_jobs "$n" "$console"
     env -i "${session_env[@]}" "$tend" --jobs-dir "$tree/jobs" --runtime-dir "$tree/run" \
         --log-dir "$tree/log" --log-file "$tree/tend.log" --log-level warn
     pid=$(cat "$tree/run/tend.pid")
     wait_children "$pid" "$n"
-    echo "$n $(rollup "$pid" Pss) $(rollup "$pid" Pss_Anon) $(rollup "$pid" Pss_File)" >>"$work/samples"
-    if [ "$n" = "$mapping_jobs" ] && [ ! -f "$work/mappings" ]; then
+    echo "$size $(rollup "$pid" Pss) $(rollup "$pid" Pss_Anon) $(rollup "$pid" Pss_File)" >>"$work/samples"
+    if [ "$size" = "$mapping_jobs" ] && [ ! -f "$work/mappings" ]; then
         # The mappings' shares of PSS, largest first (a path, or [heap], [stack]; anonymous
         # mappings without a name are thread stacks and the allocator's arenas).
         awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 == "" ? "(anonymous)" : $6)}
@@ -100,9 +105,9 @@ measure() {
 
 for round in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086 # the sizes are words
-    for n in $(printf "%s\n" $sizes | shuf); do
-        echo "round $round: N=$n" >&2
-        measure "$n"
+    for size in $(printf "%s\n" $sizes | shuf); do
+        echo "round $round: N=$size" >&2
+        measure "$size"
     done
 done
 
@@ -110,7 +115,7 @@ profile_summary=""
 if [ "$profile_jobs" -gt 0 ]; then
     echo "heap profile: N=$profile_jobs" >&2
     tree=$work/profile
-    make_jobs "$profile_jobs"
+    make_jobs "$profile_jobs" log
     (env -i "${session_env[@]}" heaptrack -o "$work/heap" "$tend" --foreground \
         --jobs-dir "$tree/jobs" --runtime-dir "$tree/run" --log-dir "$tree/log" \
         --log-file "$tree/tend.log" --log-level warn >"$work/heaptrack.out" 2>&1 &)
@@ -170,18 +175,20 @@ python3 - "$work/samples" "$work/mappings" "$mapping_jobs" >"$work/tables" <<'EO
 import statistics, sys
 samples = {}
 for line in open(sys.argv[1]):
-    n, pss, anon, file = map(int, line.split())
-    samples.setdefault(n, []).append((pss, anon, file))
+    size, pss, anon, file = line.split()
+    samples.setdefault(size, []).append((int(pss), int(anon), int(file)))
 def fmt(values):
     return f"{statistics.median(values):,.0f} [{min(values):,}–{max(values):,}]"
-base = statistics.median(p for p, _, _ in samples.get(0, [(0, 0, 0)]))
-print("| jobs | PSS (KiB) | anonymous | file-backed | KiB per job above N = 0 |")
-print("|--:|---|---|---|--:|")
-for n in sorted(samples):
-    rows = samples[n]
+base = statistics.median(p for p, _, _ in samples.get("0", [(0, 0, 0)]))
+print("| jobs | console | PSS (KiB) | anonymous | file-backed | KiB per job above N = 0 |")
+print("|--:|---|---|---|---|--:|")
+for size in sorted(samples, key=lambda s: (s.endswith("log"), int(s.removesuffix("log")))):
+    rows = samples[size]
+    n = int(size.removesuffix("log"))
     pss = [r[0] for r in rows]
     per_job = "" if n == 0 else f"{(statistics.median(pss) - base) / n:.2f}"
-    print(f"| {n:,} | {fmt(pss)} | {fmt([r[1] for r in rows])} | {fmt([r[2] for r in rows])} | {per_job} |")
+    console = "log" if size.endswith("log") else "none"
+    print(f"| {n:,} | {console} | {fmt(pss)} | {fmt([r[1] for r in rows])} | {fmt([r[2] for r in rows])} | {per_job} |")
 try:
     mappings = open(sys.argv[2]).read().split("\n")
 except OSError:
@@ -200,12 +207,12 @@ EOF
     results_header "Where tend's memory goes" bench/memory_profile.sh
     echo
     echo "$rounds round(s), sizes in a fresh order per round; median [min–max] over the rounds."
-    echo "Jobs: \`start on startup\`, \`console log\`, \`exec sleep\`; a 41-variable environment."
+    echo "Jobs: \`start on startup\`, \`exec sleep\`; a 41-variable environment."
     echo
     cat "$work/tables"
     if [ -n "$profile_summary" ]; then
         echo
-        echo "Heap profile at N = $profile_jobs (heaptrack; what tend held once settled):"
+        echo "Heap profile at N = $profile_jobs, \`console log\` (heaptrack; what tend held once settled):"
         echo
         echo "$profile_summary"
     fi
