@@ -237,7 +237,7 @@ JobStore::Known& JobStore::remember(const std::string& name, const fs::path& pat
                                     const sys::FileStamp& conf, const sys::FileStamp& override_file,
                                     bool racy, std::string error) {
     Known& known = known_[name];
-    known.path = path;
+    known.path = path.native();
     known.conf = conf;
     known.override_file = override_file;
     known.racy = racy;
@@ -369,9 +369,10 @@ void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
     const auto known_it = known_.find(file.name);
     Known* known = known_it == known_.end() ? nullptr : &known_it->second;
     // Read again although the stamps match: they were taken too soon after a write.
-    const bool racy_reread = known && known->path == file.path && known->conf == conf_stamp &&
-                             known->override_file == override_stamp && known->racy;
-    if (known && known->path == file.path && known->conf == conf_stamp &&
+    const bool racy_reread = known && known->path == file.path.native() &&
+                             known->conf == conf_stamp && known->override_file == override_stamp &&
+                             known->racy;
+    if (known && known->path == file.path.native() && known->conf == conf_stamp &&
         known->override_file == override_stamp && !known->racy && !options.reread_all) {
         if (!options.dry_run) {
             known->missing_since.reset();
@@ -402,7 +403,7 @@ void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
             report.diagnostics.push_back(diagnostic);
         }
     }
-    const bool moved = known && known->path != file.path;
+    const bool moved = known && known->path != file.path.native();
     const dispatch::ClassEntry* entry = supervisor_.findClass(file.name);
     if (!result.job) {
         if (known && known->good) {
@@ -491,14 +492,13 @@ void JobStore::retireMissing(const std::set<std::string, std::less<>>* looked_at
         const dispatch::ClassEntry* entry = supervisor_.findClass(it->first);
         if (!due) {
             report.plan.push_back({PlanStep::Kind::PendingRemoval, it->first,
-                                   known.path.string() + " is gone; removing unless it returns"});
+                                   known.path + " is gone; removing unless it returns"});
             ++it;
             continue;
         }
         report.removed.push_back(it->first);
-        report.plan.push_back(
-            {PlanStep::Kind::Removed, it->first,
-             known.path.string() + " is gone" + runningEffect(entry, true, false)});
+        report.plan.push_back({PlanStep::Kind::Removed, it->first,
+                               known.path + " is gone" + runningEffect(entry, true, false)});
         if (options.dry_run) {
             ++it;
             continue;
@@ -526,7 +526,7 @@ std::vector<fs::path> JobStore::symlinkTargets(
             continue;
         }
         std::error_code ec;
-        for (const fs::path& path : {known.path, overridePath(known.path)}) {
+        for (const fs::path& path : {fs::path(known.path), overridePath(known.path)}) {
             if (fs::is_symlink(path, ec)) {
                 const fs::path target = fs::canonical(path, ec);
                 if (!ec) {

@@ -107,7 +107,8 @@ class JobStore {
 
   private:
     struct Known {
-        std::filesystem::path path;
+        // A string, not a path: a path also keeps its components, 300 bytes more per file.
+        std::string path;
         sys::FileStamp conf;
         sys::FileStamp override_file;
         std::shared_ptr<const model::JobClass> good;  // null: never parsed cleanly
