@@ -39,7 +39,7 @@ TEST(SeedExample, LoadsVerbatimIntoTheExpectedDefinition) {
     EXPECT_TRUE(result.diagnostics.empty()) << formatted(result);
     const model::JobClass& job = *result.job;
     EXPECT_EQ(job.description, "imapfilter");
-    EXPECT_EQ(job.author, "Kyle Manna <kyle@kylemanna.com>");
+    EXPECT_EQ(job.seldom->author, "Kyle Manna <kyle@kylemanna.com>");
     ASSERT_TRUE(job.start_on);
     EXPECT_EQ(job.start_on->toString(), "started dbus");
     EXPECT_EQ(job.start_on->root().match.args.at(0).value, "dbus");

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <climits>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "conf/resources.hpp"
@@ -19,6 +20,7 @@ namespace tend::conf {
 namespace {
 
 using model::JobClass;
+using model::SeldomStanzas;
 
 std::optional<long long> parseInteger(std::string_view text, long long min, long long max) {
     long long value = 0;
@@ -30,10 +32,16 @@ std::optional<long long> parseInteger(std::string_view text, long long min, long
     return value;
 }
 
-StanzaHandler text(std::optional<std::string> JobClass::*field, std::string what) {
+// A field of the class itself, or of its out-of-line part (allocated only when set).
+template <class Owner>
+StanzaHandler text(std::optional<std::string> Owner::*field, std::string what) {
     return [field, what = std::move(what)](StanzaContext& c) {
         if (c.expectArgs(0, 1, what)) {
-            c.job().*field = c.arg(0).text;
+            if constexpr (std::is_same_v<Owner, JobClass>) {
+                c.job().*field = c.arg(0).text;
+            } else {
+                c.job().seldom.edit().*field = c.arg(0).text;
+            }
         }
     };
 }
@@ -411,7 +419,7 @@ void limit(StanzaContext& c) {
     const auto soft = limitValue(c, 1);
     const auto hard = limitValue(c, 2);
     if (soft && hard) {
-        c.job().limits[*resource] = model::ResourceLimit{*soft, *hard};
+        c.job().seldom.edit().limits[*resource] = model::ResourceLimit{*soft, *hard};
     }
 }
 
@@ -420,11 +428,11 @@ void apparmor(StanzaContext& c) {
         c.error(c.endOffset(), "expected 'load' or 'switch' after 'apparmor'");
     } else if (c.arg(0).text == "load") {
         if (c.expectArgs(1, 1, "a profile path")) {
-            c.job().apparmor_load = c.arg(1).text;
+            c.job().seldom.edit().apparmor_load = c.arg(1).text;
         }
     } else if (c.arg(0).text == "switch") {
         if (c.expectArgs(1, 1, "a profile name")) {
-            c.job().apparmor_switch = c.arg(1).text;
+            c.job().seldom.edit().apparmor_switch = c.arg(1).text;
         }
     } else {
         unknownSubStanza(c, "'apparmor load' or 'apparmor switch'");
@@ -465,14 +473,14 @@ void cgroup(StanzaContext& c) {
         return;
     }
     // One entry per controller, name and key: a later value replaces an earlier one.
-    for (auto& existing : c.job().cgroups) {
+    for (auto& existing : c.job().seldom.edit().cgroups) {
         if (existing.controller == setting.controller && existing.name == setting.name &&
             existing.key == setting.key) {
             existing.value = setting.value;
             return;
         }
     }
-    c.job().cgroups.push_back(std::move(setting));
+    c.job().seldom.edit().cgroups.push_back(std::move(setting));
 }
 
 void env(StanzaContext& c) {
@@ -505,13 +513,13 @@ void appendWords(StanzaContext& c, std::vector<std::string>& list, std::string_v
 void registerCoreStanzas(StanzaRegistry& r) {
     const std::string core = "core";
     r.add("description", core, text(&JobClass::description, "a quoted description"));
-    r.add("author", core, text(&JobClass::author, "a quoted author"));
-    r.add("version", core, text(&JobClass::version, "a quoted version"));
-    r.add("usage", core, text(&JobClass::usage, "a quoted usage text"));
-    r.add("chdir", core, text(&JobClass::chdir, "a directory"));
-    r.add("chroot", core, text(&JobClass::chroot, "a directory"));
-    r.add("setuid", core, text(&JobClass::setuid, "a user name"));
-    r.add("setgid", core, text(&JobClass::setgid, "a group name"));
+    r.add("author", core, text(&SeldomStanzas::author, "a quoted author"));
+    r.add("version", core, text(&SeldomStanzas::version, "a quoted version"));
+    r.add("usage", core, text(&SeldomStanzas::usage, "a quoted usage text"));
+    r.add("chdir", core, text(&SeldomStanzas::chdir, "a directory"));
+    r.add("chroot", core, text(&SeldomStanzas::chroot, "a directory"));
+    r.add("setuid", core, text(&SeldomStanzas::setuid, "a user name"));
+    r.add("setgid", core, text(&SeldomStanzas::setgid, "a group name"));
     r.add("instance", core, [](StanzaContext& c) {
         if (c.expectArgs(0, 1, "an instance name template")) {
             c.job().instance = c.arg(0).text;

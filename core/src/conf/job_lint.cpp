@@ -212,16 +212,16 @@ std::vector<LintFinding> lintJob(const model::JobClass& job, const EventSources&
                 "console journal: the journal is reached through plugin journal-logger, which is "
                 "not loaded; the output goes to the job's log file");
     }
-    if (job.chroot) {
+    if (job.seldom->chroot) {
         ignoredStanza(out, "chroot", "the job runs with the session's own root directory");
     }
-    if (job.apparmor_load) {
+    if (job.seldom->apparmor_load) {
         ignoredStanza(out, "apparmor load", "no AppArmor profile is loaded");
     }
-    if (job.apparmor_switch) {
+    if (job.seldom->apparmor_switch) {
         ignoredStanza(out, "apparmor switch", "the job runs under tend's own AppArmor profile");
     }
-    if (!job.cgroups.empty()) {
+    if (!job.seldom->cgroups.empty()) {
         ignoredStanza(out, "cgroup", "the job stays in tend's own cgroup");
     }
     return out;

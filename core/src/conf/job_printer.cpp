@@ -90,9 +90,9 @@ void process(std::string& out, const model::JobClass& job, model::ProcessType ty
 std::string printJobClass(const model::JobClass& job) {
     std::string out;
     optionalProse(out, "description", job.description);
-    optionalProse(out, "author", job.author);
-    optionalProse(out, "version", job.version);
-    optionalProse(out, "usage", job.usage);
+    optionalProse(out, "author", job.seldom->author);
+    optionalProse(out, "version", job.seldom->version);
+    optionalProse(out, "usage", job.seldom->usage);
     if (!job.instance.empty()) {
         line(out, "instance", quoteValue(job.instance));
     }
@@ -177,18 +177,18 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.oom_score) {
         line(out, "oom score", std::to_string(*job.oom_score));
     }
-    for (const auto& [resource, limit] : job.limits) {
+    for (const auto& [resource, limit] : job.seldom->limits) {
         line(out, "limit",
              std::string(resourceName(resource)) + ' ' + limitValue(limit.soft) + ' ' +
                  limitValue(limit.hard));
     }
-    optionalText(out, "chdir", job.chdir);
-    optionalText(out, "chroot", job.chroot);
-    optionalText(out, "setuid", job.setuid);
-    optionalText(out, "setgid", job.setgid);
-    optionalText(out, "apparmor load", job.apparmor_load);
-    optionalText(out, "apparmor switch", job.apparmor_switch);
-    for (const auto& cg : job.cgroups) {
+    optionalText(out, "chdir", job.seldom->chdir);
+    optionalText(out, "chroot", job.seldom->chroot);
+    optionalText(out, "setuid", job.seldom->setuid);
+    optionalText(out, "setgid", job.seldom->setgid);
+    optionalText(out, "apparmor load", job.seldom->apparmor_load);
+    optionalText(out, "apparmor switch", job.seldom->apparmor_switch);
+    for (const auto& cg : job.seldom->cgroups) {
         std::string args = quoteValue(cg.controller) + ' ' + quoteValue(cg.name);
         if (!cg.key.empty()) {
             args += ' ' + quoteValue(cg.key) + ' ' + quoteValue(cg.value);
@@ -198,7 +198,7 @@ std::string printJobClass(const model::JobClass& job) {
     if (job.debug) {
         out += "debug\n";
     }
-    for (const auto& [keyword, occurrences] : job.plugin_stanzas) {
+    for (const auto& [keyword, occurrences] : job.seldom->plugin_stanzas) {
         for (const auto& args : occurrences) {
             std::string text;
             for (const auto& arg : args) {

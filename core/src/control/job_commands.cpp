@@ -221,7 +221,7 @@ void usage(CommandContext& c, Request& request, const Replier& reply,
     if (!entry) {
         return;
     }
-    const std::string usage = entry->cls->usage.value_or("");
+    const std::string usage = entry->cls->seldom->usage.value_or("");
     reply(okReply("Usage: " + usage, json{{"job", entry->cls->name}, {"usage", usage}}));
 }
 

@@ -54,13 +54,13 @@ void Supervisor::setClass(std::shared_ptr<const model::JobClass> cls) {
     }
     ClassEntry& entry = *it->second;
     std::vector<std::string> ignored;
-    if (cls->chroot) {
+    if (cls->seldom->chroot) {
         ignored.emplace_back("chroot");
     }
-    if (cls->apparmor_load || cls->apparmor_switch) {
+    if (cls->seldom->apparmor_load || cls->seldom->apparmor_switch) {
         ignored.emplace_back("apparmor");
     }
-    if (!cls->cgroups.empty()) {
+    if (!cls->seldom->cgroups.empty()) {
         ignored.emplace_back("cgroup");
     }
     if (!ignored.empty()) {

@@ -51,8 +51,8 @@ std::optional<std::string> Supervisor::instanceName(const ClassEntry& entry,
     auto instance = model::expandVariables(entry.cls->instance, env);
     if (!instance) {
         error = "Unknown parameter in instance name '" + entry.cls->instance + "'";
-        if (entry.cls->usage) {
-            error += "\nUsage: " + *entry.cls->usage;
+        if (entry.cls->seldom->usage) {
+            error += "\nUsage: " + *entry.cls->seldom->usage;
         }
     }
     return instance;

@@ -67,13 +67,13 @@ std::string resolveIdentity(const model::JobClass& cls, sys::ProcessSetup& setup
         return std::string(stanza) + " " + name + ": tend runs as " + kind + " " +
                std::to_string(own) + " and only root can run a job as another " + whom;
     };
-    if (cls.setuid) {
-        const passwd* pw = ::getpwnam(cls.setuid->c_str());
+    if (cls.seldom->setuid) {
+        const passwd* pw = ::getpwnam(cls.seldom->setuid->c_str());
         if (!pw) {
-            return "setuid " + *cls.setuid + ": no such user";
+            return "setuid " + *cls.seldom->setuid + ": no such user";
         }
         if (!root && pw->pw_uid != ::geteuid()) {
-            return refuse("setuid", *cls.setuid, "uid", ::geteuid(), "user");
+            return refuse("setuid", *cls.seldom->setuid, "uid", ::geteuid(), "user");
         }
         if (root) {
             setup.uid = pw->pw_uid;
@@ -87,7 +87,7 @@ std::string resolveIdentity(const model::JobClass& cls, sys::ProcessSetup& setup
             groups.resize(static_cast<std::size_t>(std::max(count, 0)));
             setup.groups = std::move(groups);
             // The session user's home and names mean nothing to the other user.
-            if (!cls.chdir) {
+            if (!cls.seldom->chdir) {
                 struct stat st {};
                 const bool has_home = ::stat(pw->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
                 setup.cwd = has_home ? pw->pw_dir : "/";
@@ -101,13 +101,13 @@ std::string resolveIdentity(const model::JobClass& cls, sys::ProcessSetup& setup
             }
         }
     }
-    if (cls.setgid) {
-        const group* gr = ::getgrnam(cls.setgid->c_str());
+    if (cls.seldom->setgid) {
+        const group* gr = ::getgrnam(cls.seldom->setgid->c_str());
         if (!gr) {
-            return "setgid " + *cls.setgid + ": no such group";
+            return "setgid " + *cls.seldom->setgid + ": no such group";
         }
         if (!root && gr->gr_gid != ::getegid()) {
-            return refuse("setgid", *cls.setgid, "gid", ::getegid(), "group");
+            return refuse("setgid", *cls.seldom->setgid, "gid", ::getegid(), "group");
         }
         if (root) {
             setup.gid = gr->gr_gid;
@@ -180,7 +180,7 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
         }
     }
 
-    setup.cwd = cls.chdir ? *cls.chdir : options_.default_cwd;
+    setup.cwd = cls.seldom->chdir ? *cls.seldom->chdir : options_.default_cwd;
     switch (cls.console) {
     case model::Console::Default:
     case model::Console::Log:
@@ -227,12 +227,12 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
     setup.umask = cls.umask;
     setup.nice = cls.nice;
     setup.oom_score = cls.oom_score;
-    setup.limits = cls.limits;
+    setup.limits = cls.seldom->limits;
     for (const auto& [resource, limit] : options_.default_limits) {
         setup.limits.emplace(resource, limit);  // the job's own `limit` wins
     }
 
-    if (cls.setuid || cls.setgid) {
+    if (cls.seldom->setuid || cls.seldom->setgid) {
         error = resolveIdentity(cls, setup);
     }
     return setup;

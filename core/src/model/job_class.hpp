@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/sparse_value.hpp"
 #include "tend/grammar/event_expr.hpp"
 
 namespace tend::model {
@@ -80,14 +81,29 @@ struct CgroupSetting {
 
 inline constexpr std::string_view kDefaultCgroupName = "$UPSTART_CGROUP";
 
+// The stanzas few jobs use, kept out of line: a job without any of them pays one pointer for
+// them all, not their 480 bytes (a third of a class; 1,000 jobs are 1,000 classes).
+struct SeldomStanzas {
+    std::optional<std::string> author;
+    std::optional<std::string> version;
+    std::optional<std::string> usage;
+    std::optional<std::string> chdir;
+    std::optional<std::string> chroot;
+    std::optional<std::string> setuid;
+    std::optional<std::string> setgid;
+    std::optional<std::string> apparmor_load;
+    std::optional<std::string> apparmor_switch;
+    std::vector<CgroupSetting> cgroups;
+    std::map<int, ResourceLimit> limits;  // keyed by RLIMIT_*
+    // Stanzas that plugins registered: keyword -> the arguments of each occurrence, in order.
+    std::map<std::string, std::vector<std::vector<std::string>>> plugin_stanzas;
+    friend bool operator==(const SeldomStanzas&, const SeldomStanzas&) = default;
+};
+
 struct JobClass {
     std::string name;  // path below the job directory without `.conf`: `net/apache`
 
     std::optional<std::string> description;
-    std::optional<std::string> author;
-    std::optional<std::string> version;
-    std::optional<std::string> usage;
-
     std::string instance;  // template, expanded with the start environment
     std::optional<grammar::EventCondition> start_on;
     std::optional<grammar::EventCondition> stop_on;
@@ -124,23 +140,13 @@ struct JobClass {
     Console console = Console::Default;
     std::optional<mode_t> umask;
     std::optional<int> nice;
-    std::optional<int> oom_score;         // -1000..1000; legacy `oom N` is scaled into this range
-    std::map<int, ResourceLimit> limits;  // keyed by RLIMIT_*
-
-    std::optional<std::string> chdir;
-    std::optional<std::string> chroot;
-    std::optional<std::string> setuid;
-    std::optional<std::string> setgid;
-    std::optional<std::string> apparmor_load;
-    std::optional<std::string> apparmor_switch;
-    std::vector<CgroupSetting> cgroups;
+    std::optional<int> oom_score;  // -1000..1000; legacy `oom N` is scaled into this range
     bool debug = false;
     // `session linger`: the job outlives the session. tend does not stop it at the session's
     // end, writes its output straight to its log file (no pipe that ends with tend), and the
     // next tend leaves its processes alone.
     bool session_linger = false;
-    // Stanzas that plugins registered: keyword -> the arguments of each occurrence, in order.
-    std::map<std::string, std::vector<std::vector<std::string>>> plugin_stanzas;
+    SparseValue<SeldomStanzas> seldom;
 
     const std::optional<Process>& process(ProcessType type) const {
         return processes[static_cast<std::size_t>(type)];

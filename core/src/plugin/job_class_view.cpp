@@ -6,7 +6,7 @@ namespace tend::plugin {
 JobClassView viewOf(const model::JobClass& cls) {
     JobClassView view;
     view.name = cls.name;
-    view.stanzas = cls.plugin_stanzas;
+    view.stanzas = cls.seldom->plugin_stanzas;
     const auto collect = [&](const std::optional<grammar::EventCondition>& condition, bool stop) {
         if (!condition) {
             return;

@@ -204,7 +204,7 @@ Registration PluginManager::Host::addStanza(
                 context.error(context.stanza().offset, keyword + ": " + problem);
                 return;
             }
-            context.job().plugin_stanzas[keyword].push_back(std::move(args));
+            context.job().seldom.edit().plugin_stanzas[keyword].push_back(std::move(args));
         });
     if (!added) {
         log(LogLevel::Warn, "stanza '" + keyword + "' is already taken");
