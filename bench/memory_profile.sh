@@ -138,7 +138,7 @@ if [ "$profile_jobs" -gt 0 ]; then
     rm -rf "$tree"
     tree=""
     heaptrack_print -f "$work"/heap*.zst --print-peaks 0 --print-allocators 0 \
-        --print-temporary 0 --print-leaks 1 --peak-limit 15 --sub-peak-limit 0 \
+        --print-temporary 0 --print-leaks 1 --peak-limit 15 --sub-peak-limit 1 \
         >"$work/heap.txt" 2>/dev/null
     profile_summary=$(python3 - "$work/heap.txt" "$profile_jobs" <<'EOF'
 import re, sys
@@ -148,16 +148,24 @@ units = {"B": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
 def size(s):
     m = re.fullmatch(r"([\d.]+)([BKMG])", s)
     return float(m.group(1)) * units[m.group(2)]
-rows = []
+def function(frame):
+    frame = frame.strip().replace("(anonymous namespace)", "{anonymous}")
+    return frame.split("(", 1)[0]
+header = re.compile(r"^(\S+) leaked over (\d+) calls from$")
 lines = text.splitlines()
-for i, line in enumerate(lines):
-    m = re.match(r"^(\S+) leaked over (\d+) calls from$", line)
-    if not m:
-        continue
-    site = lines[i + 1].strip() if i + 1 < len(lines) else "?"
-    if site.startswith("in "):
-        site = "(inside " + site[3:].rsplit("/", 1)[-1] + ")"
-    site = re.sub(r"\(.*", "", site) if not site.startswith("(inside") else site
+starts = [i for i, line in enumerate(lines) if header.match(line)]
+rows = []
+for k, i in enumerate(starts):
+    block = lines[i + 1:starts[k + 1] if k + 1 < len(starts) else len(lines)]
+    m = header.match(lines[i])
+    site = function(block[0]) if block else "?"
+    if not site.startswith("tend::"):
+        # A frame in a library (or one without a symbol): name the first of tend's callers.
+        caller = next((function(f) for f in block[1:] if f.strip().startswith("tend::")), None)
+        if site.startswith("0x"):
+            site = "(in " + block[1].strip().rsplit("/", 1)[-1] + ")" if len(block) > 1 else site
+        if caller:
+            site += " from " + caller
     rows.append((size(m.group(1)), int(m.group(2)), site))
 total = re.search(r"total memory leaked: (\S+)", text)
 print("| allocation site (innermost frame) | bytes held | allocations | bytes per job |")
@@ -205,6 +213,9 @@ EOF
 
 {
     results_header "Where tend's memory goes" bench/memory_profile.sh
+    echo
+    echo "The binary: \`$("$tend" --version)\`, build ID" \
+        "$(readelf -n "$tend" | awk '/Build ID/ {print substr($3, 1, 12)}')."
     echo
     echo "$rounds round(s), sizes in a fresh order per round; median [min–max] over the rounds."
     echo "Jobs: \`start on startup\`, \`exec sleep\`; a 41-variable environment."
