@@ -13,6 +13,7 @@
 #include "control/protocol.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/reexec.hpp"
+#include "sys/spawn.hpp"
 
 namespace {
 
@@ -51,6 +52,7 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+    tend::sys::reserveSpawnSlots();
     bool check = false;
     bool json = false;
     bool print = false;

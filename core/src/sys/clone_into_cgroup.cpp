@@ -30,6 +30,7 @@ struct CloneArgs {
 };
 
 constexpr std::uint64_t kCloneVm = 0x00000100;
+constexpr std::uint64_t kCloneFiles = 0x00000400;
 constexpr std::uint64_t kCloneVfork = 0x00004000;
 constexpr std::uint64_t kCloneIntoCgroup = 0x200000000ULL;
 constexpr std::size_t kChildStackSize = 256 * 1024;
@@ -51,18 +52,20 @@ bool canCloneIntoCgroup() {
     return true;
 }
 
-pid_t cloneIntoCgroup(int cgroup_dir_fd, void (*entry)(const void*), const void* argument) {
+pid_t cloneIntoCgroup(int cgroup_dir_fd, bool share_descriptors, void (*entry)(const void*),
+                      const void* argument) {
     void* stack = childStack();
     if (!stack) {
         errno = ENOMEM;
         return -1;
     }
     CloneArgs args{};
-    args.flags = kCloneVm | kCloneVfork | kCloneIntoCgroup;
+    args.flags = kCloneVm | kCloneVfork | (cgroup_dir_fd >= 0 ? kCloneIntoCgroup : 0) |
+                 (share_descriptors ? kCloneFiles : 0);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<std::uint64_t>(stack);  // the kernel starts at stack + size
     args.stack_size = kChildStackSize;
-    args.cgroup = static_cast<std::uint64_t>(cgroup_dir_fd);
+    args.cgroup = cgroup_dir_fd >= 0 ? static_cast<std::uint64_t>(cgroup_dir_fd) : 0;
     long result = SYS_clone3;
     // The syscall keeps every register but rax, rcx and r11, so the child finds `entry` and its
     // argument in r12 and r13. Its stack top is page-aligned; the call leaves it as the ABI
@@ -94,7 +97,7 @@ bool canCloneIntoCgroup() {
     return false;
 }
 
-pid_t cloneIntoCgroup(int, void (*)(const void*), const void*) {
+pid_t cloneIntoCgroup(int, bool, void (*)(const void*), const void*) {
     errno = ENOSYS;
     return -1;
 }

@@ -13,8 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <mutex>
 
 namespace tend::sys {
 
@@ -52,6 +55,9 @@ struct ChildPlan {
     int stdout_fd = -1;  // -1: keep tend's own
     int stderr_fd = -1;  // -1: the same as stdout_fd
     int script_fd = -1;
+    // Above 0: the child shares the parent's descriptor table (CLONE_FILES) and first takes a
+    // private copy of the descriptors below this one, closing the rest.
+    unsigned unshare_below = 0;
     bool set_umask = false;
     mode_t umask_value = 0;
     bool set_nice = false;
@@ -96,8 +102,15 @@ TEND_CHILD_CODE void closeRange(unsigned first, unsigned last) {
     }
 }
 
+constexpr unsigned kCloseRangeUnshare = 2;  // linux/close_range.h
+
 // Runs in the vfork child: system calls only, no allocation, no locks.
 [[noreturn]] __attribute__((noinline)) TEND_CHILD_CODE void runChild(const ChildPlan& plan) {
+    // Before anything touches a descriptor: until then the table is the parent's.
+    if (plan.unshare_below > 0 &&
+        syscall(SYS_close_range, plan.unshare_below, ~0u, kCloseRangeUnshare) < 0) {
+        childFail(plan, Stage::Stdio);
+    }
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) {
@@ -183,18 +196,24 @@ TEND_CHILD_CODE void closeRange(unsigned first, unsigned last) {
 // Starts the child in the job's cgroup where there is one. If the kernel will not (too old, or
 // the cgroup is not tend's to use), the child starts in tend's own and `joined` says so: the
 // parent's wider search still finds the job's processes, so it is no reason not to start.
-__attribute__((noinline)) pid_t forkChild(const ChildPlan& plan, int cgroup_fd, bool& joined) {
+// Where clone3 is refused, plain vfork, whose child has a copy of the whole table.
+__attribute__((noinline)) pid_t forkChild(ChildPlan& plan, int cgroup_fd, bool& joined) {
     sigset_t all;
     sigset_t old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = -1;
     joined = false;
+    const bool share = plan.unshare_below > 0;
     if (cgroup_fd >= 0) {
-        pid = cloneIntoCgroup(cgroup_fd, &childEntry, &plan);
+        pid = cloneIntoCgroup(cgroup_fd, share, &childEntry, &plan);
         joined = pid > 0;
     }
+    if (pid < 0 && share) {
+        pid = cloneIntoCgroup(-1, true, &childEntry, &plan);
+    }
     if (pid < 0) {
+        plan.unshare_below = 0;
         pid = vfork();
         if (pid == 0) {
             runChild(plan);
@@ -204,6 +223,52 @@ __attribute__((noinline)) pid_t forkChild(const ChildPlan& plan, int cgroup_fd, 
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     errno = saved;
     return pid;
+}
+
+// Low descriptors a child finds its standard streams and script in, reserved once, early, while
+// the lowest numbers are free (an exec's close-on-exec frees them for the next tend too). The
+// parent points them at what one spawn needs, and back at /dev/null after it, so that a child
+// that shares the table copies a handful of descriptors, however many tend holds.
+struct SpawnSlots {
+    int null = -1;  // /dev/null for good: stdin, and output for `console none`
+    int out = -1;
+    int err = -1;
+    int script = -1;
+    unsigned end() const { return static_cast<unsigned>(std::max({null, out, err, script})) + 1; }
+};
+
+std::mutex slots_mutex;  // one spawn at a time uses the slots
+
+const SpawnSlots* spawnSlots() {
+    static const SpawnSlots slots = [] {
+        SpawnSlots reserved;
+        // close_range (Linux 5.9) closes nothing here; its absence means no CLOSE_RANGE_UNSHARE.
+        if (syscall(SYS_close_range, INT_MAX, INT_MAX, 0) != 0) {
+            return reserved;
+        }
+        reserved.null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (reserved.null < 0) {
+            return reserved;
+        }
+        reserved.out = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
+        reserved.err = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
+        reserved.script = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
+        if (reserved.out < 0 || reserved.err < 0 || reserved.script < 0) {
+            for (const int fd : {reserved.null, reserved.out, reserved.err, reserved.script}) {
+                if (fd >= 0) {
+                    ::close(fd);
+                }
+            }
+            return SpawnSlots{};
+        }
+        return reserved;
+    }();
+    return slots.null >= 0 ? &slots : nullptr;
+}
+
+// Points `slot` at `fd`'s file; false with errno set if it cannot.
+bool fillSlot(int slot, int fd) {
+    return ::dup3(fd, slot, O_CLOEXEC) >= 0;
 }
 
 std::string describe(Stage stage, int error, const ProcessSetup& setup, const std::string& path) {
@@ -299,6 +364,11 @@ std::string resolveExecutable(const std::string& name, const std::vector<std::st
     return {};
 }
 
+void reserveSpawnSlots() {
+    const std::lock_guard lock(slots_mutex);
+    spawnSlots();
+}
+
 SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     SpawnOutcome outcome;
     if (setup.argv.empty()) {
@@ -323,12 +393,19 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     }
     envp.push_back(nullptr);
 
-    const int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    std::unique_lock slots_lock(slots_mutex);
+    const SpawnSlots* slots = spawnSlots();
+    const int devnull = slots ? slots->null : ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) {
         outcome.error = std::string("open /dev/null: ") + std::strerror(errno);
         outcome.short_of_resources = isShortage(errno);
         return outcome;
     }
+    const auto closeDevNull = [&] {
+        if (!slots) {
+            ::close(devnull);
+        }
+    };
     int script_fd = -1;
     if (!setup.script.empty()) {
         script_fd = ::memfd_create("tend-script", MFD_CLOEXEC);
@@ -338,7 +415,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
             ::lseek(script_fd, 0, SEEK_SET) < 0) {
             outcome.error = std::string("pass the script: ") + std::strerror(errno);
             outcome.short_of_resources = isShortage(errno);
-            ::close(devnull);
+            closeDevNull();
             if (script_fd >= 0) {
                 ::close(script_fd);
             }
@@ -383,10 +460,32 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     plan.group_count = setup.groups.size();
     plan.failure = &failure;
 
+    if (slots) {
+        // Should a slot refuse, the child gets the descriptors where they are, and a copy of
+        // the whole table with them.
+        const bool own_out = plan.stdout_fd >= 0 && plan.stdout_fd != devnull;
+        const bool own_err = plan.stderr_fd >= 0 && plan.stderr_fd != devnull;
+        if ((!own_out || fillSlot(slots->out, plan.stdout_fd)) &&
+            (!own_err || fillSlot(slots->err, plan.stderr_fd)) &&
+            (script_fd < 0 || fillSlot(slots->script, script_fd))) {
+            plan.stdout_fd = own_out ? slots->out : plan.stdout_fd;
+            plan.stderr_fd = own_err ? slots->err : plan.stderr_fd;
+            plan.script_fd = script_fd >= 0 ? slots->script : -1;
+            plan.unshare_below = slots->end();
+        }
+    }
+
     bool joined_cgroup = false;
     const pid_t pid = forkChild(plan, setup.cgroup_dir_fd, joined_cgroup);
     const int fork_error = errno;
-    ::close(devnull);
+    if (slots) {
+        // Back to /dev/null: a slot must not keep a job's pipe open once the job has it.
+        for (const int slot : {slots->out, slots->err, slots->script}) {
+            fillSlot(slot, slots->null);
+        }
+    }
+    slots_lock.unlock();
+    closeDevNull();
     if (script_fd >= 0) {
         ::close(script_fd);
     }

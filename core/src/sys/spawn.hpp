@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Starting a job process: vfork + exec, with the child doing only system calls. Returns once the
+// Starting a job process: vfork (or clone3 sharing the descriptor table) + exec, with the child
+// doing only system calls. Returns once the
 // child has exec'd (vfork suspends the parent until then), so a missing binary, a bad `chdir` or
 // a refused `setuid` is a start failure with its reason, never "started, then died".
 #pragma once
@@ -9,6 +10,11 @@
 namespace tend::sys {
 
 SpawnOutcome spawnProcess(const ProcessSetup& setup);
+
+// Reserves the few low descriptors a child is handed its streams in, so that a spawn copies
+// those and not tend's whole table. Call it first thing in main, while the lowest numbers are
+// free; the first spawn reserves them otherwise, wherever the numbers are by then.
+void reserveSpawnSlots();
 
 // argv[0] resolved against PATH taken from `env` (or a default), the way execvp would.
 // Returns the path, or an empty string with `error` set.
