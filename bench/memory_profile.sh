@@ -32,9 +32,13 @@ if [ "$quick" = 1 ]; then
     mapping_jobs=100
 fi
 [ -x "$tend" ] || { echo "missing $tend: build it first" >&2; exit 1; }
+# The heap profiler comes from Debian's packages; installed only when it is missing.
 if [ "$profile_jobs" -gt 0 ] && ! command -v heaptrack >/dev/null; then
-    echo "heaptrack is not installed (apt-get install heaptrack)" >&2
-    exit 1
+    echo "memory_profile: installing heaptrack" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends heaptrack >&2
 fi
 results_and_commit memory-profile.md
 

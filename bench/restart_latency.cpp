@@ -6,7 +6,7 @@
 //
 //   restart_latency --floor N
 //   restart_latency --tend TEND TENDCTL N [--pace MS] [--default-pacing] [--floor-beside]
-//                   [--while PROG ARGS...]
+//                   [--idle JOBS] [--while PROG ARGS...]
 //   restart_latency --service FIFO          (the service itself)
 //
 // --pace waits MS milliseconds after each restart before the next kill, so that N restarts
@@ -18,10 +18,14 @@
 // bench/control_load, to measure restarts on a busy tend. tend's session also holds `steady`, a job
 // that only sleeps, for PROG to ask about. --floor-beside leaves the restarting to this program
 // (the floor) while tend runs beside it and PROG keeps it busy: how much of a slower restart under
-// load is the machine's, and how much is tend's.
+// load is the machine's, and how much is tend's. --idle runs JOBS more jobs beside the service,
+// each a `console log` sleep (two pipes and a log file held in tend), all running before the
+// first kill: whether a restart's cost grows with the jobs beside it. For that many descriptors
+// it raises its own RLIMIT_NOFILE, which tend inherits, where it may.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,6 +96,26 @@ void summarize(const char* who, std::vector<double> ms) {
                 ms[ms.size() / 2], ms.front(), ms.back());
 }
 
+// Polls `tendctl list` until `want` jobs run (up to 5 minutes).
+bool waitForRunning(const std::string& tendctl, const std::string& socket, int want) {
+    const std::string command = tendctl + " --socket " + socket + " list | grep -c start/running";
+    for (int i = 0; i < 3000; ++i) {
+        FILE* out = popen(command.c_str(), "r");
+        int running = 0;
+        if (out) {
+            if (std::fscanf(out, "%d", &running) != 1) {
+                running = 0;
+            }
+            pclose(out);
+        }
+        if (running >= want) {
+            return true;
+        }
+        usleep(100000);
+    }
+    return false;
+}
+
 std::string self() {
     char path[4096];
     const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -133,6 +157,7 @@ int main(int argc, char** argv) {
         const std::string tendctl = argv[3];
         const int n = std::atoi(argv[4]);
         int pace_ms = 0;
+        int idle = 0;
         bool floor_beside = false;
         bool default_pacing = false;
         std::vector<std::string> load;
@@ -141,6 +166,8 @@ int main(int argc, char** argv) {
                 pace_ms = std::atoi(argv[++i]);
             } else if (std::strcmp(argv[i], "--floor-beside") == 0) {
                 floor_beside = true;
+            } else if (std::strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+                idle = std::atoi(argv[++i]);
             } else if (std::strcmp(argv[i], "--default-pacing") == 0) {
                 default_pacing = true;
             } else if (std::strcmp(argv[i], "--while") == 0 && i + 1 < argc) {
@@ -158,10 +185,26 @@ int main(int argc, char** argv) {
             << " --service " << fifo << "\n";
         std::ofstream(dir + "/jobs/steady.conf")
             << "start on startup\nconsole none\nexec sleep 1000000\n";
+        for (int j = 0; j < idle; ++j) {
+            std::ofstream(dir + "/jobs/idle" + std::to_string(j) + ".conf")
+                << "start on startup\nconsole log\nexec sleep 1000000\n";
+        }
+        if (idle > 0) {
+            const rlim_t want = static_cast<rlim_t>(idle) * 4 + 1024;
+            rlimit files{};
+            if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_max < want) {
+                files.rlim_cur = files.rlim_max = want;
+                setrlimit(RLIMIT_NOFILE, &files);  // root may; tend says so if it falls short
+            }
+        }
         const pid_t daemon =
             spawn({tend, "--jobs-dir", dir + "/jobs", "--runtime-dir", dir + "/run", "--log-dir",
                    dir + "/log", "--log-file", dir + "/tend.log", "--log-level", "warn"});
         waitpid(daemon, nullptr, 0);  // returns once tend is ready
+        if (idle > 0 && !waitForRunning(tendctl, dir + "/run/control", idle + 1)) {
+            std::fprintf(stderr, "restart_latency: the %d idle jobs did not all start\n", idle);
+            failed = true;
+        }
         pid_t floor_child = 0;
         if (floor_beside) {
             floor_child = spawn({self(), "--service", fifo});
@@ -233,7 +276,7 @@ int main(int argc, char** argv) {
     } else {
         std::fprintf(stderr,
                      "usage: restart_latency --floor N | --tend TEND TENDCTL N [--pace MS] "
-                     "[--default-pacing] [--floor-beside] [--while PROG ARGS...]\n");
+                     "[--default-pacing] [--floor-beside] [--idle JOBS] [--while PROG ARGS...]\n");
         return 2;
     }
     std::string cleanup = "rm -rf " + dir;
