@@ -1095,6 +1095,20 @@ TEST_F(TendSupervisor, FastWriterLosesNoLines) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// tend started with its standard descriptors closed (as a careless session script may) still
+// gives a `console none` job a writable /dev/null: the descriptors it hands jobs their streams
+// in are above tend's own 0 to 2, which it later fills for itself.
+TEST_F(TendSupervisor, AJobsStreamsAreRightWhenTendStartedWithItsStandardDescriptorsClosed) {
+    const std::string result = path("result").string();
+    writeJob("quiet", "console none\nscript\n  echo written; echo $? > " + result +
+                          "\n  ls -l /proc/self/fd/0 >> " + result + "\nend script\n");
+    ASSERT_TRUE(startTend({"/bin/sh", "-c", "exec \"$@\" 0<&- 1>&- 2>&-", "sh"}));
+    ASSERT_EQ(ctl("start", "quiet").exit_code, 0);
+    ASSERT_TRUE(waitForFile(path("result"), "/dev/null", 10s)) << readFile(path("result"));
+    const std::string text = readFile(path("result"));
+    EXPECT_TRUE(text.starts_with("0\n")) << "echo to stdout failed: " << text;
+}
+
 // A job starts with stdin, stdout and stderr only: neither tend's own descriptors (its log, the
 // control socket) nor one the session's startup script left open reach it, in exec jobs and in
 // script jobs alike.

@@ -246,14 +246,18 @@ const SpawnSlots* spawnSlots() {
         if (syscall(SYS_close_range, INT_MAX, INT_MAX, 0) != 0) {
             return reserved;
         }
-        reserved.null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (reserved.null < 0) {
+        const int opened = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (opened < 0) {
             return reserved;
         }
-        reserved.out = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
-        reserved.err = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
-        reserved.script = ::fcntl(reserved.null, F_DUPFD_CLOEXEC, 0);
-        if (reserved.out < 0 || reserved.err < 0 || reserved.script < 0) {
+        // From 3 up, even when tend was started with a standard descriptor closed: 0 to 2 are
+        // tend's own, and whatever it puts there later must not become a job's stream.
+        reserved.null = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
+        reserved.out = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
+        reserved.err = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
+        reserved.script = ::fcntl(opened, F_DUPFD_CLOEXEC, 3);
+        ::close(opened);
+        if (reserved.null < 0 || reserved.out < 0 || reserved.err < 0 || reserved.script < 0) {
             for (const int fd : {reserved.null, reserved.out, reserved.err, reserved.script}) {
                 if (fd >= 0) {
                     ::close(fd);
