@@ -79,3 +79,10 @@ results_header() {
     echo "at commit $commit$dirty on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores,"
     echo "$(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)."
 }
+
+# Which binary a results file measured, for when it is not the commit's own build: its version
+# and the first 12 digits of its GNU build ID. $1: the binary.
+binary_identity() {
+    echo "The binary: \`$("$1" --version)\`, build ID" \
+        "$(readelf -n "$1" | awk '/Build ID/ {print substr($3, 1, 12)}')."
+}

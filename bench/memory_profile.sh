@@ -218,8 +218,7 @@ EOF
 {
     results_header "Where tend's memory goes" bench/memory_profile.sh
     echo
-    echo "The binary: \`$("$tend" --version)\`, build ID" \
-        "$(readelf -n "$tend" | awk '/Build ID/ {print substr($3, 1, 12)}')."
+    binary_identity "$tend"
     echo
     echo "$rounds round(s), sizes in a fresh order per round; median [min–max] over the rounds."
     echo "Jobs: \`start on startup\`, \`exec sleep\`; a 41-variable environment."

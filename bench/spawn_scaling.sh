@@ -48,8 +48,7 @@ done
 {
     results_header "Restart latency beside idle jobs" bench/spawn_scaling.sh
     echo
-    echo "The binary: \`$("$tend" --version)\`, build ID" \
-        "$(readelf -n "$tend" | awk '/Build ID/ {print substr($3, 1, 12)}')."
+    binary_identity "$tend"
     echo
     echo "$rounds round(s) of $restarts restarts per size, sizes in a fresh order per round;"
     echo "the median of the rounds' medians, [min–max] of the rounds' medians."
