@@ -6,16 +6,20 @@
 // schedule (one that falls behind sends at once until it has caught up). Prints the replies per
 // second: overall, and the median and lowest of the whole seconds.
 //
-//   control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] [--reference-server] JOB
+//   control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] [--text]
+//                [--reference-server] JOB
 //
+// --text asks for the reply without its JSON `data`, as tendctl does when it prints text.
 // The socket is --socket, else $TEND_SESSION. Every reply must say "ok":true.
 //
 // --reference-server aims the clients at a server this program forks for the purpose instead of
 // at tend: one thread, epoll, one read and one canned reply per request, in a session of its
 // own as tend is. It is the least any server can do for the same traffic, so a restart measured
-// beside it shows what the clients alone cost the machine, whatever the server.
+// beside it shows what the clients alone cost the machine, whatever the server. Its CPU time
+// (on CPU from schedstat; user and system from wait4) is printed at the end.
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -174,6 +178,7 @@ int main(int argc, char** argv) {
     }
     std::string job;
     bool reference_server = false;
+    bool text_only = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc) {
@@ -184,6 +189,8 @@ int main(int argc, char** argv) {
             seconds = std::atof(argv[++i]);
         } else if (arg == "--socket" && i + 1 < argc) {
             path = argv[++i];
+        } else if (arg == "--text") {
+            text_only = true;
         } else if (arg == "--reference-server") {
             reference_server = true;
         } else if (job.empty() && !arg.starts_with("-")) {
@@ -196,7 +203,7 @@ int main(int argc, char** argv) {
     if (job.empty() || path.empty() || threads < 1) {
         std::fprintf(stderr,
                      "usage: control_load [--threads T] [--rate R] [--seconds S] [--socket PATH] "
-                     "[--reference-server] JOB\n");
+                     "[--text] [--reference-server] JOB\n");
         return 2;
     }
     pid_t server = 0;
@@ -206,8 +213,9 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
-    const std::string request =
-        R"({"protocol":1,"command":"status","args":[")" + job + R"("],"wait":true})" + "\n";
+    const std::string request = R"({"protocol":1,"command":"status","args":[")" + job +
+                                R"("],"wait":true)" +
+                                (text_only ? R"(,"options":{"data":false}})" : "}") + "\n";
 
     const long long interval_ns = rate > 0 ? static_cast<long long>(threads * 1e9 / rate) : 0;
     std::vector<std::thread> pool;
@@ -237,10 +245,28 @@ int main(int argc, char** argv) {
     for (auto& thread : pool) {
         thread.join();
     }
+    std::string server_cpu;
     if (server > 0) {
+        // Time on CPU to the nanosecond (schedstat), where rusage counts in scheduler ticks.
+        double on_cpu_s = 0;
+        if (FILE* schedstat =
+                std::fopen(("/proc/" + std::to_string(server) + "/schedstat").c_str(), "r")) {
+            unsigned long long ns = 0;
+            if (std::fscanf(schedstat, "%llu", &ns) == 1) {
+                on_cpu_s = static_cast<double>(ns) / 1e9;
+            }
+            std::fclose(schedstat);
+        }
         kill(server, SIGTERM);
-        waitpid(server, nullptr, 0);
+        rusage usage{};
+        wait4(server, nullptr, 0, &usage);
         unlink(path.c_str());
+        char text[128];
+        std::snprintf(text, sizeof text,
+                      "; reference server CPU: %.6f s on CPU, user %.3f s, system %.3f s", on_cpu_s,
+                      static_cast<double>(usage.ru_utime.tv_sec) + usage.ru_utime.tv_usec / 1e6,
+                      static_cast<double>(usage.ru_stime.tv_sec) + usage.ru_stime.tv_usec / 1e6);
+        server_cpu = text;
     }
     std::sort(per_second.begin(), per_second.end());
     std::string seconds_text = "whole seconds: none";
@@ -254,9 +280,9 @@ int main(int argc, char** argv) {
         rate > 0 ? "offered " + std::to_string(static_cast<long>(rate)) + "/s" : "back to back";
     std::printf(
         "control load (%d clients, status %s, request/response, %s%s): %lld replies in "
-        "%.1f s = %.0f/s; %s; failures %lld\n",
+        "%.1f s = %.0f/s; %s; failures %lld%s\n",
         threads, job.c_str(), pace.c_str(), reference_server ? ", reference server" : "",
         replies.load(), elapsed, static_cast<double>(replies) / elapsed, seconds_text.c_str(),
-        failures.load());
+        failures.load(), server_cpu.c_str());
     return failures == 0 ? 0 : 1;
 }
