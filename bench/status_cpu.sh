@@ -65,7 +65,7 @@ done
 # nanosecond, the ticks only split it into user and system).
 cpu_ticks() {
     echo "$(awk '{print $14, $15}' "/proc/$1/stat")" \
-        "$(cat /proc/"$1"/task/*/schedstat | awk '{n += $1} END {printf "%d", n}')"
+        "$(cat /proc/"$1"/task/*/schedstat | awk '{n += $1} END {printf "%.0f", n}')"
 }
 
 samples=$work/samples
