@@ -22,6 +22,7 @@ class WireClient : public control::Client {
     void send(const nlohmann::json& message) override {
         bytes = control::encodeLine(message).size();
     }
+    void sendLine(std::string line) override { bytes = line.size(); }
     std::size_t bytes = 0;
 };
 

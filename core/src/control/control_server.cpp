@@ -75,10 +75,15 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
     int descriptor() override { return socket_.is_open() ? socket_.native_handle() : -1; }
 
     void send(const json& reply) override {
+        if (socket_.is_open()) {
+            sendLine(encodeLine(reply));
+        }
+    }
+
+    void sendLine(std::string text) override {
         if (!socket_.is_open()) {
             return;
         }
-        std::string text = encodeLine(reply);
         queued_bytes_ += text.size();
         if (queued_bytes_ > kOutputHighWater) {
             server_.logger_->warn("dropping a control client that does not read its replies");

@@ -54,7 +54,8 @@ void changeGoal(CommandContext& c, Request& request, const Replier& reply,
             std::string ignored;
             const Job* job = supervisor->findInstance(name, env, ignored);
             if (job && (command != "stop" || job->state != State::Waiting)) {
-                reply(okReply(supervisor->statusText(*job), jobJson(*job, supervisor)));
+                reply.ok(supervisor->statusText(*job),
+                         [&](JsonWriter& out) { writeJob(out, *job, supervisor); });
                 return;
             }
             // The instance has gone (a finished task, a stopped job).
@@ -63,7 +64,8 @@ void changeGoal(CommandContext& c, Request& request, const Replier& reply,
                 instance = supervisor->instanceName(*entry, env, ignored).value_or("");
             }
             const std::string display = instance.empty() ? name : name + " (" + instance + ")";
-            reply(okReply(display + " stop/waiting", waitingJson(name, instance)));
+            reply.ok(display + " stop/waiting",
+                     [&](JsonWriter& out) { writeWaiting(out, name, instance); });
         };
     }
     dispatch::Supervisor::Reply result;
@@ -187,7 +189,8 @@ void status(CommandContext& c, Request& request, const Replier& reply,
         return;
     }
     if (request.args.size() == 1) {
-        reply(okReply(c.supervisor.statusOfClass(*entry), classJson(*entry, &c.supervisor)));
+        reply.ok(c.supervisor.statusOfClass(*entry),
+                 [&](JsonWriter& out) { writeClass(out, *entry, &c.supervisor); });
         return;
     }
     std::string error;
@@ -196,23 +199,30 @@ void status(CommandContext& c, Request& request, const Replier& reply,
         reply(errorReply(errorCodeFor(error), error));
         return;
     }
-    json data{{"job", entry->cls->name},
-              {"instances", json::array({jobJson(*job, &c.supervisor)})}};
-    reply(okReply(c.supervisor.statusText(*job), std::move(data)));
+    reply.ok(c.supervisor.statusText(*job), [&](JsonWriter& out) {
+        out.beginObject().key("instances").beginArray();
+        writeJob(out, *job, &c.supervisor);
+        out.endArray().field("job", entry->cls->name).endObject();
+    });
 }
 
 void list(CommandContext& c, Request&, const Replier& reply, const std::shared_ptr<Client>&) {
-    std::string out;
-    json jobs = json::array();
-    for (const ClassEntry* entry : c.supervisor.classes()) {
-        out += c.supervisor.statusOfClass(*entry);
-        out += '\n';
-        jobs.push_back(classJson(*entry, &c.supervisor));
+    std::string text;
+    const auto classes = c.supervisor.classes();
+    for (const ClassEntry* entry : classes) {
+        text += c.supervisor.statusOfClass(*entry);
+        text += '\n';
     }
-    if (!out.empty()) {
-        out.pop_back();
+    if (!text.empty()) {
+        text.pop_back();
     }
-    reply(okReply(std::move(out), json{{"jobs", std::move(jobs)}}));
+    reply.ok(text, [&](JsonWriter& out) {
+        out.beginObject().key("jobs").beginArray();
+        for (const ClassEntry* entry : classes) {
+            writeClass(out, *entry, &c.supervisor);
+        }
+        out.endArray().endObject();
+    });
 }
 
 void usage(CommandContext& c, Request& request, const Replier& reply,

@@ -10,55 +10,86 @@ using dispatch::ClassEntry;
 using dispatch::Goal;
 using dispatch::Job;
 
-json jobJson(const Job& job, const dispatch::Supervisor* supervisor) {
-    json processes = json::array();
-    for (model::ProcessType type : model::kProcessTypes) {
-        if (const pid_t pid = job.pids[static_cast<std::size_t>(type)]) {
-            processes.push_back({{"process", model::processTypeName(type)}, {"pid", pid}});
-        }
-    }
-    json out{{"job", job.cls->name},
-             {"instance", job.instance},
-             {"goal", dispatch::goalName(job.goal)},
-             {"state", dispatch::stateName(job.state)},
-             {"processes", std::move(processes)},
-             {"respawns", job.respawns}};
-    if (job.goal == Goal::Respawn && job.delay_timer) {
-        out["respawn_delay_ms"] = job.pending_delay_ms;
-    }
-    if (dispatch::Supervisor::definitionChanged(job)) {
-        out["definition_changed"] = true;
-        out["note"] =
-            "definition changed; restart to apply: tendctl restart --reload " + job.cls->name;
+void writeJob(JsonWriter& out, const Job& job, const dispatch::Supervisor* supervisor) {
+    // Keys in sorted order, as the nlohmann tree that came before wrote them.
+    out.beginObject();
+    const bool changed = dispatch::Supervisor::definitionChanged(job);
+    if (changed) {
+        out.field("definition_changed", true);
     }
     if (job.entry->deleted) {
-        out["file_removed"] = true;
+        out.field("file_removed", true);
     }
-    if (supervisor) {
-        if (auto stale = supervisor->staleEnvironment(job); !stale.empty()) {
-            out["stale_environment"] = std::move(stale);
+    out.field("goal", dispatch::goalName(job.goal));
+    out.field("instance", job.instance);
+    out.field("job", job.cls->name);
+    if (changed) {
+        out.field("note", "definition changed; restart to apply: tendctl restart --reload " +
+                              job.cls->name);
+    }
+    out.key("processes").beginArray();
+    for (model::ProcessType type : model::kProcessTypes) {
+        if (const pid_t pid = job.pids[static_cast<std::size_t>(type)]) {
+            out.beginObject()
+                .field("pid", static_cast<long long>(pid))
+                .field("process", model::processTypeName(type))
+                .endObject();
         }
     }
-    return out;
+    out.endArray();
+    if (job.goal == Goal::Respawn && job.delay_timer) {
+        out.field("respawn_delay_ms", static_cast<long long>(job.pending_delay_ms));
+    }
+    out.field("respawns", static_cast<long long>(job.respawns));
+    if (supervisor) {
+        if (const auto stale = supervisor->staleEnvironment(job); !stale.empty()) {
+            out.key("stale_environment").beginArray();
+            for (const auto& name : stale) {
+                out.string(name);
+            }
+            out.endArray();
+        }
+    }
+    out.field("state", dispatch::stateName(job.state));
+    out.endObject();
 }
 
-json classJson(const ClassEntry& entry, const dispatch::Supervisor* supervisor) {
-    json instances = json::array();
-    for (const auto& [name, job] : entry.instances) {
-        instances.push_back(jobJson(*job, supervisor));
-    }
-    json out{{"job", entry.cls->name}, {"instances", std::move(instances)}};
+void writeClass(JsonWriter& out, const ClassEntry& entry, const dispatch::Supervisor* supervisor) {
+    out.beginObject();
     if (!entry.file_error.empty()) {
-        out["file_error"] = entry.file_error;
-        out["note"] =
-            "job file has errors: " + entry.file_error + "; the last good definition is in force";
+        out.field("file_error", entry.file_error);
     }
-    return out;
+    out.key("instances").beginArray();
+    for (const auto& [name, job] : entry.instances) {
+        writeJob(out, *job, supervisor);
+    }
+    out.endArray();
+    out.field("job", entry.cls->name);
+    if (!entry.file_error.empty()) {
+        out.field("note", "job file has errors: " + entry.file_error +
+                              "; the last good definition is in force");
+    }
+    out.endObject();
 }
 
-json waitingJson(const std::string& job, const std::string& instance) {
-    return json{{"job", job},         {"instance", instance},       {"goal", "stop"},
-                {"state", "waiting"}, {"processes", json::array()}, {"respawns", 0}};
+void writeWaiting(JsonWriter& out, const std::string& job, const std::string& instance) {
+    out.beginObject()
+        .field("goal", "stop")
+        .field("instance", instance)
+        .field("job", job)
+        .key("processes")
+        .beginArray()
+        .endArray()
+        .field("respawns", 0)
+        .field("state", "waiting")
+        .endObject();
+}
+
+json jobJson(const Job& job, const dispatch::Supervisor* supervisor) {
+    std::string text;
+    JsonWriter out(text);
+    writeJob(out, job, supervisor);
+    return json::parse(text);
 }
 
 json monitorEventMessage(const model::Event& event) {

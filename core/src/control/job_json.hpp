@@ -6,18 +6,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/json_writer.hpp"
 #include "dispatch/supervisor.hpp"
 
 namespace tend::control {
 
 // {"job","instance","goal","state","processes":[{"process","pid"}],"respawns"}, and with a
 // supervisor "stale_environment" when the main process runs with one.
-nlohmann::json jobJson(const dispatch::Job& job, const dispatch::Supervisor* supervisor = nullptr);
-// {"job","instances":[jobJson...]}; a job with no instance has none.
-nlohmann::json classJson(const dispatch::ClassEntry& entry,
-                         const dispatch::Supervisor* supervisor = nullptr);
+void writeJob(JsonWriter& out, const dispatch::Job& job,
+              const dispatch::Supervisor* supervisor = nullptr);
+// {"job","instances":[writeJob...]}; a job with no instance has none.
+void writeClass(JsonWriter& out, const dispatch::ClassEntry& entry,
+                const dispatch::Supervisor* supervisor = nullptr);
 // initctl's answer for an instance that is not there: `NAME stop/waiting`, as JSON.
-nlohmann::json waitingJson(const std::string& job, const std::string& instance);
+void writeWaiting(JsonWriter& out, const std::string& job, const std::string& instance);
+// writeJob's object as a value, for an answer that adds to it (explain).
+nlohmann::json jobJson(const dispatch::Job& job, const dispatch::Supervisor* supervisor = nullptr);
 
 // Stream lines for `monitor`.
 nlohmann::json monitorEventMessage(const model::Event& event);

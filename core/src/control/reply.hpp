@@ -6,9 +6,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "control/json_writer.hpp"
 #include "control/protocol.hpp"
 
 namespace tend::control {
@@ -25,6 +27,9 @@ class Client {
   public:
     virtual ~Client() = default;
     virtual void send(const nlohmann::json& message) = 0;
+    // One message already encoded as a protocol line (encodeLine's form, newline included); a
+    // client that keeps messages as values reads it back.
+    virtual void sendLine(std::string line) { send(nlohmann::json::parse(line)); }
     virtual Peer peer() const { return {}; }
     // Ends the connection once everything sent so far has gone out; `sent` runs then, or as
     // soon as the client has gone, whichever comes first.
@@ -45,6 +50,23 @@ struct Replier {
     bool omit_data = false;
     Replier(std::shared_ptr<Client> to, const Request& request);
     void operator()(const nlohmann::json& message) const;
+    // okReply(output, data) written straight into its line: `writeData(JsonWriter&)` writes the
+    // data's value, and is not called when the client asked for none.
+    template <class WriteData>
+    void ok(std::string_view output, WriteData&& writeData) const {
+        std::string line;
+        line.reserve(256);
+        JsonWriter out(line);
+        out.beginObject();
+        if (!omit_data) {
+            out.key("data");
+            writeData(out);
+        }
+        out.field("ok", true).field("output", output).field("protocol", kProtocolVersion);
+        out.endObject();
+        line.push_back('\n');
+        client->sendLine(std::move(line));
+    }
 };
 
 // A command's answer when it comes from outside the server (a plugin): `text` is the output,
