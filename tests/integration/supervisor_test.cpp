@@ -427,6 +427,8 @@ TEST_F(TendSupervisor, AJobFileWithCrlfLineEndsRunsItsScript) {
     ASSERT_TRUE(startTend());
     const ProcessResult started = ctl("start", "windows");
     EXPECT_EQ(started.exit_code, 0) << started.err << tendLog();
+    // The log router's thread writes the line; the task's end does not wait for it.
+    EXPECT_TRUE(waitForFile(logPath("windows"), "hi\n")) << readLog("windows");
     EXPECT_EQ(readLog("windows"), "hi\n");
 }
 
