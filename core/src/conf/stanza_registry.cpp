@@ -137,6 +137,19 @@ const StanzaRegistry::Entry* StanzaRegistry::find(std::string_view keyword) cons
     return it == entries_.end() ? nullptr : &it->second;
 }
 
+StanzaRegistry StanzaRegistry::withPluginStanzasThrough(
+    const std::function<StanzaHandler(const Entry&)>& plugin_handler) const {
+    StanzaRegistry copy;
+    copy.retired_ = retired_;
+    copy.two_word_keywords_ = two_word_keywords_;
+    for (const auto& [keyword, entry] : entries_) {
+        copy.entries_.emplace(keyword,
+                              Entry{entry.keyword, entry.owner,
+                                    entry.owner == "core" ? entry.handler : plugin_handler(entry)});
+    }
+    return copy;
+}
+
 std::vector<std::string_view> StanzaRegistry::keywords() const {
     std::vector<std::string_view> out;
     out.reserve(entries_.size());

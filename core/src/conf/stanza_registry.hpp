@@ -86,6 +86,11 @@ class StanzaRegistry {
     void apply(const grammar::JobFileAst& ast, model::JobClass& job,
                grammar::DiagnosticSink& sink) const;
 
+    // A copy for use on another thread: core stanzas as they are, each plugin's stanza through
+    // `plugin_handler(entry)` instead of its own handler, whose code is the plugin's (not
+    // thread-safe, and unloaded with the plugin).
+    StanzaRegistry withPluginStanzasThrough(
+        const std::function<StanzaHandler(const Entry&)>& plugin_handler) const;
     // A plugin's stanza whose plugin has gone: a job file that uses it gets "needs plugin X"
     // rather than "unknown stanza".
     void retire(std::string keyword, std::string owner) {

@@ -71,12 +71,15 @@ struct ControlContext {
         reexec;
 };
 
+class BackgroundChecks;
+
 // What a handler works with: the context and the server's state that commands change.
 struct CommandContext {
     ControlContext& context;
     dispatch::Supervisor& supervisor;
     std::vector<std::weak_ptr<Client>>& monitors;  // `monitor` clients
     std::string& priority_name;                    // as last set by log-priority
+    BackgroundChecks* checks = nullptr;  // check-config's thread; null without a job store
 };
 
 using CommandHandler = void (*)(CommandContext&, Request&, const Replier&,

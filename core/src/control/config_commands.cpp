@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <filesystem>
 #include <tuple>
+#include <variant>
 
 #include "conf/check.hpp"
 #include "conf/search_path.hpp"
+#include "control/background_check.hpp"
 #include "control/command_handlers.hpp"
 #include "control/job_graph.hpp"
 #include "control/show_config.hpp"
@@ -60,12 +62,23 @@ std::optional<spdlog::level::level_enum> parsePriority(std::string_view name) {
 // `check-config` against this tend's own stanzas, plugins' included, and its own search path:
 // what `tendctl check-config` asks for when a tend is running. Relative paths are the client's,
 // resolved against the working directory it sends, and reported the way it gave them.
-json checkConfigReply(const Request& request, const ControlContext& context) {
+struct CheckRequest {
+    std::vector<std::filesystem::path> paths;
+    conf::CheckOptions options;
+    std::filesystem::path cwd;
+    std::vector<std::filesystem::path> given;  // the relative paths, as the client wrote them
+    bool warnings_fail = false;
+};
+
+// The check a request asks for, or the error reply that refuses it.
+std::variant<CheckRequest, json> checkRequest(const Request& request,
+                                              const ControlContext& context) {
     store::JobStore* store = context.store;
     if (!store) {
         return errorReply("unavailable", "this tend has no job directories to check against");
     }
-    conf::CheckOptions options;
+    CheckRequest check;
+    conf::CheckOptions& options = check.options;
     options.lint = true;
     for (const auto& [key, what, out] :
          {std::tuple{"ignore-events", "events", &options.assumed_events},
@@ -88,39 +101,32 @@ json checkConfigReply(const Request& request, const ControlContext& context) {
     if (context.plugin_events) {
         options.loaded_plugins = context.plugin_events();
     }
-    std::filesystem::path cwd;
     if (const auto it = request.options.find("cwd"); it != request.options.end()) {
         if (!it->is_string() || !std::filesystem::path(it->get<std::string>()).is_absolute()) {
             return errorReply("bad-request", "option 'cwd' must be an absolute path");
         }
-        cwd = it->get<std::string>();
+        check.cwd = it->get<std::string>();
     }
-    std::vector<std::filesystem::path> given;
-    std::vector<std::filesystem::path> paths;
     for (const auto& arg : request.args) {
         std::filesystem::path path(arg);
         if (path.is_relative()) {
-            if (cwd.empty()) {
+            if (check.cwd.empty()) {
                 return errorReply("bad-argument",
                                   "relative path '" + arg + "' without the option 'cwd'");
             }
-            given.push_back(path);
-            path = cwd / path;
+            check.given.push_back(path);
+            path = check.cwd / path;
         }
-        paths.push_back(std::move(path));
+        check.paths.push_back(std::move(path));
     }
     std::vector<std::filesystem::path> session = conf::existingDirectories(store->directories());
-    if (paths.empty()) {
-        paths = std::move(session);
+    if (check.paths.empty()) {
+        check.paths = std::move(session);
     } else {
         options.context = std::move(session);
     }
-    auto report = conf::checkPaths(paths, store->registry(), options);
-    report.showPathsAsGiven(cwd, given);
-    const bool warnings_fail = flag(request, "warn");
-    const bool failed = report.failed(warnings_fail);
-    return okReply(report.text(),
-                   json{{"failed", failed}, {"report", report.document(warnings_fail)}});
+    check.warnings_fail = flag(request, "warn");
+    return check;
 }
 
 }  // namespace
@@ -153,7 +159,24 @@ void showConfig(CommandContext& c, Request& request, const Replier& reply,
 
 void checkConfig(CommandContext& c, Request& request, const Replier& reply,
                  const std::shared_ptr<Client>&) {
-    reply(checkConfigReply(request, c.context));
+    auto asked = checkRequest(request, c.context);
+    if (const auto* refused = std::get_if<json>(&asked)) {
+        reply(*refused);
+        return;
+    }
+    auto& check = std::get<CheckRequest>(asked);
+    auto answer = [reply, cwd = check.cwd, given = check.given,
+                   warnings_fail = check.warnings_fail](conf::CheckReport report) {
+        report.showPathsAsGiven(cwd, given);
+        const bool failed = report.failed(warnings_fail);
+        reply(okReply(report.text(),
+                      json{{"failed", failed}, {"report", report.document(warnings_fail)}}));
+    };
+    if (c.checks) {
+        c.checks->run(std::move(check.paths), std::move(check.options), std::move(answer));
+    } else {
+        answer(conf::checkPaths(check.paths, c.context.store->registry(), check.options));
+    }
 }
 
 void rescanJobFiles(CommandContext& c, Request& request, const Replier& reply,

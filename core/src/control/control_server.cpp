@@ -14,6 +14,7 @@
 #include "control/job_json.hpp"
 #include "control/protocol.hpp"
 #include "dispatch/supervisor.hpp"
+#include "store/job_store.hpp"
 
 namespace tend::control {
 
@@ -155,6 +156,9 @@ ControlServer::ControlServer(asio::io_context& io, ControlContext context)
       logger_(context_.logger),
       retry_(io),
       farewell_timer_(io) {
+    if (context_.store) {
+        checks_ = std::make_unique<BackgroundChecks>(io, context_.store->registry());
+    }
     // Monitors see every event and transition; with none connected this costs one check.
     event_observer_ = supervisor_.eventObservers().add([this](const model::Event& event) {
         if (!monitors_.empty()) {
@@ -171,6 +175,7 @@ ControlServer::ControlServer(asio::io_context& io, ControlContext context)
 
 ControlServer::~ControlServer() {
     *alive_ = false;
+    checks_.reset();  // joins a check in progress, before what it may use goes
     supervisor_.eventObservers().remove(event_observer_);
     supervisor_.transitionObservers().remove(transition_observer_);
     if (reserve_fd_ >= 0) {
@@ -301,7 +306,7 @@ void ControlServer::handle(const std::string& line, const std::shared_ptr<Client
 void ControlServer::dispatchRequest(Request& request, const std::shared_ptr<Client>& client) {
     const Replier reply(client, request);
     if (const auto it = commandHandlers().find(request.command); it != commandHandlers().end()) {
-        CommandContext context{context_, supervisor_, monitors_, priority_name_};
+        CommandContext context{context_, supervisor_, monitors_, priority_name_, checks_.get()};
         it->second(context, request, reply, client);
         return;
     }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/background_check.hpp"
 #include "control/command_handlers.hpp"
 #include "control/reply.hpp"
 #include "sys/asio.hpp"
@@ -66,6 +67,7 @@ class ControlServer {
     std::string priority_name_;  // as last set by log-priority
     std::uint64_t event_observer_ = 0;
     std::uint64_t transition_observer_ = 0;
+    std::unique_ptr<BackgroundChecks> checks_;  // with a job store: check-config's thread
 };
 
 }  // namespace tend::control
