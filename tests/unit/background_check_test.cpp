@@ -3,6 +3,7 @@
 // checked on the loop, and tend can end while a check waits for the loop.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
@@ -113,6 +114,14 @@ TEST_F(CheckThreadTest, EndingWhileACheckWaitsForTheLoopAnswersNobodyAndHangsNot
     EXPECT_FALSE(answered);
     std::lock_guard lock(mutex);
     EXPECT_FALSE(plugin_thread);
+}
+
+TEST_F(CheckThreadTest, AFifoNamedLikeAJobFileIsRefusedWithoutWaitingForAWriter) {
+    ASSERT_EQ(::mkfifo((dir / "pipe.conf").c_str(), 0600), 0);
+    // Opening it for reading would wait for a writer that never comes, here and in a reload.
+    const conf::CheckReport report = conf::checkPaths({dir}, registry);
+    EXPECT_NE(report.text().find("pipe.conf: error: not a regular file"), std::string::npos)
+        << report.text();
 }
 
 }  // namespace

@@ -64,7 +64,9 @@ grammar::Diagnostic fileDiagnostic(const std::filesystem::path& path, std::strin
 
 std::optional<grammar::SourceText> readSource(const std::filesystem::path& path,
                                               std::vector<grammar::Diagnostic>& problems) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; a regular file
+    // reads the same either way.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         problems.push_back(
             fileDiagnostic(path, std::string("cannot open: ") + std::strerror(errno)));
