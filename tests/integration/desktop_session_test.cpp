@@ -258,11 +258,10 @@ TEST_F(DesktopSession, EachDisplayHasATendOfItsOwnAndTendctlFindsIt) {
     ASSERT_GT(second, 0);
     const std::vector<std::string> on_first{"DISPLAY=" + x_.display()};
     const std::vector<std::string> on_second{"DISPLAY=" + other.display() + ".0"};
-    const bool both_up = waitFor([&] {
-        return ctlWith(on_first, "status", "plain").out.find("start/running") !=
-                   std::string::npos &&
-               ctlWith(on_second, "status", "plain").out.find("start/running") != std::string::npos;
-    });
+    // Each display's job, run by that display's tend: until the first tend's socket is there,
+    // tendctl on its display finds the only desktop tend there is, the second.
+    const bool both_up = waitFor(
+        [&] { return tendOfPlain(on_first) == first && tendOfPlain(on_second) == second; });
     EXPECT_TRUE(both_up) << readFile(root_ / "tend.out") << tendLog();
     std::vector<std::string> print = tendFor(x_.display());
     print.push_back("--print-socket");

@@ -40,6 +40,11 @@ class ControlServer::Connection : public Client, public std::enable_shared_from_
     // Connections can outlive the server at shutdown (the io_context frees their handlers).
     ~Connection() {
         if (*server_alive_) {
+            // The socket first: the descriptor it frees is the one the reserve takes back. Under
+            // descriptor exhaustion there is no other, and a reserve not restored left tend
+            // unable to accept any client again.
+            boost::system::error_code ignored;
+            socket_.close(ignored);
             server_.restoreReserve();
         }
         notifySent();
