@@ -11,12 +11,15 @@
 #      how much of the slowdown is the machine's rather than tend's, and the floor beside the same
 #      clients aimed at a reference server (one read and one canned write per request, nothing
 #      else) shows what the clients alone cost the machine, whatever server answers them.
-# Prints each measurement, then a summary of medians and ratios. Every process it starts is gone
-# when it returns. Hold /tmp/tend-build.lock around it on a shared machine.
-#   bench/control_scenarios.sh BUILD_DIR [--quick]
+# Prints each measurement, then a summary of medians and ratios, and writes both, with the
+# command, commit, date and machine, as Markdown to RESULTS (default
+# bench/results/control-scenarios.md; --quick: BUILD_DIR/control-scenarios.md). Official results
+# need a committed tree. Every process it starts is gone when it returns.
+#   bench/control_scenarios.sh BUILD_DIR [--quick] [--results FILE]
 set -euo pipefail
-build=$1
-quick=${2:-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+parse_scenario_args "$@"
 tend=$build/core/tend
 tendctl=$build/core/tendctl
 spawns=2000    # runs per command per round
@@ -27,7 +30,7 @@ restarts=300   # per crash-to-restart run
 pace_ms=10     # between restarts, so that a run lasts some seconds under load
 rate=10000     # control requests per second offered by the 8 clients
 load_runs=3
-if [ "$quick" = "--quick" ]; then
+if [ "$quick" = 1 ]; then
     spawns=200
     list_spawns=20
     rounds=3
@@ -36,10 +39,9 @@ if [ "$quick" = "--quick" ]; then
     load_runs=1
 fi
 
+results_and_commit control-scenarios.md
 tree=$(mktemp -d /tmp/tend-bench-XXXXXX)
 out=$tree/out  # each measurement's output, for the summary
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
 stopTend() { stop_tend "$tree"; }
 trap 'stopTend; rm -rf "$tree"' EXIT
 mkdir -p "$tree/jobs" "$out"
@@ -84,7 +86,7 @@ for run in $(seq 1 "$load_runs"); do
         steady | tee -a "$out/floor-rated"
     restart --floor-beside --while "$build/bench/tend_control_load" --threads 8 --rate "$rate" \
         --reference-server steady | tee -a "$out/floor-reference"
-    if [ "$quick" != "--quick" ]; then
+    if [ "$quick" != 1 ]; then
         restart --while "$build/bench/tend_control_load" --threads 8 steady | tee -a "$out/flat-out"
     fi
 done
@@ -101,28 +103,48 @@ version_us=$(roundMeans '.* --version' <"$out/spawn")
 list_ms=$(roundMeans '.* list' <"$out/list-process" | awk '{printf "%.2f", $1 / 1000}')
 list_rt_ms=$(field median <"$out/list-roundtrip")
 idle_ms=$(field median <"$out/idle" | median)
+summary() {
+    awk -v t="$true_us" -v s="$status_us" -v v="$version_us" 'BEGIN {
+        printf "tendctl status: %.0f us, /bin/true %.0f us: %.2fx (target <= 2x); ", s, t, s / t
+        printf "tendctl --version %.0f us (%.2fx)\n", v, v / t }'
+    echo "tendctl list, $running jobs: whole process ${list_ms} ms, round trip ${list_rt_ms} ms" \
+        "(target < 20 ms)"
+    floor_idle_ms=$(field median <"$out/floor-idle" | median)
+    floor_rated_ms=$(field median <"$out/floor-rated" | median)
+    floor_reference_ms=$(field median <"$out/floor-reference" | median)
+    rated_ms=$(field median <"$out/rated" | median)
+    awk -v fi="$floor_idle_ms" -v fr="$floor_rated_ms" -v t="$rated_ms" -v ref="$floor_reference_ms" 'BEGIN {
+        printf "the floor beside tend, same load: idle %.3f ms, loaded %.3f ms: %.2fx (the machine); ", fi, fr, fr / fi
+        printf "tend loaded over the floor loaded: %.2fx\n", t / fr
+        printf "the floor beside the same clients and a reference server: %.3f ms: %.2fx idle ", ref, ref / fi
+        printf "(what the clients alone cost the machine)\n" }'
+    for load in rated flat-out; do
+        [ -s "$out/$load" ] || continue
+        awk -v what="$load" -v i="$idle_ms" -v l="$(field median <"$out/$load" | median)" \
+            -v r="$(rates <"$out/$load" | median)" -v low="$(lowest <"$out/$load" | median)" 'BEGIN {
+            printf "crash -> restart under load (%s): idle %.3f ms, loaded %.3f ms: %.2fx ", what, i, l, l / i
+            printf "(target <= 1.5x); %d replies/s", r
+            if (low != "") printf ", lowest second %d/s", low
+            printf " (target >= 10000)\n" }'
+    done
+}
 echo
 echo "## summary (medians)"
-awk -v t="$true_us" -v s="$status_us" -v v="$version_us" 'BEGIN {
-    printf "tendctl status: %.0f us, /bin/true %.0f us: %.2fx (target <= 2x); ", s, t, s / t
-    printf "tendctl --version %.0f us (%.2fx)\n", v, v / t }'
-echo "tendctl list, $running jobs: whole process ${list_ms} ms, round trip ${list_rt_ms} ms" \
-    "(target < 20 ms)"
-floor_idle_ms=$(field median <"$out/floor-idle" | median)
-floor_rated_ms=$(field median <"$out/floor-rated" | median)
-floor_reference_ms=$(field median <"$out/floor-reference" | median)
-rated_ms=$(field median <"$out/rated" | median)
-awk -v fi="$floor_idle_ms" -v fr="$floor_rated_ms" -v t="$rated_ms" -v ref="$floor_reference_ms" 'BEGIN {
-    printf "the floor beside tend, same load: idle %.3f ms, loaded %.3f ms: %.2fx (the machine); ", fi, fr, fr / fi
-    printf "tend loaded over the floor loaded: %.2fx\n", t / fr
-    printf "the floor beside the same clients and a reference server: %.3f ms: %.2fx idle ", ref, ref / fi
-    printf "(what the clients alone cost the machine)\n" }'
-for load in rated flat-out; do
-    [ -s "$out/$load" ] || continue
-    awk -v what="$load" -v i="$idle_ms" -v l="$(field median <"$out/$load" | median)" \
-        -v r="$(rates <"$out/$load" | median)" -v low="$(lowest <"$out/$load" | median)" 'BEGIN {
-        printf "crash -> restart under load (%s): idle %.3f ms, loaded %.3f ms: %.2fx ", what, i, l, l / i
-        printf "(target <= 1.5x); %d replies/s", r
-        if (low != "") printf ", lowest second %d/s", low
-        printf " (target >= 10000)\n" }'
-done
+summary | tee "$out/summary"
+mkdir -p "$(dirname "$results")"
+{
+    results_header "The control plane: results" bench/control_scenarios.sh
+    echo
+    echo "Medians; the raw output of each measurement follows."
+    echo
+    sed 's/^/    /' "$out/summary"
+    for part in spawn list-process list-roundtrip idle rated floor-idle floor-rated floor-reference flat-out; do
+        [ -s "$out/$part" ] || continue
+        echo
+        echo "$part:"
+        echo
+        sed 's/^/    /' "$out/$part"
+    done
+} >"$results"
+echo
+echo "results written to $results"
