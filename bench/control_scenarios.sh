@@ -143,7 +143,8 @@ mkdir -p "$(dirname "$results")"
         echo
         echo "$part:"
         echo
-        sed 's/^/    /' "$out/$part"
+        # The build and temporary directories by name, not as paths of this machine.
+        sed "s|$build|$build_arg|g; s|$tree|TMP|g; s/^/    /" "$out/$part"
     done
 } >"$results"
 echo
