@@ -260,8 +260,8 @@ TEST_F(DesktopSession, EachDisplayHasATendOfItsOwnAndTendctlFindsIt) {
     const std::vector<std::string> on_second{"DISPLAY=" + other.display() + ".0"};
     // Each display's job, run by that display's tend: until the first tend's socket is there,
     // tendctl on its display finds the only desktop tend there is, the second.
-    const bool both_up = waitFor(
-        [&] { return tendOfPlain(on_first) == first && tendOfPlain(on_second) == second; });
+    const bool both_up =
+        waitFor([&] { return tendOfPlain(on_first) == first && tendOfPlain(on_second) == second; });
     EXPECT_TRUE(both_up) << readFile(root_ / "tend.out") << tendLog();
     std::vector<std::string> print = tendFor(x_.display());
     print.push_back("--print-socket");
