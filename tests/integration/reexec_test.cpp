@@ -286,7 +286,8 @@ TEST_F(Reexec, AnExecThatFailsLeavesTheOldTendWithItsLogsAndPluginsBack) {
               0);
     ASSERT_TRUE(waitFor([&] { return fs::exists(path("probed")); }, 20s));
     fs::remove(path("vanishing"));
-    ASSERT_TRUE(waitFor([&] { return fs::exists(path("reexec.rc")); }, 60s)) << tendLog();
+    // The shell makes the file before `echo` writes to it: wait for the whole line.
+    ASSERT_TRUE(waitForFile(path("reexec.rc"), "\n", 60s)) << tendLog();
     EXPECT_EQ(readFile(path("reexec.rc")), "1\n");
     EXPECT_THAT(readFile(path("reexec.err")),
                 HasSubstr("No such file or directory; tend runs on as it was"));
@@ -375,7 +376,7 @@ TEST_F(Reexec, AMonitorConnectedAtTheTimeSeesItsConnectionEndAndIsNotLeftHanging
         20s));
     ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
     // Ended by the exec (timeout's 124 would say it hung on a connection nobody serves).
-    ASSERT_TRUE(waitFor([&] { return fs::exists(path("monitor.rc")); }, 30s));
+    ASSERT_TRUE(waitForFile(path("monitor.rc"), "\n", 30s));  // made before echo writes
     EXPECT_EQ(readFile(path("monitor.rc")), "1\n") << readFile(path("monitor.out"));
     EXPECT_EQ(ctl("version").exit_code, 0);
 }
