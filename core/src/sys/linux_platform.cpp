@@ -85,7 +85,7 @@ bool environHas(pid_t pid, const std::string& job_entry, const std::string& inst
 
 }  // namespace
 
-LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), child_signal_(io) {}
+LinuxPlatform::LinuxPlatform(boost::asio::io_context& io) : io_(io), reaper_(io) {}
 
 LinuxPlatform::~LinuxPlatform() {
     if (!notify_path_.empty()) {
@@ -96,44 +96,20 @@ LinuxPlatform::~LinuxPlatform() {
 void LinuxPlatform::start(ChildEvents events) {
     events_ = std::move(events);
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    child_signal_.add(SIGCHLD);
-    waitForSignal();
+    reaper_.start({[this](pid_t pid, ExitStatus status) { onExit(pid, status); },
+                   [this](pid_t pid) {
+                       if (events_.stopped) {
+                           events_.stopped(pid);
+                       }
+                   }});
 }
 
-void LinuxPlatform::waitForSignal() {
-    child_signal_.async_wait([this](const boost::system::error_code& ec, int) {
-        if (ec) {
-            return;
-        }
-        reap();
-        waitForSignal();
-    });
-}
-
-void LinuxPlatform::reap() {
-    // SIGCHLD coalesces: one signal may stand for many children.
-    for (;;) {
-        siginfo_t info{};
-        if (::waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WNOHANG) < 0 || info.si_pid == 0) {
-            return;
-        }
-        const pid_t pid = info.si_pid;
-        if (info.si_code == CLD_STOPPED || info.si_code == CLD_TRAPPED) {
-            if (events_.stopped) {
-                events_.stopped(pid);
-            }
-            continue;
-        }
-        spawned_.erase(pid);
-        if (children_this_turn_) {
-            reaped_this_turn_.insert(pid);
-        }
-        ExitStatus status;
-        status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
-        status.value = info.si_status;
-        if (events_.exited) {
-            events_.exited(pid, status);
-        }
+void LinuxPlatform::onExit(pid_t pid, ExitStatus status) {
+    if (children_this_turn_) {
+        reaped_this_turn_.insert(pid);
+    }
+    if (events_.exited) {
+        events_.exited(pid, status);
     }
 }
 
@@ -242,7 +218,7 @@ SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
         outcome = spawnProcess(setup);
     }
     if (outcome.ok()) {
-        spawned_.insert(outcome.pid);
+        reaper_.track(outcome.pid);
         if (!key.empty() && !outcome.joined_cgroup) {
             partly_outside_cgroup_.insert(key);  // its escapees need the full search
         }
@@ -287,12 +263,9 @@ void LinuxPlatform::releaseCgroup(std::string_view job, std::string_view instanc
     }
 }
 
-// No pidfds: tend is the parent of every process it signals by pid (it started it, or, as the
-// subreaper, inherited it), and reap() is the only place that waits, so a pid tend has not
-// reaped cannot have been reused and kill() is as race-free as pidfd_send_signal. A pidfd per
-// process was a descriptor per job, and every spawn paid for all of them twice: vfork copies the
-// descriptor table and exec closes its close-on-exec entries, which made starting N jobs
-// quadratic in N.
+// kill(), not pidfd_send_signal: tend is the parent of every process it signals by pid (it started
+// it, or, as the subreaper, inherited it), and only the ChildReaper waits, so a pid tend has not
+// reaped cannot have been reused.
 void LinuxPlatform::signalProcess(pid_t pid, int signal) {
     ::kill(pid, signal);
 }
@@ -344,7 +317,7 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
         if (!partly_outside_cgroup_.contains(key)) {
             const pid_t self = ::getpid();
             for (pid_t pid : cgroups_.processes(key)) {
-                if (spawned_.contains(pid) || reaped_this_turn_.contains(pid)) {
+                if (reaper_.tracked(pid) || reaped_this_turn_.contains(pid)) {
                     continue;
                 }
                 const auto stat = readStat(pid);
@@ -359,7 +332,7 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
     const std::string job_entry = "UPSTART_JOB=" + std::string(job);
     const std::string instance_entry = "UPSTART_INSTANCE=" + std::string(instance);
     for (pid_t pid : childrenThisTurn()) {
-        if (spawned_.contains(pid) || reaped_this_turn_.contains(pid)) {
+        if (reaper_.tracked(pid) || reaped_this_turn_.contains(pid)) {
             continue;  // started by tend itself, so already known; or reaped since the read
         }
         const auto stat = readStat(pid);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The real Platform: one Asio io_context, vfork/exec, process groups, SIGCHLD reaping as
-// a child subreaper, and the sd_notify socket.
+// The real Platform: one Asio io_context, vfork/exec, process groups, reaping as a child
+// subreaper (ChildReaper), and the sd_notify socket.
 #pragma once
 
 #include <functional>
@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "sys/asio.hpp"
+#include "sys/child_reaper.hpp"
 #include "sys/job_cgroups.hpp"
 #include "sys/platform.hpp"
 
@@ -37,7 +38,7 @@ class LinuxPlatform final : public Platform {
     void cancelTimer(TimerId id) override;
     SpawnOutcome spawn(const ProcessSetup& setup) override;
     void signalProcess(pid_t pid, int signal) override;
-    void adoptChild(pid_t pid) override { spawned_.insert(pid); }
+    void adoptChild(pid_t pid) override { reaper_.track(pid); }
     void signalGroup(pid_t pgid, int signal) override;
     bool groupAlive(pid_t pgid) override;
     pid_t processGroupOf(pid_t pid) override;
@@ -52,21 +53,19 @@ class LinuxPlatform final : public Platform {
 
     // Every process that is tend's child right now (started or re-parented).
     std::vector<pid_t> children() const;
-    // Reaps whatever has exited; also run from the SIGCHLD handler.
-    void reap();
+    ChildReaper& reaper() { return reaper_; }
 
   private:
     // children(), read once for all the handlers of one turn of the loop: a mass stop asks
     // for every job's escapees, and each read of /proc costs time in proportion to the number
     // of children, so reading it per job made stopping N jobs cost N squared.
     const std::vector<pid_t>& childrenThisTurn();
-    void waitForSignal();
+    void onExit(pid_t pid, ExitStatus status);
     void waitForNotification();
 
     boost::asio::io_context& io_;
-    boost::asio::signal_set child_signal_;
+    ChildReaper reaper_;  // knows the processes tend started itself, until reaped
     ChildEvents events_;
-    std::unordered_set<pid_t> spawned_;  // processes tend started itself, until reaped
     std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
     TimerId next_timer_ = 1;
     std::unique_ptr<boost::asio::posix::stream_descriptor> notify_;
