@@ -2,8 +2,9 @@
 # What a restart costs tend in CPU, and whether that grows with the jobs that merely run beside
 # it: 200 services whose main process lives 4 s and is respawned at once (`respawn delay 0`,
 # `respawn limit unlimited`) run beside 0, 1,000 and 5,000 idle jobs. Over a window of 20 s,
-# tend's CPU time (user + system, every thread, from /proc) is divided by the restarts in the
+# tend's CPU time (every thread) is divided by the restarts in the
 # window (the sum of the services' respawn counts, `tendctl --json list`, before and after).
+# The CPU is schedstat's time on CPU, every thread, to the nanosecond: /proc's ticks were 10 ms.
 # Rounds are the outer loop, so that a slow minute of the machine falls on every size. Each
 # round also times the restart of a service killed after 4 s up, under tend's default pacing.
 # Writes its results (medians with min-max, the command, commit, date and machine) as Markdown to
@@ -47,7 +48,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-ticks_per_second=$(getconf CLK_TCK)
 
 # The sum of the loopers' respawn counts.
 respawns() {
@@ -60,7 +60,8 @@ print(sum(i.get("respawns", 0) for j in jobs if j["job"].startswith("loop")
 running() {
     "$tendctl" --socket "$tree/run/control" list | grep -c 'start/running' || true
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# µs on CPU of process $1, every thread.
+cpu_us() { cat /proc/"$1"/task/*/schedstat | awk '{n += $1} END {printf "%.0f", n / 1000}'; }
 
 # One round at one size: appends "round R: IDLE RESTARTS CPU_MS CGROUPS" to the samples.
 measure() {
@@ -90,15 +91,15 @@ measure() {
     # One lifetime of the loopers first, so that the window sees restarts at their steady rate.
     sleep $((life + 1))
     before=$(respawns)
-    cpu_before=$(cpu_ticks "$pid")
+    cpu_before=$(cpu_us "$pid")
     sleep "$window"
-    cpu_after=$(cpu_ticks "$pid")
+    cpu_after=$(cpu_us "$pid")
     after=$(respawns)
     grep -q "each job runs in a cgroup" "$tree/tend.log" && cgroups=yes
     stop_tend "$tree"
     tree=""
     echo "round $round: $idle $((after - before))" \
-        "$(((cpu_after - cpu_before) * 1000 / ticks_per_second)) $cgroups" | tee -a "$samples"
+        "$((cpu_after - cpu_before)) $cgroups" | tee -a "$samples"
 }
 
 samples=$work/samples
@@ -120,7 +121,7 @@ done
 
 # "median min max" of the µs of CPU per restart at size $1.
 stats() {
-    awk -v n="$1" '$3 == n && $4 > 0 {printf "%.1f\n", $5 * 1000 / $4}' "$samples" | sort -g |
+    awk -v n="$1" '$3 == n && $4 > 0 {printf "%.1f\n", $5 / $4}' "$samples" | sort -g |
         awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)], v[1], v[NR]; else print "- - -"}'
 }
 mkdir -p "$(dirname "$results")"
@@ -130,7 +131,7 @@ mkdir -p "$(dirname "$results")"
     echo "$loopers services whose main process lives $life s, respawned at once (\`respawn delay 0\`,"
     echo "\`respawn limit unlimited\`), beside N idle jobs (\`exec sleep 100000\`); a window of"
     echo "${window} s after one lifetime of warm-up; $rounds round(s), the sizes in a fresh order per"
-    echo "round. tend's CPU is user + system time of all its threads (/proc, ${ticks_per_second} ticks/s);"
+    echo "round. tend's CPU is its time on CPU, all its threads (schedstat, to the ns);"
     echo "restarts are the loopers' respawn counts. Jobs in cgroups of their own:"
     echo "$(awk '{print $6}' "$samples" | sort -u | paste -sd, -)."
     echo
@@ -150,7 +151,7 @@ mkdir -p "$(dirname "$results")"
     echo
     sed 's/^/    /' "$stable"
     echo
-    echo "Raw samples (round: idle jobs, restarts, CPU ms, cgroups):"
+    echo "Raw samples (round: idle jobs, restarts, CPU µs, cgroups):"
     echo
     sed 's/^/    /' "$samples"
 } >"$results"
