@@ -39,6 +39,11 @@ constexpr const char* kUsage =
     "                    desktop): tend emits xsession and desktop-start, and ends the\n"
     "                    session, with desktop-end, when its X server goes\n"
     "  --exit-with PID   end the session when process PID (the session's leader) exits\n"
+    "  --plugin-hang-limit SECONDS  a call into a plugin that has not returned after\n"
+    "                    SECONDS (default 10; 0: never) makes tend replace itself, keeping\n"
+    "                    the jobs, and run on without that plugin\n"
+    "  --refuse-plugin NAME=REASON  do not load plugin NAME, saying REASON (what a tend\n"
+    "                    that replaced itself passes on)\n"
     "  --state-version   print the version of the saved state this tend takes back after\n"
     "                    `tendctl reexec`, and exit\n"
     "  --print-socket    print the control socket these options give, and exit (for\n"
@@ -113,6 +118,24 @@ int main(int argc, char** argv) {
                 return 2;
             }
             daemon.rescan_interval_ms = static_cast<unsigned>(seconds * 1000);
+        } else if (arg == "--plugin-hang-limit") {
+            const char* text = value();
+            char* end = nullptr;
+            const double seconds = std::strtod(text, &end);
+            if (!end || *end || !(seconds >= 0) || seconds > 86400) {
+                std::fprintf(stderr, "tend: --plugin-hang-limit needs seconds, not '%s'\n", text);
+                return 2;
+            }
+            daemon.plugin_hang_limit_ms = static_cast<unsigned>(seconds * 1000);
+        } else if (arg == "--refuse-plugin") {
+            const std::string text = value();
+            const auto equals = text.find('=');
+            if (equals == 0 || equals == std::string::npos) {
+                std::fprintf(stderr, "tend: --refuse-plugin needs NAME=REASON, not '%s'\n",
+                             text.c_str());
+                return 2;
+            }
+            daemon.refused_plugins[text.substr(0, equals)] = text.substr(equals + 1);
         } else if (arg == "--display") {
             daemon.display = value();
             if (daemon.display == "none") {

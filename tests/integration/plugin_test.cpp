@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "support/daemon_fixture.hpp"
+#include "support/plugin_fixture.hpp"
 #include "tend/plugin/plugin.hpp"
 
 namespace tend::test {
@@ -25,43 +25,6 @@ using ::testing::Not;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-class TendPlugins : public TendDaemonTest {
-  protected:
-    void SetUp() override {
-        TendDaemonTest::SetUp();
-        plugins_ = makePluginsDir();
-    }
-
-    // Copies a built test plugin into the private plugins.d, the way a user installs one:
-    // to a temporary name, then renamed into place.
-    void install(const std::string& name, const std::string& as = {}) {
-        installPlugin(fs::path(TEND_TEST_PLUGINS_DIR) / (name + ".so"), plugins_,
-                      as.empty() ? name : as);
-    }
-
-    ::testing::AssertionResult startWithPlugins() {
-        return startTend({"/bin/sh", "-c", "exec \"$@\" --plugins-dir " + plugins_.string(), "sh"});
-    }
-
-    json pluginList() {
-        const ProcessResult result = ctl("--json", "plugins");
-        json parsed = json::parse(result.out, nullptr, false);
-        return parsed.is_discarded() ? json::object() : parsed;
-    }
-
-    // The state of one plugin in `tendctl plugins --json`, and its reason.
-    std::pair<std::string, std::string> stateOf(const std::string& name) {
-        for (const auto& plugin : pluginList().value("plugins", json::array())) {
-            if (plugin.value("name", "") == name) {
-                return {plugin.value("state", ""), plugin.value("reason", "")};
-            }
-        }
-        return {"absent", ""};
-    }
-
-    fs::path plugins_;
-};
 
 TEST_F(TendPlugins, AWellBehavedPluginServesCommandsEventsAndSettings) {
     install("echo");

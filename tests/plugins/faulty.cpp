@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// One source, five faults (chosen at build time): a throw in the factory, in start(), in an
-// event callback, a callback that blocks the loop for 150 ms, and a segfault.
+// One source, six faults (chosen at build time): a throw in the factory, in start(), in an
+// event callback, a callback that blocks the loop for 150 ms, one that never returns, and a
+// segfault.
 #include <tend/plugin/plugin.hpp>
 
 #include <csignal>
@@ -19,6 +20,8 @@ using namespace tend::plugin;
 #define PLUGIN_NAME "throws_in_callback"
 #elif defined(FAULT_SEGFAULT)
 #define PLUGIN_NAME "segfault_in_callback"
+#elif defined(FAULT_HANG)
+#define PLUGIN_NAME "hangs_in_callback"
 #else
 #define PLUGIN_NAME "slow_callback"
 #endif
@@ -45,6 +48,10 @@ class Faulty final : public Plugin {
             throw std::runtime_error("the callback gave up");
 #elif defined(FAULT_SEGFAULT)
             std::raise(SIGSEGV);  // what no in-process host survives
+#elif defined(FAULT_HANG)
+            for (;;) {
+                std::this_thread::sleep_for(std::chrono::hours(1));
+            }
 #else
             std::this_thread::sleep_for(std::chrono::milliseconds(150));
 #endif

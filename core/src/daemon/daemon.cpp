@@ -26,6 +26,7 @@
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "conf/job_loader.hpp"
 #include "conf/search_path.hpp"
@@ -313,6 +314,27 @@ int runDaemon(DaemonOptions options) {
     };
     plugin_options.set_growth_tap = [&router](std::uint64_t step, log::GrowthTap tap) {
         router.setGrowthTap(step, std::move(tap));
+    };
+    plugin_options.refused = options.refused_plugins;
+    plugin_options.hang_limit = std::chrono::milliseconds(options.plugin_hang_limit_ms);
+    plugin_options.on_hang = [&options, &control_server, &router](const std::string& plugin,
+                                                                  const std::string& what) {
+        // On the hang watch's thread, with the loop held: no logging (the call that holds the
+        // loop may hold the logger's lock). The router is a thread of its own: it writes what
+        // the pipes hold, so that the next tend goes on where it stopped.
+        router.pause();
+        HungTendExec exec;
+        exec.binary = options.binary;
+        exec.command_line = options.command_line;
+        exec.state_path = options.runtime_dir / "reexec-state";
+        exec.listen_fd = control_server ? control_server->listenerDescriptor() : -1;
+        std::ostringstream limit;
+        limit << options.plugin_hang_limit_ms / 1000.0 << " s";
+        exec.limit_text = limit.str();
+        const std::string error = replaceHungTend(exec, plugin, what);
+        const std::string line = "tend: plugin " + plugin + " holds tend's loop in " + what +
+                                 ", and tend could not replace itself: " + error + "\n";
+        [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
     };
     plugin::PluginManager plugins(io, supervisor, logger, plugin_options);
     std::string saved_error;

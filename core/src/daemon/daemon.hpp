@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,13 @@ struct DaemonOptions {
     // A desktop session's X display (`--display`, default $DISPLAY): tend emits xsession and
     // desktop-start, and ends the session when its X server goes. Empty: no desktop.
     std::string display;
-    pid_t exit_with = 0;  // `--exit-with PID`: the session leader, whose exit ends the session
+    pid_t exit_with = 0;
+    // A call into a plugin that has not returned after this long (0: never looked at) makes tend
+    // replace itself with its binary, keeping the jobs, and the next tend refuses the plugin.
+    unsigned plugin_hang_limit_ms = 10000;
+    std::map<std::string, std::string>
+        refused_plugins;  // `--refuse-plugin NAME=REASON`  // `--exit-with PID`: the session
+                          // leader, whose exit ends the session
     // For `tendctl reexec`: tend's arguments (argv[0] first) and its binary (empty: the one
     // running now, from /proc/self/exe).
     std::vector<std::string> command_line;

@@ -295,6 +295,38 @@ std::string Reexecutor::execNow(const Pending& pending) {
     return error;
 }
 
+std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
+                            const std::string& what) {
+    // No state to save: the loop that owns it is held. The next tend finds no state file, so it
+    // adopts the jobs among its children, and their output pipes, kept open here, by inode.
+    ::unlink(exec.state_path.c_str());
+    std::vector<int> kept{exec.listen_fd};
+    for (const int fd : sys::openDescriptors()) {
+        struct stat about {};
+        if (fd > 2 && ::fstat(fd, &about) == 0 && S_ISFIFO(about.st_mode)) {
+            kept.push_back(fd);
+        }
+    }
+    std::vector<std::string> args =
+        nextCommandLine(exec.command_line, exec.binary, exec.state_path, exec.listen_fd, -1);
+    args.insert(args.end(), {"--refuse-plugin", plugin + "=a call into it (" + what +
+                                                    ") did not return in " + exec.limit_text +
+                                                    "; tend replaced itself to run on without it"});
+    std::vector<char*> argv;
+    for (auto& arg : args) {
+        argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    closeOnExecAllBut(kept);
+    for (const int fd : kept) {
+        setCloseOnExec(fd, false);
+    }
+    const sigset_t held = sessionSignals();
+    ::sigprocmask(SIG_BLOCK, &held, nullptr);
+    ::execv(exec.binary.c_str(), argv.data());
+    return "exec " + exec.binary + ": " + std::strerror(errno);
+}
+
 std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, std::string& error) {
     std::ifstream in(state_path, std::ios::binary);
     std::ostringstream text;

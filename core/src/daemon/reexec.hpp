@@ -77,6 +77,20 @@ class Reexecutor {
     std::optional<Pending> pending_;
 };
 
+// A call into `plugin` (`what`, as the fault guard names it) holds tend's loop for good: on the
+// hang watch's thread, tend replaces itself with `binary`, telling it not to load the plugin.
+// The next tend has no saved state (the loop that owns it is held), so it adopts the running
+// jobs and their output pipes. Returns only when the exec fails, with why.
+struct HungTendExec {
+    std::string binary;
+    std::vector<std::string> command_line;  // tend's own, argv[0] first
+    std::filesystem::path state_path;
+    int listen_fd = -1;
+    std::string limit_text;  // "10 s"
+};
+std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
+                            const std::string& what);
+
 // What `tend --state-version` prints.
 std::string stateVersionLine();
 

@@ -2,7 +2,8 @@
 // Fault isolation: every call into a plugin's code goes through PluginManager::guarded. A
 // plugin that throws is disabled (from the loop, not from inside its own call stack) and its
 // registrations removed; one that blocks the loop past the budget is reported, and disabled
-// after repeated overruns. Its jobs keep running either way.
+// after repeated overruns; one that never returns is the HangWatch's. Its jobs keep running
+// either way.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include <exception>
 #include <string>
 
+#include "plugin/hang_watch.hpp"
 #include "plugin/plugin_manager.hpp"
 #include "plugin/plugin_record.hpp"
 
@@ -22,6 +24,17 @@ bool PluginManager::guarded(PluginRecord& record, const char* what, Fn&& fn,
         return false;
     }
     const auto start = mark ? *mark : GuardClock::now();
+    struct Watched {
+        HangWatch* watch;
+        HangWatch::Call resumed;
+        ~Watched() {
+            if (watch) {
+                watch->leave(resumed);
+            }
+        }
+    } const watched{hang_watch_.get(), hang_watch_
+                                           ? hang_watch_->enter(record.descriptor.name, what)
+                                           : HangWatch::Call{}};
     try {
         fn();
     } catch (const std::exception& e) {

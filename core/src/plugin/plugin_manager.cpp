@@ -81,6 +81,9 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
       subscribers_(std::make_unique<Subscribers>()),
       inotify_(io),
       rescan_timer_(io) {
+    if (options_.hang_limit.count() > 0 && options_.on_hang) {
+        hang_watch_ = std::make_unique<HangWatch>(options_.hang_limit, options_.on_hang);
+    }
     // One observer each on the supervisor; the fan-out to plugins is ours, so that a plugin's
     // failure never reaches the supervisor's own lists.
     observer_ids_[0] = supervisor_.eventObservers().add([this](const model::Event& event) {
@@ -350,6 +353,13 @@ void PluginManager::load(const std::vector<fs::path>& files) {
 }
 
 bool PluginManager::startRecord(PluginRecord& record) {
+    if (const auto refused = options_.refused.find(record.descriptor.name);
+        refused != options_.refused.end()) {
+        record.state = PluginState::Failed;
+        record.reason = refused->second;
+        logger_->error("plugin {}: not loaded: {}", record.descriptor.name, record.reason);
+        return false;
+    }
     const auto start = std::chrono::steady_clock::now();  // fine: load times are sub-ms
     try {
         record.library.load(record.path.string(),

@@ -79,6 +79,13 @@ struct PluginManagerOptions {
     bool watch = true;
     std::chrono::milliseconds callback_budget{100};
     int overruns_allowed = 3;
+    // A call into a plugin that has not returned after `hang_limit` (zero: never looked at):
+    // `on_hang(plugin, what)` runs on a thread of its own while the loop is held
+    // (plugin/hang_watch.hpp).
+    std::chrono::milliseconds hang_limit{0};
+    std::function<void(const std::string& plugin, const std::string& what)> on_hang;
+    // Plugins not to load, by name, each with the reason `tendctl plugins` gives.
+    std::map<std::string, std::string> refused;
 };
 
 // The clock that times calls into plugins. Their budget is 100 ms, so the coarse monotonic
@@ -92,6 +99,8 @@ struct GuardClock {
     static constexpr bool is_steady = true;
     static time_point now() noexcept;
 };
+
+class HangWatch;
 
 class PluginManager {
   public:
@@ -164,6 +173,7 @@ class PluginManager {
     dispatch::Supervisor& supervisor_;
     std::shared_ptr<spdlog::logger> logger_;
     PluginManagerOptions options_;
+    std::unique_ptr<HangWatch> hang_watch_;               // null: calls are not watched
     std::vector<std::unique_ptr<PluginRecord>> records_;  // in start order
     std::map<std::string, std::string> carried_;          // from the tend before a re-exec
     std::unique_ptr<Subscribers> subscribers_;

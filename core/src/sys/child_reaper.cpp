@@ -27,17 +27,21 @@ int openEpoll() {
 // jobs' pipes, logs and clients, and a child without a pidfd is still reaped (by the walk).
 int pidfdFor(pid_t pid) {
 #ifdef SYS_pidfd_open
+    rlimit files{};
+    rlim_t headroom = 0;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        headroom = std::max<rlim_t>(256, files.rlim_cur / 8);
+        if (files.rlim_cur <= 2 * headroom) {
+            return -1;  // so few descriptors that even a moment's loan of one could cost a job's
+        }
+    }
     const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (fd < 0) {
         return -1;
     }
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
-        const rlim_t headroom = std::max<rlim_t>(256, files.rlim_cur / 8);
-        if (static_cast<rlim_t>(fd) + headroom >= files.rlim_cur) {
-            ::close(fd);
-            return -1;
-        }
+    if (headroom > 0 && static_cast<rlim_t>(fd) + headroom >= files.rlim_cur) {
+        ::close(fd);
+        return -1;
     }
     return fd;
 #else

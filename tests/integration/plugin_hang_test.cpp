@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// A plugin whose call never returns holds tend's loop for good. The hang watch notices, and tend
+// replaces itself with its binary: the same pid, so the jobs stay its children; the next tend
+// adopts them and their output pipes, and refuses the plugin, saying why.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "support/plugin_fixture.hpp"
+
+namespace tend::test {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+class PluginHang : public TendPlugins {
+  protected:
+    // The numbered lines at the start of a log, each once and in order: how many, or -1.
+    static int numberedLines(const fs::path& file) {
+        std::istringstream lines(readFile(file));
+        std::string line;
+        int expected = 1;
+        while (std::getline(lines, line)) {
+            if (lines.eof()) {
+                break;  // a last line still being written
+            }
+            if (line != "line " + std::to_string(expected)) {
+                ADD_FAILURE() << "line " << expected << " of the log is '" << line << "'";
+                return -1;
+            }
+            ++expected;
+        }
+        return expected - 1;
+    }
+};
+
+TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutThePlugin) {
+    install("hangs_in_callback");
+    install("echo");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    writeJob("writer",
+             "start on startup\nscript\n"
+             "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
+             "end script\n");
+    extra_args_ = {"--plugin-hang-limit", "2"};
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
+    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    const pid_t tend = tendPid();
+    const pid_t svc = mainPidOf("svc");
+    const pid_t writer = mainPidOf("writer");
+
+    ctl("emit", "--no-wait", "fault");  // its answer may be lost with the loop
+    ASSERT_TRUE(waitFor([&] { return stateOf("hangs_in_callback").first == "failed"; }, 60s))
+        << tendLog();
+    EXPECT_THAT(stateOf("hangs_in_callback").second,
+                HasSubstr("a call into it (an event callback) did not return in 2 s; tend "
+                          "replaced itself to run on without it"));
+    EXPECT_THAT(tendLog(), HasSubstr("starting afresh and adopting the running jobs"));
+    EXPECT_TRUE(processAlive(tend));
+    // The same process, the same jobs: tend replaced its program, not itself.
+    EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(mainPidOf("writer"), writer);
+    EXPECT_EQ(stateOf("echo").first, "running") << "the other plugin did not come back";
+
+    // The writer's lines go on reaching its log, none lost or doubled across the exec.
+    const int before = numberedLines(logPath("writer"));
+    ASSERT_TRUE(waitFor([&] { return numberedLines(logPath("writer")) > before + 20; }, 20s));
+    EXPECT_GT(numberedLines(logPath("writer")), 0);
+
+    // The plugin's event now does nothing, and tend answers.
+    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+    EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
+    EXPECT_FALSE(processAlive(svc));
+}
+
+TEST_F(PluginHang, ARefusedPluginIsNotLoadedAndSaysWhy) {
+    install("echo");
+    extra_args_ = {"--refuse-plugin", "echo=it hung before"};
+    ASSERT_TRUE(startWithPlugins());
+    EXPECT_EQ(stateOf("echo"),
+              std::make_pair(std::string("failed"), std::string("it hung before")));
+    EXPECT_THAT(tendLog(), HasSubstr("plugin echo: not loaded: it hung before"));
+}
+
+}  // namespace
+}  // namespace tend::test
