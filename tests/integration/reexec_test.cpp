@@ -201,6 +201,23 @@ TEST_F(Reexec, AJobThatTrippedItsRespawnLimitIsStillToldAsFailed) {
     EXPECT_EQ(after.value("respawns", -1), before.value("respawns", -2));
 }
 
+TEST_F(Reexec, AStartOnHalfMatchedBeforeTheReexecStartsItsJobAfterIt) {
+    writeJob("pair", "start on mail-new and network-up\nexec sleep 1000\n");
+    ASSERT_TRUE(startTend());
+    ASSERT_EQ(ctl("emit", "mail-new", "FOLDER=inbox").exit_code, 0);
+    ASSERT_THAT(ctl("status", "pair").out, HasSubstr("pair stop/waiting"));
+    ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
+    ASSERT_EQ(ctl("emit", "network-up").exit_code, 0);
+    EXPECT_THAT(waitForStatus("pair", "start/running", 20s), HasSubstr("start/running"))
+        << tendLog();
+    // Its environment has both events: the one from before the re-exec with its variable.
+    const pid_t pid = mainPidOf("pair");
+    ASSERT_GT(pid, 0);
+    const std::string environ = readFile("/proc/" + std::to_string(pid) + "/environ");
+    EXPECT_THAT(environ, HasSubstr("FOLDER=inbox"));
+    EXPECT_THAT(environ, HasSubstr("UPSTART_EVENTS=mail-new network-up"));
+}
+
 TEST_F(Reexec, WaitsForAJobThatIsStartingAndRunsNoHookTwice) {
     writeJob("slow",
              "start on startup\n"
@@ -255,7 +272,7 @@ TEST_F(Reexec, ABinaryThatCannotTakeTheStateIsRefusedAndTendRunsOnAsItWas) {
     const auto other = ctl("reexec", "--binary", path("not-tend").string());
     EXPECT_NE(other.exit_code, 0);
     EXPECT_THAT(other.err, HasSubstr("does not read this tend's saved state (it says 'something "
-                                     "else', and this tend writes tend-saved-state 1)"));
+                                     "else', and this tend writes tend-saved-state 2)"));
 
     EXPECT_EQ(mainPidOf("svc"), svc);
     EXPECT_EQ(ctl("version").exit_code, 0);
@@ -385,7 +402,7 @@ TEST_F(Reexec, StateVersionAndUsageSayWhatThisTendReads) {
     // --state-version answers without starting anything.
     const auto version = test::runProcess({TEND_BIN, "--state-version"});
     EXPECT_EQ(version.exit_code, 0);
-    EXPECT_EQ(version.out, "tend-saved-state 1\n");
+    EXPECT_EQ(version.out, "tend-saved-state 2\n");
     // reexec is in tendctl's usage, with its option.
     EXPECT_THAT(test::runProcess({TENDCTL_BIN, "--help"}).out, HasSubstr("reexec [--binary PATH]"));
 }

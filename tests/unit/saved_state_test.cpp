@@ -7,6 +7,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <csignal>
+#include <cstdlib>
 #include <sstream>
 
 #include "daemon/saved_state_json.hpp"
@@ -144,6 +145,58 @@ TEST_F(SavedStateTest, AnInstanceWhoseJobIsGoneIsSentSigtermAndReported) {
     EXPECT_EQ(platform_.signals.back().signal, SIGTERM);
 }
 
+TEST_F(SavedStateTest, AStartOnHalfMatchedBeforeTheReexecIsCompletedAfterIt) {
+    const std::string pair = "start on (a or b) and c KEY=v*\nexec sleep 100\n";
+    addJob(*before_, "pair", pair);
+    before_->emit("a", model::Environment{"FROM=before"});
+    before_->poll();
+    ASSERT_EQ(status(*before_, "pair"), "pair stop/waiting");
+    const std::size_t spawns = platform_.spawned.size();
+
+    EXPECT_THAT(reexec({{"pair", pair}}), IsEmpty());
+    after_->emit("c", model::Environment{"KEY=val"});
+    after_->poll();
+    EXPECT_THAT(status(*after_, "pair"), HasSubstr("pair start/running"));
+    ASSERT_EQ(platform_.spawned.size(), spawns + 1);
+    // The event from before the re-exec is one of those that started it, with its variables.
+    EXPECT_THAT(platform_.spawned.back().setup.env, ::testing::Contains("UPSTART_EVENTS=a c"));
+    EXPECT_THAT(platform_.spawned.back().setup.env, ::testing::Contains("FROM=before"));
+}
+
+TEST_F(SavedStateTest, AStartOnThatChangedInBetweenForgetsItsHalf) {
+    addJob(*before_, "pair", "start on a and c\nexec sleep 100\n");
+    before_->emit("a", {});
+    before_->poll();
+    const std::size_t spawns = platform_.spawned.size();
+
+    EXPECT_THAT(reexec({{"pair", "start on a and d\nexec sleep 100\n"}}), IsEmpty());
+    EXPECT_THAT(log_.str(), HasSubstr("pair: its start on changed or went; what of `a and c` "
+                                      "had matched is forgotten"));
+    after_->emit("d", {});
+    after_->poll();
+    EXPECT_EQ(status(*after_, "pair"), "pair stop/waiting");
+    EXPECT_EQ(platform_.spawned.size(), spawns);
+}
+
+TEST_F(SavedStateTest, AStopOnHalfMatchedBeforeTheReexecIsCompletedAfterIt) {
+    const std::string svc = "stop on x and y\nexec sleep 100\n";
+    addJob(*before_, "svc", svc);
+    ASSERT_TRUE(before_->start("svc", {}, {}).ok);
+    before_->emit("x", {});
+    before_->poll();
+    ASSERT_THAT(status(*before_, "svc"), HasSubstr("svc start/running"));
+    const pid_t pid = lastPid();
+
+    EXPECT_THAT(reexec({{"svc", svc}}), IsEmpty());
+    platform_.signals.clear();
+    after_->emit("y", {});
+    after_->poll();
+    EXPECT_THAT(status(*after_, "svc"), HasSubstr("svc stop/"));
+    ASSERT_FALSE(platform_.signals.empty());
+    EXPECT_EQ(std::abs(platform_.signals.front().target), pid);
+    EXPECT_EQ(platform_.signals.front().signal, SIGTERM);
+}
+
 TEST(SavedStateFormat, RefusesOtherVersionsFormatsAndNumbersThatAreNotIntegers) {
     dispatch::SavedState state;
     state.global_env = {"HOME=/home/user"};
@@ -162,8 +215,8 @@ TEST(SavedStateFormat, RefusesOtherVersionsFormatsAndNumbersThatAreNotIntegers) 
         EXPECT_NE(at, std::string::npos) << from;
         return changed.replace(at, from.size(), to);
     };
-    EXPECT_FALSE(daemon::decodeSavedState(with("\"version\":1", "\"version\":2"), error));
-    EXPECT_EQ(error, "saved state version 2, and this tend reads 1 only");
+    EXPECT_FALSE(daemon::decodeSavedState(with("\"version\":2", "\"version\":3"), error));
+    EXPECT_EQ(error, "saved state version 3, and this tend reads 2 only");
     EXPECT_FALSE(daemon::decodeSavedState(with("tend-saved-state", "other"), error));
     EXPECT_EQ(error, "not a saved state (format \"other\")");
     EXPECT_FALSE(daemon::decodeSavedState(with("\"pid\":42", "\"pid\":4.5e300"), error));

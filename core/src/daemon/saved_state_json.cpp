@@ -93,6 +93,28 @@ dispatch::VariableOrigin originFrom(const json& value) {
     return origin;
 }
 
+json matchesJson(const dispatch::SavedMatches& saved) {
+    json matches = json::array();
+    for (const auto& match : saved.matches) {
+        matches.push_back(json{{"node", match.node}, {"event", match.event}, {"env", match.env}});
+    }
+    return json{{"condition", saved.condition}, {"matches", std::move(matches)}};
+}
+
+dispatch::SavedMatches matchesFrom(const json& value) {
+    dispatch::SavedMatches saved;
+    saved.condition = value.at("condition").get<std::string>();
+    for (const auto& match : value.at("matches")) {
+        saved.matches.push_back({integer<std::uint32_t>(match.at("node")),
+                                 match.at("event").get<std::string>(),
+                                 entriesFrom(match.at("env"))});
+    }
+    if (!saved.matches.empty() && saved.condition.empty()) {
+        throw std::invalid_argument("matched events without their condition");
+    }
+    return saved;
+}
+
 json jobJson(const dispatch::SavedJob& job) {
     json out{{"name", job.name},
              {"instance", job.instance},
@@ -104,6 +126,7 @@ json jobJson(const dispatch::SavedJob& job) {
              {"stop_env", job.stop_env},
              {"start_events", job.start_events},
              {"stop_events", job.stop_events},
+             {"stop_on", matchesJson(job.stop_on)},
              {"respawn_count", job.respawn_count},
              {"respawn_window_start_ns", job.respawn_window_start_ns},
              {"backoff_ms", job.backoff_ms},
@@ -140,6 +163,7 @@ dispatch::SavedJob jobFrom(const json& value) {
     job.stop_env = entriesFrom(value.at("stop_env"));
     job.start_events = value.at("start_events").get<std::string>();
     job.stop_events = value.at("stop_events").get<std::string>();
+    job.stop_on = matchesFrom(value.at("stop_on"));
     job.respawn_count = integer<unsigned>(value.at("respawn_count"));
     job.respawn_window_start_ns = integer<std::int64_t>(value.at("respawn_window_start_ns"));
     job.backoff_ms = integer<std::uint32_t>(value.at("backoff_ms"));
@@ -247,7 +271,12 @@ std::string encodeSavedState(const dispatch::SavedState& state) {
     for (const auto& [name, bytes] : state.plugin_states) {
         plugins[name] = toHex(bytes);
     }
+    json start_on = json::object();
+    for (const auto& [name, saved] : state.start_on) {
+        start_on[name] = matchesJson(saved);
+    }
     const json out{{"format", kFormat},
+                   {"start_on", std::move(start_on)},
                    {"plugins", std::move(plugins)},
                    {"last_runs", std::move(last_runs)},
                    {"version", kSavedStateVersion},
@@ -286,6 +315,12 @@ std::optional<dispatch::SavedState> decodeSavedState(std::string_view text, std:
         }
         for (const auto& [name, bytes] : value.at("plugins").items()) {
             state.plugin_states[name] = fromHex(bytes.get<std::string>());
+        }
+        for (const auto& [name, saved] : value.at("start_on").items()) {
+            if (name.empty()) {
+                throw std::invalid_argument("a start on without its job's name");
+            }
+            state.start_on[name] = matchesFrom(saved);
         }
         return state;
     } catch (const std::exception& e) {

@@ -14,7 +14,7 @@ namespace tend::daemon {
 
 // The one version this tend writes and reads. `tend --state-version` prints it, so that a tend
 // about to re-execute can ask a binary whether it reads what it would be given.
-inline constexpr int kSavedStateVersion = 1;
+inline constexpr int kSavedStateVersion = 2;  // 2: `start on` and `stop on` part-way
 
 std::string encodeSavedState(const dispatch::SavedState& state);
 // Nothing, with `error` set, for a text that is not a state of kSavedStateVersion.

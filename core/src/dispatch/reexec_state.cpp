@@ -48,6 +48,42 @@ std::string restlessnessOf(const Job& job) {
            std::string(stateName(job.state));
 }
 
+SavedMatches matchesOf(const std::optional<model::EventOperator>& op) {
+    SavedMatches out;
+    if (!op) {
+        return out;
+    }
+    for (const auto& [node, event] : op->matchedNodes()) {
+        out.matches.push_back({node, event->name, event->env.entries()});
+    }
+    if (!out.matches.empty()) {
+        out.condition = op->condition().toString();
+    }
+    return out;
+}
+
+// Takes saved matches back into `op` when it is the same condition; false when it is not.
+bool restoreMatches(std::optional<model::EventOperator>& op, const SavedMatches& saved) {
+    if (saved.empty()) {
+        return true;
+    }
+    if (!op || op->condition().toString() != saved.condition) {
+        return false;
+    }
+    for (const auto& match : saved.matches) {
+        model::Event event;  // id 0: no live event of this tend, so none it would block
+        event.name = match.event;
+        for (const auto& entry : match.env) {
+            event.env.setEntry(entry);
+        }
+        if (!op->restoreMatch(match.node, std::move(event))) {
+            op->reset();
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 log::OutputSpec Supervisor::outputSpec(const Job& job) const {
@@ -84,6 +120,9 @@ SavedState Supervisor::save() const {
         if (entry->last_run) {
             state.last_runs.push_back(SavedLastRun{name, *entry->last_run});
         }
+        if (SavedMatches part_way = matchesOf(entry->start_on); !part_way.empty()) {
+            state.start_on.emplace(name, std::move(part_way));
+        }
         for (const auto& [instance, job] : entry->instances) {
             SavedJob saved;
             saved.name = job->cls->name;
@@ -96,6 +135,7 @@ SavedState Supervisor::save() const {
             saved.stop_env = job->stop_env.entries();
             saved.start_events = job->start_events;
             saved.stop_events = job->stop_events;
+            saved.stop_on = matchesOf(job->stop_on);
             saved.respawn_count = job->respawn_count;
             saved.respawn_window_start_ns = nanosOf(job->respawn_window_start);
             saved.backoff_ms = job->backoff_ms;
@@ -132,6 +172,16 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
         if (const auto found = classes_.find(saved.name);
             found != classes_.end() && !found->second->last_run) {
             found->second->last_run = saved.run;
+        }
+    }
+    for (const auto& [name, saved] : state.start_on) {
+        const auto found = classes_.find(name);
+        if (found == classes_.end() || !restoreMatches(found->second->start_on, saved)) {
+            // Its job file changed in between: the old condition's half is no half of the new.
+            logger_->info(
+                "{}: its start on changed or went; what of `{}` had matched is "
+                "forgotten",
+                name, saved.condition);
         }
     }
     for (const SavedJob& saved : state.jobs) {
@@ -195,6 +245,10 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
         }
         job.start_events = saved.start_events;
         job.stop_events = saved.stop_events;
+        if (!restoreMatches(job.stop_on, saved.stop_on)) {
+            logger_->info("{}: its stop on changed; what of `{}` had matched is forgotten",
+                          job.displayName(), saved.stop_on.condition);
+        }
         job.global_at_start = global_;
         job.global_at_main = global_;
         job.respawn_count = saved.respawn_count;

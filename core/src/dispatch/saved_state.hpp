@@ -20,6 +20,20 @@
 
 namespace tend::dispatch {
 
+// A `start on` or `stop on` part-way: the MATCH nodes (by index in the tree of `condition`,
+// its canonical text) that events have made true while the rest waits. The next tend takes
+// them back only into a tree of the same text, whose nodes are then the same.
+struct SavedMatches {
+    struct Match {
+        std::uint32_t node = 0;
+        std::string event;
+        std::vector<std::string> env;
+    };
+    std::string condition;
+    std::vector<Match> matches;
+    bool empty() const { return matches.empty(); }
+};
+
 // One instance. At rest means running (its main process, and nothing else of it, alive), or
 // waiting out a respawn delay with no process at all.
 struct SavedJob {
@@ -33,6 +47,7 @@ struct SavedJob {
     std::vector<std::string> stop_env;  // the stop event's or command's
     std::string start_events;
     std::string stop_events;
+    SavedMatches stop_on;  // its `stop on`, part-way
     unsigned respawn_count = 0;
     std::int64_t respawn_window_start_ns = 0;
     std::uint32_t backoff_ms = 0;
@@ -65,6 +80,7 @@ struct SavedState {
     OriginTable global_origins;
     std::vector<SavedJob> jobs;
     std::vector<SavedLastRun> last_runs;
+    std::map<std::string, SavedMatches> start_on;  // by job: each `start on` part-way
     // What each plugin's re-exec hook saved, by plugin name: bytes tend does not read.
     std::map<std::string, std::string> plugin_states;
 };

@@ -114,4 +114,23 @@ std::vector<const grammar::EventMatch*> EventOperator::unmatched() const {
     return out;
 }
 
+std::vector<std::pair<std::uint32_t, const Event*>> EventOperator::matchedNodes() const {
+    std::vector<std::pair<std::uint32_t, const Event*>> out;
+    for (std::size_t i = 0; i < matched_.size(); ++i) {
+        if (matched_[i]) {
+            out.emplace_back(static_cast<std::uint32_t>(i), &*matched_[i]);
+        }
+    }
+    return out;
+}
+
+bool EventOperator::restoreMatch(std::uint32_t index, Event event) {
+    if (index >= matched_.size() ||
+        condition_.node(index).kind != grammar::EventNode::Kind::Match) {
+        return false;
+    }
+    matched_[index] = std::move(event);
+    return true;
+}
+
 }  // namespace tend::model

@@ -13,7 +13,9 @@
 //     `KEY=VALUE` looks KEY up anywhere, `KEY!=VALUE` negates the glob but still needs KEY.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "model/environment.hpp"
@@ -40,6 +42,12 @@ class EventOperator {
     const grammar::EventCondition& condition() const { return condition_; }
     // MATCH nodes that are not yet true, for `tendctl explain`.
     std::vector<const grammar::EventMatch*> unmatched() const;
+    // The MATCH nodes that an event has made true, by node index, with that event: what a
+    // re-exec carries over while the tree waits for the rest.
+    std::vector<std::pair<std::uint32_t, const Event*>> matchedNodes() const;
+    // Marks node `index` as matched by `event` (one a tend before a re-exec saw). False, and
+    // nothing changed, when `index` is not a MATCH node of this tree.
+    bool restoreMatch(std::uint32_t index, Event event);
 
   private:
     bool value(std::uint32_t index) const;
