@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "age_clocks.hpp"
 #include "rotated_files.hpp"
 #include "rotation_policy.hpp"
 #include "worker.hpp"
@@ -78,6 +79,23 @@ class LogRotate final : public plugin::Plugin {
             backlog_ = kDefaultBacklog;
         }
         worker_ = std::make_unique<Worker>();
+        if (const auto carried = host_.carriedState()) {
+            const AgeClocks clocks = decodeAgeClocks(*carried);
+            for (const auto& [path, since] : clocks) {
+                logs_[path].since = since;
+            }
+            host_.log(plugin::LogLevel::Info, "took the age of " + std::to_string(clocks.size()) +
+                                                  " log(s) over from the tend before");
+        }
+        registrations_.push_back(host_.onReexec([this] {
+            AgeClocks clocks;
+            for (const auto& [path, state] : logs_) {
+                if (state.since != Clock::time_point{}) {
+                    clocks[path] = state.since;
+                }
+            }
+            return encodeAgeClocks(clocks);
+        }));
 
         registrations_.push_back(
             host_.addStanza("log rotate", [](const std::vector<std::string>& args) {

@@ -237,6 +237,22 @@ TEST_F(LogRotate, RotateLogsStartsANewFileThatAQuietJobsNextLineGoesTo) {
     EXPECT_THAT(statusOf("quiet"), HasSubstr("start/running"));
 }
 
+// A rotation by age counts from when the log was last rotated (or first seen); a re-exec must
+// not start that clock again, or an upgrade a day would put the daily rotation off for good.
+TEST_F(LogRotate, TheAgeOfEachLogIsCarriedAcrossAReexec) {
+    writeJob("quiet", "console log\nexec sh -c 'echo before; exec sleep 1000'\n");
+    ASSERT_TRUE(startWithPlugin());
+    ASSERT_EQ(ctl("start", "quiet").exit_code, 0) << tendLog();
+    ASSERT_TRUE(waitForFile(logPath("quiet"), "before\n"));
+    // A rotation starts the log's age clock, whenever the periodic check last ran.
+    ASSERT_EQ(ctl("rotate-logs", "quiet").exit_code, 0);
+    EXPECT_THAT(tendLog(), Not(HasSubstr("over from the tend before")));
+    ASSERT_EQ(ctl("reexec").exit_code, 0) << tendLog();
+    EXPECT_THAT(tendLog(), ::testing::ContainsRegex("\\[logrotate\\] took the age of [1-9][0-9]* "
+                                                    "log\\(s\\) over from the tend before"));
+    EXPECT_THAT(statusOf("quiet"), HasSubstr("start/running"));
+}
+
 TEST_F(LogRotate, RotateLogsSaysWhatItDidAndRefusesAnUnknownJob) {
     writeJob("talker", "console log\nexec sh -c 'echo hello; exec sleep 1000'\n");
     ASSERT_TRUE(startWithPlugin());
