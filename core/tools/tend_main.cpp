@@ -54,6 +54,18 @@ constexpr const char* kUsage =
     "  --json           print the diagnostics as JSON on stdout\n"
     "  --print          print each job that loads in canonical form on stdout\n";
 
+// A count of seconds (fractions allowed, up to a day) as milliseconds; exits with the usage
+// status when `text` is none.
+unsigned millisecondsOf(const char* option, const char* text) {
+    char* end = nullptr;
+    const double seconds = std::strtod(text, &end);
+    if (!end || *end || !(seconds >= 0) || seconds > 86400) {
+        std::fprintf(stderr, "tend: %s needs seconds, not '%s'\n", option, text);
+        std::exit(2);
+    }
+    return static_cast<unsigned>(seconds * 1000);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,23 +122,9 @@ int main(int argc, char** argv) {
             }
             daemon.watch = mode == "on";
         } else if (arg == "--rescan-interval") {
-            const char* text = value();
-            char* end = nullptr;
-            const double seconds = std::strtod(text, &end);
-            if (!end || *end || !(seconds >= 0) || seconds > 86400) {
-                std::fprintf(stderr, "tend: --rescan-interval needs seconds, not '%s'\n", text);
-                return 2;
-            }
-            daemon.rescan_interval_ms = static_cast<unsigned>(seconds * 1000);
+            daemon.rescan_interval_ms = millisecondsOf(arg.data(), value());
         } else if (arg == "--plugin-hang-limit") {
-            const char* text = value();
-            char* end = nullptr;
-            const double seconds = std::strtod(text, &end);
-            if (!end || *end || !(seconds >= 0) || seconds > 86400) {
-                std::fprintf(stderr, "tend: --plugin-hang-limit needs seconds, not '%s'\n", text);
-                return 2;
-            }
-            daemon.plugin_hang_limit_ms = static_cast<unsigned>(seconds * 1000);
+            daemon.plugin_hang_limit_ms = millisecondsOf(arg.data(), value());
         } else if (arg == "--refuse-plugin") {
             const std::string text = value();
             const auto equals = text.find('=');

@@ -89,5 +89,17 @@ TEST_F(PluginHang, ARefusedPluginIsNotLoadedAndSaysWhy) {
     EXPECT_THAT(tendLog(), HasSubstr("plugin echo: not loaded: it hung before"));
 }
 
+TEST(PluginHangOptions, ALimitThatIsNoNumberOfSecondsAndAReasonlessRefusalAreUsageErrors) {
+    const ProcessResult limit = runProcess({TEND_BIN, "--plugin-hang-limit", "soon"});
+    EXPECT_EQ(limit.exit_code, 2);
+    EXPECT_EQ(limit.err, "tend: --plugin-hang-limit needs seconds, not 'soon'\n");
+    const ProcessResult rescan = runProcess({TEND_BIN, "--rescan-interval", "-1"});
+    EXPECT_EQ(rescan.exit_code, 2);
+    EXPECT_EQ(rescan.err, "tend: --rescan-interval needs seconds, not '-1'\n");
+    const ProcessResult refuse = runProcess({TEND_BIN, "--refuse-plugin", "echo"});
+    EXPECT_EQ(refuse.exit_code, 2);
+    EXPECT_EQ(refuse.err, "tend: --refuse-plugin needs NAME=REASON, not 'echo'\n");
+}
+
 }  // namespace
 }  // namespace tend::test

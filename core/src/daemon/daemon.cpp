@@ -332,6 +332,7 @@ int runDaemon(DaemonOptions options) {
         limit << options.plugin_hang_limit_ms / 1000.0 << " s";
         exec.limit_text = limit.str();
         const std::string error = replaceHungTend(exec, plugin, what);
+        router.resume();  // the jobs' output goes on reaching their logs, at least
         const std::string line = "tend: plugin " + plugin + " holds tend's loop in " + what +
                                  ", and tend could not replace itself: " + error + "\n";
         [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());

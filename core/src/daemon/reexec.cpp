@@ -322,9 +322,15 @@ std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
         setCloseOnExec(fd, false);
     }
     const sigset_t held = sessionSignals();
-    ::sigprocmask(SIG_BLOCK, &held, nullptr);
+    sigset_t before;
+    ::sigprocmask(SIG_BLOCK, &held, &before);
     ::execv(exec.binary.c_str(), argv.data());
-    return "exec " + exec.binary + ": " + std::strerror(errno);
+    const std::string error = "exec " + exec.binary + ": " + std::strerror(errno);
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    for (const int fd : kept) {
+        setCloseOnExec(fd, true);
+    }
+    return error;
 }
 
 std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, std::string& error) {

@@ -269,7 +269,10 @@ void Supervisor::killJob(Job& job) {
         }
     }
     for (pid_t pid : job.adopted) {
-        platform_.signalProcess(pid, signal);
+        // One in a group just signalled has it already: a second would run its trap twice.
+        if (std::find(pgids.begin(), pgids.end(), platform_.processGroupOf(pid)) == pgids.end()) {
+            platform_.signalProcess(pid, signal);
+        }
     }
     std::vector<pid_t> signalled = pgids;
     for (pid_t pid : job.pids) {

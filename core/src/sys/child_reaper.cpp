@@ -131,8 +131,15 @@ void ChildReaper::waitForExits() {
 }
 
 void ChildReaper::onChildSignal() {
+    // Whichever of the signal and the pidfd the loop saw first, a known child's exit is counted
+    // by now.
+    reapReadyPidfds();
+    const bool explained = unexplained_exits_ > 0;
+    if (explained) {
+        --unexplained_exits_;
+    }
     const auto now = std::chrono::steady_clock::now();
-    if (without_pidfd_ > 0 || !swept_ || now - last_sweep_ >= sweep_interval_) {
+    if (!explained || without_pidfd_ > 0 || !swept_ || now - last_sweep_ >= sweep_interval_) {
         sweep();
         return;
     }
@@ -170,6 +177,7 @@ void ChildReaper::reapReadyPidfds() {
                 continue;
             }
             if (info.si_pid != 0) {
+                ++unexplained_exits_;
                 report(info);
             }
         }
@@ -183,6 +191,7 @@ void ChildReaper::sweep() {
     ++sweeps_;
     sweep_due_ = false;
     swept_ = true;
+    unexplained_exits_ = 0;  // the walk accounts for every SIGCHLD before it
     last_sweep_ = std::chrono::steady_clock::now();
     // SIGCHLD coalesces: one signal may stand for many children.
     for (;;) {

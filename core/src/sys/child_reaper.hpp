@@ -6,10 +6,11 @@
 // each child tend starts or adopts gets a pidfd in an epoll set of the reaper's own: it turns
 // readable when that child exits, and waitid(P_PIDFD) reaps just that child. The walk stays for
 // what pidfds cannot tell: orphans re-parented to tend (it is a child subreaper), stopped
-// children, and children tend holds no pidfd for (descriptors ran short). SIGCHLD starts it, at
-// once when it was not run in the last interval or when some child has no pidfd, else at the
-// end of that interval: a crash loop among thousands of idle jobs walks a few times a second,
-// not twice per restart.
+// children, and children tend holds no pidfd for (descriptors ran short). A SIGCHLD that a
+// pidfd's exit explains starts it at the end of an interval after the last walk (signals
+// coalesce, so a walk must follow every SIGCHLD); any other starts it at once, so that an
+// orphan's exit is seen as soon as before. A crash loop among thousands of idle jobs walks a
+// few times a second, not twice per restart.
 #pragma once
 
 #include <sys/types.h>
@@ -69,6 +70,8 @@ class ChildReaper {
     std::size_t without_pidfd_ = 0;
     std::size_t sweeps_ = 0;
     bool sweep_due_ = false;
+    // Exits reaped by their pidfd whose SIGCHLD has not been seen yet: what explains one.
+    std::size_t unexplained_exits_ = 0;
     bool swept_ = false;
     Interval sweep_interval_ = std::chrono::milliseconds(250);
     std::chrono::steady_clock::time_point last_sweep_{};
