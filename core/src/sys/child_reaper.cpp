@@ -134,13 +134,16 @@ void ChildReaper::onChildSignal() {
     // Whichever of the signal and the pidfd the loop saw first, a known child's exit is counted
     // by now.
     reapReadyPidfds();
-    const bool explained = unexplained_exits_ > 0;
+    const bool explained = exits_awaiting_signal_ > 0;
     if (explained) {
-        --unexplained_exits_;
+        --exits_awaiting_signal_;
     }
     const auto now = std::chrono::steady_clock::now();
     if (!explained || without_pidfd_ > 0 || !swept_ || now - last_sweep_ >= sweep_interval_) {
         sweep();
+        if (!explained && exits_awaiting_signal_ > 0) {
+            --exits_awaiting_signal_;  // this signal was for one of the exits the walk found
+        }
         return;
     }
     if (sweep_due_) {
@@ -150,6 +153,9 @@ void ChildReaper::onChildSignal() {
     sweep_timer_.expires_at(last_sweep_ + sweep_interval_);
     sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (!ec && sweep_due_) {
+            // Coalesced signals leave exits that no SIGCHLD will claim; start counting afresh
+            // after this walk, which answers for every signal before it.
+            exits_awaiting_signal_ = 0;
             sweep();
         }
     });
@@ -177,7 +183,6 @@ void ChildReaper::reapReadyPidfds() {
                 continue;
             }
             if (info.si_pid != 0) {
-                ++unexplained_exits_;
                 report(info);
             }
         }
@@ -191,7 +196,6 @@ void ChildReaper::sweep() {
     ++sweeps_;
     sweep_due_ = false;
     swept_ = true;
-    unexplained_exits_ = 0;  // the walk accounts for every SIGCHLD before it
     last_sweep_ = std::chrono::steady_clock::now();
     // SIGCHLD coalesces: one signal may stand for many children.
     for (;;) {
@@ -213,6 +217,7 @@ void ChildReaper::report(const siginfo_t& info) {
     }
     // Before the handler: it may start a process that gets this very pid.
     forget(pid);
+    ++exits_awaiting_signal_;  // its SIGCHLD, when it comes, is explained
     ExitStatus status;
     status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
     status.value = info.si_status;

@@ -70,8 +70,8 @@ class ChildReaper {
     std::size_t without_pidfd_ = 0;
     std::size_t sweeps_ = 0;
     bool sweep_due_ = false;
-    // Exits reaped by their pidfd whose SIGCHLD has not been seen yet: what explains one.
-    std::size_t unexplained_exits_ = 0;
+    // Exits reaped (by pidfd or walk) whose SIGCHLD has not been seen yet: what explains one.
+    std::size_t exits_awaiting_signal_ = 0;
     bool swept_ = false;
     Interval sweep_interval_ = std::chrono::milliseconds(250);
     std::chrono::steady_clock::time_point last_sweep_{};
