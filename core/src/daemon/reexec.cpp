@@ -85,6 +85,33 @@ sigset_t sessionSignals() {
     return set;
 }
 
+// Execs `binary` with `args`, keeping `kept` open across the exec and nothing else of tend's
+// but its standard streams. Returns only when the exec fails, with why, everything as it was.
+std::string execKeeping(const std::string& binary, const std::vector<std::string>& args,
+                        const std::vector<int>& kept) {
+    std::vector<char*> argv;
+    for (const auto& arg : args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+    closeOnExecAllBut(kept);
+    for (const int fd : kept) {
+        setCloseOnExec(fd, false);
+    }
+    // Held until the next tend listens for them: a SIGTERM in between must not kill the
+    // process that every job of the session hangs from.
+    const sigset_t held = sessionSignals();
+    sigset_t before;
+    ::sigprocmask(SIG_BLOCK, &held, &before);
+    ::execv(binary.c_str(), argv.data());
+    const std::string error = "exec " + binary + ": " + std::strerror(errno);
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    for (const int fd : kept) {
+        setCloseOnExec(fd, true);
+    }
+    return error;
+}
+
 // Runs `binary --state-version`: an error text unless it prints the version this tend writes.
 std::string probeBinary(const std::string& binary) {
     if (::access(binary.c_str(), X_OK) != 0) {
@@ -268,26 +295,7 @@ std::string Reexecutor::execNow(const Pending& pending) {
         const std::vector<std::string> args =
             nextCommandLine(hooks_.command_line, pending.binary, hooks_.state_path,
                             hooks_.listener_fd(), pending.client_fd);
-        std::vector<char*> argv;
-        for (const auto& arg : args) {
-            argv.push_back(const_cast<char*>(arg.c_str()));
-        }
-        argv.push_back(nullptr);
-        closeOnExecAllBut(kept);
-        for (const int fd : kept) {
-            setCloseOnExec(fd, false);
-        }
-        // Held until the next tend listens for them: a SIGTERM in between must not kill the
-        // process that every job of the session hangs from.
-        const sigset_t held = sessionSignals();
-        sigset_t before;
-        ::sigprocmask(SIG_BLOCK, &held, &before);
-        ::execv(pending.binary.c_str(), argv.data());
-        error = "exec " + pending.binary + ": " + std::strerror(errno);
-        ::sigprocmask(SIG_SETMASK, &before, nullptr);
-        for (const int fd : kept) {
-            setCloseOnExec(fd, true);
-        }
+        error = execKeeping(pending.binary, args, kept);
         ::unlink(hooks_.state_path.c_str());
     }
     hooks_.router->resume();
@@ -312,25 +320,7 @@ std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
     args.insert(args.end(), {"--refuse-plugin", plugin + "=a call into it (" + what +
                                                     ") did not return in " + exec.limit_text +
                                                     "; tend replaced itself to run on without it"});
-    std::vector<char*> argv;
-    for (auto& arg : args) {
-        argv.push_back(arg.data());
-    }
-    argv.push_back(nullptr);
-    closeOnExecAllBut(kept);
-    for (const int fd : kept) {
-        setCloseOnExec(fd, false);
-    }
-    const sigset_t held = sessionSignals();
-    sigset_t before;
-    ::sigprocmask(SIG_BLOCK, &held, &before);
-    ::execv(exec.binary.c_str(), argv.data());
-    const std::string error = "exec " + exec.binary + ": " + std::strerror(errno);
-    ::sigprocmask(SIG_SETMASK, &before, nullptr);
-    for (const int fd : kept) {
-        setCloseOnExec(fd, true);
-    }
-    return error;
+    return execKeeping(exec.binary, args, kept);
 }
 
 std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, std::string& error) {
