@@ -65,8 +65,10 @@ class FakePlatform final : public sys::Platform {
         return it == groups_.end() ? -1 : it->second;
     }
     pid_t sessionOf(pid_t pid) override { return processGroupOf(pid); }
+    using Platform::adoptedProcesses;
     std::vector<pid_t> adoptedProcesses(std::string_view, std::string_view,
-                                        const std::vector<pid_t>&) override {
+                                        const std::vector<pid_t>&,
+                                        std::optional<std::vector<pid_t>>*) override {
         return adopted;
     }
 

@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -42,6 +43,7 @@
 #include "store/job_store.hpp"
 #include "store/job_watcher.hpp"
 #include "sys/linux_platform.hpp"
+#include "sys/own_process.hpp"
 
 extern char** environ;
 
@@ -50,6 +52,10 @@ namespace tend::daemon {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A pipe and a pidfd for each of a thousand `console log` jobs, and tend's own (see
+// sys::growDescriptorTable): 64 KiB of the kernel's memory.
+constexpr int kDescriptorTableAtStart = 8192;
 
 std::string envOr(const char* name, const std::string& fallback) {
     const char* value = std::getenv(name);
@@ -214,6 +220,21 @@ int runDaemon(DaemonOptions options) {
     }
     ::signal(SIGPIPE, SIG_IGN);
 
+    // Each job instance with `console log` costs tend a pipe; 1,024 descriptors would cap a
+    // session at about a thousand jobs. Jobs still start with the limit the session had.
+    std::optional<model::ResourceLimit> session_files_limit;
+    if (rlimit files{};
+        ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        model::ResourceLimit original;
+        original.soft = files.rlim_cur == RLIM_INFINITY ? model::kUnlimited : files.rlim_cur;
+        original.hard = files.rlim_max == RLIM_INFINITY ? model::kUnlimited : files.rlim_max;
+        session_files_limit = original;
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+    }
+    // Before the log router's thread starts: a pipe and a pidfd a job for a thousand jobs.
+    sys::growDescriptorTable(kDescriptorTableAtStart);
+
     boost::asio::io_context io;
     sys::LinuxPlatform platform(io);
     logger->info("{}", platform.cgroups().describe());
@@ -232,16 +253,8 @@ int runDaemon(DaemonOptions options) {
     supervisor_options.notify_socket = (options.runtime_dir / "notify").string();
     supervisor_options.default_cwd = home;
     supervisor_options.log_timestamps = options.log_timestamps;
-    // Each job instance with `console log` costs tend a pipe; 1,024 descriptors would cap a
-    // session at about a thousand jobs. Jobs still start with the limit the session had.
-    rlimit files{};
-    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        model::ResourceLimit original;
-        original.soft = files.rlim_cur == RLIM_INFINITY ? model::kUnlimited : files.rlim_cur;
-        original.hard = files.rlim_max == RLIM_INFINITY ? model::kUnlimited : files.rlim_max;
-        supervisor_options.default_limits[RLIMIT_NOFILE] = original;
-        files.rlim_cur = files.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &files);
+    if (session_files_limit) {
+        supervisor_options.default_limits[RLIMIT_NOFILE] = *session_files_limit;
     }
     dispatch::Supervisor supervisor(platform, &router, supervisor_options, logger);
 

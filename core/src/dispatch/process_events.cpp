@@ -260,7 +260,15 @@ void Supervisor::killJob(Job& job) {
             pgids.push_back(pgid);
         }
     }
-    for (pid_t pid : platform_.adoptedProcesses(job.cls->name, job.instance, pgids)) {
+    if (job.killing_hard && platform_.killCgroup(job.cls->name, job.instance)) {
+        // Everything of the job, escapees too, is dying together: nothing is left to look for,
+        // and the job ends once its cgroup is empty (anyProcessAlive).
+        return;
+    }
+    // One read of the job's cgroup serves both the adoption and the signals below.
+    std::optional<std::vector<pid_t>> cgroup_members;
+    for (pid_t pid :
+         platform_.adoptedProcesses(job.cls->name, job.instance, pgids, &cgroup_members)) {
         if (!processes_.contains(pid)) {
             processes_[pid] = ProcessRef{&job, -1};
             job.adopted.push_back(pid);
@@ -281,11 +289,9 @@ void Supervisor::killJob(Job& job) {
         }
     }
     signalled.insert(signalled.end(), job.adopted.begin(), job.adopted.end());
-    for (pid_t pid : platform_.signalCgroup(job.cls->name, job.instance, signal, signalled)) {
+    for (pid_t pid : platform_.signalCgroup(job.cls->name, job.instance, signal, signalled,
+                                            cgroup_members ? &*cgroup_members : nullptr)) {
         logger_->info("{}: stopping process {}, left behind by the job", job.displayName(), pid);
-    }
-    if (signal != SIGKILL) {
-        platform_.signalCgroup(job.cls->name, job.instance, SIGCONT, signalled);
     }
     if (job.kill_timer || job.killing_hard) {
         return;

@@ -12,12 +12,20 @@ namespace tend::dispatch {
 using model::ProcessType;
 
 bool Supervisor::idle() const {
-    for (const auto& [name, entry] : classes_) {
-        if (!entry->instances.empty() && !entry->cls->session_linger) {
-            return false;
+    const auto running = [](const auto& named) {
+        return !named.second->instances.empty() && !named.second->cls->session_linger;
+    };
+    // From the hint to the end, then from the start to the hint: every class once at most.
+    const auto hint = classes_.lower_bound(idle_hint_);
+    auto found = std::find_if(hint, classes_.end(), running);
+    if (found == classes_.end()) {
+        found = std::find_if(classes_.begin(), hint, running);
+        if (found == hint) {
+            return true;
         }
     }
-    return true;
+    idle_hint_ = found->first;
+    return false;
 }
 
 std::vector<pid_t> Supervisor::lingeringPids() const {
@@ -186,7 +194,7 @@ void Supervisor::killEverything() {
             for (pid_t pid : job->adopted) {
                 platform_.signalProcess(pid, SIGKILL);
             }
-            platform_.signalCgroup(job->cls->name, job->instance, SIGKILL, {});
+            platform_.signalCgroup(job->cls->name, job->instance, SIGKILL, {}, nullptr);
         }
     }
 }

@@ -166,7 +166,11 @@ void Supervisor::enterState(Job& job, State& state, bool& wait) {
     const model::JobClass& cls = *job.cls;
     switch (state) {
     case State::Waiting:
-        platform_.releaseCgroup(cls.name, job.instance);
+        // At the session's end the cgroups all go together as tend exits (sys::JobCgroups): an
+        // rmdir per job, tens of microseconds of cgroupfs each, held back the rest's SIGKILLs.
+        if (!ending_) {
+            platform_.releaseCgroup(cls.name, job.instance);
+        }
         emitLifecycle(job, "stopped", false);
         jobFinished(job, false);
         if (job.goal == Goal::Stop) {

@@ -275,6 +275,9 @@ class Supervisor {
     std::shared_ptr<spdlog::logger> logger_;
 
     std::map<std::string, std::unique_ptr<ClassEntry>, std::less<>> classes_;
+    // The class idle() last found running: each job's end at a session's end asks idle() again,
+    // and a walk from the first class each time made ending N jobs cost N squared.
+    mutable std::string idle_hint_;
     // matchKey() -> classes whose start on / stop on have such a MATCH, so that an event only
     // visits the classes that can care: the key is the event name, narrowed by a literal first
     // positional operand or else the first literal KEY=VALUE (class_table.cpp).

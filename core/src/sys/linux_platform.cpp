@@ -207,15 +207,11 @@ SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
     if (cgroups_.available() && !setup.job.empty()) {
         key = JobCgroups::key(setup.job, setup.instance);
         directory = cgroups_.openDirectoryFor(key);
+        emptied_cgroups_.erase(key);
     }
-    SpawnOutcome outcome;
+    const SpawnOutcome outcome = spawnProcess(setup, directory);
     if (directory >= 0) {
-        ProcessSetup placed = setup;
-        placed.cgroup_dir_fd = directory;
-        outcome = spawnProcess(placed);
         ::close(directory);
-    } else {
-        outcome = spawnProcess(setup);
     }
     if (outcome.ok()) {
         reaper_.track(outcome.pid);
@@ -227,11 +223,17 @@ SpawnOutcome LinuxPlatform::spawn(const ProcessSetup& setup) {
 }
 
 bool LinuxPlatform::cgroupPopulated(std::string_view job, std::string_view instance) {
-    return cgroups_.populated(JobCgroups::key(job, instance));
+    std::string key = JobCgroups::key(job, instance);
+    if (cgroups_.populated(key)) {
+        return true;
+    }
+    emptied_cgroups_.insert(std::move(key));
+    return false;
 }
 
 std::vector<pid_t> LinuxPlatform::signalCgroup(std::string_view job, std::string_view instance,
-                                               int signal, const std::vector<pid_t>& signalled) {
+                                               int signal, const std::vector<pid_t>& signalled,
+                                               const std::vector<pid_t>* members) {
     std::vector<pid_t> out;
     if (!cgroups_.available()) {
         return out;
@@ -243,16 +245,29 @@ std::vector<pid_t> LinuxPlatform::signalCgroup(std::string_view job, std::string
     const auto listed = [&](pid_t id) {
         return std::find(signalled.begin(), signalled.end(), id) != signalled.end();
     };
-    for (const pid_t pid : cgroups_.processes(key)) {
+    std::vector<pid_t> read_here;
+    const auto& candidates = members ? *members : (read_here = cgroups_.processes(key));
+    for (const pid_t pid : candidates) {
         if (listed(pid)) {
             continue;
         }
         const auto stat = readStat(pid);
         if (stat && !listed(stat->pgrp) && ::kill(pid, signal) == 0) {
+            if (signal != SIGKILL) {
+                ::kill(pid, SIGCONT);
+            }
             out.push_back(pid);
         }
     }
     return out;
+}
+
+bool LinuxPlatform::killCgroup(std::string_view job, std::string_view instance) {
+    if (!cgroups_.available()) {
+        return false;
+    }
+    const std::string key = JobCgroups::key(job, instance);
+    return !partly_outside_cgroup_.contains(key) && cgroups_.killAll(key);
 }
 
 void LinuxPlatform::releaseCgroup(std::string_view job, std::string_view instance) {
@@ -260,6 +275,7 @@ void LinuxPlatform::releaseCgroup(std::string_view job, std::string_view instanc
         const std::string key = JobCgroups::key(job, instance);
         cgroups_.release(key);
         partly_outside_cgroup_.erase(key);
+        emptied_cgroups_.erase(key);
     }
 }
 
@@ -307,16 +323,24 @@ const std::vector<pid_t>& LinuxPlatform::childrenThisTurn() {
     return *children_this_turn_;
 }
 
-std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::string_view instance,
-                                                   const std::vector<pid_t>& pgids) {
+std::vector<pid_t> LinuxPlatform::adoptedProcesses(
+    std::string_view job, std::string_view instance, const std::vector<pid_t>& pgids,
+    std::optional<std::vector<pid_t>>* cgroup_members) {
     std::vector<pid_t> out;
     if (cgroups_.available()) {
         // Every process of the job is in its cgroup: only those need a look, however many
         // other jobs run.
         const std::string key = JobCgroups::key(job, instance);
         if (!partly_outside_cgroup_.contains(key)) {
+            if (emptied_cgroups_.contains(key)) {
+                if (cgroup_members) {
+                    cgroup_members->emplace();
+                }
+                return out;
+            }
             const pid_t self = ::getpid();
-            for (pid_t pid : cgroups_.processes(key)) {
+            std::vector<pid_t> members = cgroups_.processes(key);
+            for (pid_t pid : members) {
                 if (reaper_.tracked(pid) || reaped_this_turn_.contains(pid)) {
                     continue;
                 }
@@ -326,6 +350,9 @@ std::vector<pid_t> LinuxPlatform::adoptedProcesses(std::string_view job, std::st
                 }
             }
             std::sort(out.begin(), out.end());
+            if (cgroup_members) {
+                *cgroup_members = std::move(members);
+            }
             return out;
         }
     }

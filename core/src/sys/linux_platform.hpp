@@ -43,11 +43,15 @@ class LinuxPlatform final : public Platform {
     bool groupAlive(pid_t pgid) override;
     pid_t processGroupOf(pid_t pid) override;
     pid_t sessionOf(pid_t pid) override;
+    using Platform::adoptedProcesses;
     std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
-                                        const std::vector<pid_t>& pgids) override;
+                                        const std::vector<pid_t>& pgids,
+                                        std::optional<std::vector<pid_t>>* cgroup_members) override;
     bool cgroupPopulated(std::string_view job, std::string_view instance) override;
     std::vector<pid_t> signalCgroup(std::string_view job, std::string_view instance, int signal,
-                                    const std::vector<pid_t>& signalled) override;
+                                    const std::vector<pid_t>& signalled,
+                                    const std::vector<pid_t>* members) override;
+    bool killCgroup(std::string_view job, std::string_view instance) override;
     void releaseCgroup(std::string_view job, std::string_view instance) override;
     const JobCgroups& cgroups() const { return cgroups_; }
 
@@ -76,6 +80,9 @@ class LinuxPlatform final : public Platform {
     JobCgroups cgroups_;
     // Jobs with a process that could not join their cgroup: their escapees need the full search.
     std::unordered_set<std::string> partly_outside_cgroup_;
+    // Cgroups found empty since tend last spawned into them. Only a spawn fills one again, so an
+    // exit's look for the job's leftovers need not read it twice.
+    std::unordered_set<std::string> emptied_cgroups_;
 };
 
 }  // namespace tend::sys

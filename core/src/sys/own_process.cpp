@@ -2,7 +2,11 @@
 #include "sys/own_process.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -48,6 +52,26 @@ std::vector<int> openDescriptors() {
     }
     ::closedir(fds);
     return out;
+}
+
+void growDescriptorTable(int count) {
+    rlimit files{};
+    if (count <= 0 || ::getrlimit(RLIMIT_NOFILE, &files) != 0) {
+        return;
+    }
+    if (files.rlim_cur != RLIM_INFINITY) {
+        count = static_cast<int>(std::min<rlim_t>(static_cast<rlim_t>(count), files.rlim_cur));
+    }
+    // Occupying the highest entry sizes the table for it; fcntl finds a free one at or above it.
+    const int any = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (any < 0) {
+        return;
+    }
+    const int highest = ::fcntl(any, F_DUPFD_CLOEXEC, count - 1);
+    if (highest >= 0) {
+        ::close(highest);
+    }
+    ::close(any);
 }
 
 }  // namespace tend::sys

@@ -58,7 +58,6 @@ struct ProcessSetup {
     // Whose process this is, for the job's cgroup where there are cgroups.
     std::string job;
     std::string instance;
-    int cgroup_dir_fd = -1;  // set by the platform, not the supervisor
 };
 
 struct SpawnOutcome {
@@ -96,8 +95,16 @@ class Platform {
     // Processes re-parented to tend (it is a child subreaper) that belong to a job: whose process
     // group or session is one of `pgids`, or carrying the job's UPSTART_JOB/UPSTART_INSTANCE in
     // their environment.
-    virtual std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
-                                                const std::vector<pid_t>& pgids) = 0;
+    // Where the job's cgroup is where they are looked for, `cgroup_members` (when given) gets
+    // every process the look found in it, for a signalCgroup() that follows at once; it stays
+    // empty when the look went elsewhere.
+    virtual std::vector<pid_t> adoptedProcesses(
+        std::string_view job, std::string_view instance, const std::vector<pid_t>& pgids,
+        std::optional<std::vector<pid_t>>* cgroup_members) = 0;
+    std::vector<pid_t> adoptedProcesses(std::string_view job, std::string_view instance,
+                                        const std::vector<pid_t>& pgids) {
+        return adoptedProcesses(job, instance, pgids, nullptr);
+    }
 
     // Where jobs run in cgroups of their own (sys/job_cgroups.hpp): whether a process is left
     // in the job's cgroup, tend's child or not, and a signal to every one of them but those
@@ -106,11 +113,18 @@ class Platform {
     virtual bool cgroupPopulated(std::string_view /*job*/, std::string_view /*instance*/) {
         return false;
     }
+    // Any signal but SIGKILL is followed by SIGCONT (a stopped process must see it). `members`:
+    // the cgroup's processes as adoptedProcesses() just read them, or null to read them here.
     // Returns the processes it signalled one by one (SIGKILL reaches them all at once).
     virtual std::vector<pid_t> signalCgroup(std::string_view /*job*/, std::string_view /*instance*/,
-                                            int /*signal*/,
-                                            const std::vector<pid_t>& /*signalled*/) {
+                                            int /*signal*/, const std::vector<pid_t>& /*signalled*/,
+                                            const std::vector<pid_t>* /*members*/) {
         return {};
+    }
+    // SIGKILL to every process in the job's cgroup at once, where each of the job's processes
+    // started in it; false (nothing done) where one did not, or without cgroups.
+    virtual bool killCgroup(std::string_view /*job*/, std::string_view /*instance*/) {
+        return false;
     }
     // The job has ended: its cgroup goes, once empty.
     virtual void releaseCgroup(std::string_view /*job*/, std::string_view /*instance*/) {}

@@ -373,7 +373,7 @@ void reserveSpawnSlots() {
     spawnSlots();
 }
 
-SpawnOutcome spawnProcess(const ProcessSetup& setup) {
+SpawnOutcome spawnProcess(const ProcessSetup& setup, int cgroup_dir_fd) {
     SpawnOutcome outcome;
     if (setup.argv.empty()) {
         outcome.error = "empty command";
@@ -480,7 +480,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup) {
     }
 
     bool joined_cgroup = false;
-    const pid_t pid = forkChild(plan, setup.cgroup_dir_fd, joined_cgroup);
+    const pid_t pid = forkChild(plan, cgroup_dir_fd, joined_cgroup);
     const int fork_error = errno;
     if (slots) {
         // Back to /dev/null: a slot must not keep a job's pipe open once the job has it.

@@ -9,7 +9,8 @@
 
 namespace tend::sys {
 
-SpawnOutcome spawnProcess(const ProcessSetup& setup);
+// `cgroup_dir_fd`: the cgroup the process starts in (an open directory), or -1 for tend's own.
+SpawnOutcome spawnProcess(const ProcessSetup& setup, int cgroup_dir_fd = -1);
 
 // Reserves the few low descriptors a child is handed its streams in, so that a spawn copies
 // those and not tend's whole table. Call it first thing in main, while the lowest numbers are
