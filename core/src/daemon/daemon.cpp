@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/fault_points.hpp"
 #include "daemon/in_process_control.hpp"
 #include "daemon/leftovers.hpp"
+#include "daemon/loop_runner.hpp"
 #include "daemon/reexec.hpp"
 #include "daemon/session_environment.hpp"
 #include "daemon/session_watch.hpp"
@@ -25,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -536,6 +539,9 @@ int runDaemon(DaemonOptions options) {
             if (ec) {
                 return;
             }
+            if (signal == SIGUSR1 && faultArmed("sigusr1-throws")) {
+                throw std::bad_alloc();  // before the wait for the next signal, as a failure here
+            }
             if (signal == SIGUSR1 || signal == SIGUSR2) {
                 logger->warn("{}: ignored (tend has no use for it)",
                              signal == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
@@ -576,7 +582,8 @@ int runDaemon(DaemonOptions options) {
     }
     supervisor.poll();
 
-    io.run();
+    runThroughFailures(
+        io, [&reexecutor](const std::string& what) { reexecutor.replaceAfterFailure(what); });
 
     std::error_code ec;
     fs::remove(pid_file, ec);

@@ -265,6 +265,32 @@ void Reexecutor::attempt() {
     pending.reply(false, "reexec: " + error + "; tend runs on as it was");
 }
 
+void Reexecutor::replaceAfterFailure(const std::string& what) {
+    hooks_.logger->critical(
+        "a handler of tend's loop failed: {}; tend replaces itself, keeping its jobs, so that "
+        "what the handler left undone is set up afresh",
+        what);
+    if (pending_) {
+        return;  // a re-exec is under way: it is what this one would have done
+    }
+    request({}, -1, [this](bool ok, const std::string& text) {
+        if (ok) {
+            return;
+        }
+        hooks_.logger->error("{}; replacing tend without its state: the next one adopts the jobs",
+                             text);
+        hooks_.router->pause();  // what the pipes hold reaches the logs first
+        HungTendExec exec;
+        exec.binary = hooks_.binary;
+        exec.command_line = hooks_.command_line;
+        exec.state_path = hooks_.state_path;
+        exec.listen_fd = hooks_.listener_fd();
+        const std::string error = replaceWithoutState(exec, {});
+        hooks_.router->resume();
+        hooks_.logger->critical("tend could not replace itself: {}; it runs on as it is", error);
+    });
+}
+
 std::string Reexecutor::execNow(const Pending& pending) {
     hooks_.logger->info("re-executing {}", pending.binary);
     std::map<std::string, std::string> plugin_states = hooks_.save_plugins();
@@ -305,8 +331,17 @@ std::string Reexecutor::execNow(const Pending& pending) {
 
 std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
                             const std::string& what) {
-    // No state to save: the loop that owns it is held. The next tend finds no state file, so it
-    // adopts the jobs among its children, and their output pipes, kept open here, by inode.
+    // No state to save: the loop that owns it is held.
+    return replaceWithoutState(
+        exec,
+        {"--refuse-plugin", plugin + "=a call into it (" + what + ") did not return in " +
+                                exec.limit_text + "; tend replaced itself to run on without it"});
+}
+
+std::string replaceWithoutState(const HungTendExec& exec,
+                                const std::vector<std::string>& extra_args) {
+    // The next tend finds no state file, so it adopts the jobs among its children, and their
+    // output pipes, kept open here, by inode.
     ::unlink(exec.state_path.c_str());
     std::vector<int> kept{exec.listen_fd};
     for (const int fd : sys::openDescriptors()) {
@@ -317,9 +352,7 @@ std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
     }
     std::vector<std::string> args =
         nextCommandLine(exec.command_line, exec.binary, exec.state_path, exec.listen_fd, -1);
-    args.insert(args.end(), {"--refuse-plugin", plugin + "=a call into it (" + what +
-                                                    ") did not return in " + exec.limit_text +
-                                                    "; tend replaced itself to run on without it"});
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     return execKeeping(exec.binary, args, kept);
 }
 

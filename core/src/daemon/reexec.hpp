@@ -61,6 +61,12 @@ class Reexecutor {
     // the next tend; `reply(ok, text)` answers here when the re-exec does not happen.
     void request(std::string binary, int client_fd,
                  std::function<void(bool ok, const std::string& text)> reply);
+    // A handler threw out of tend's loop (`what` it said; daemon/loop_runner.hpp): tend replaces
+    // itself with its state, as `tendctl reexec` does, so that whatever that handler left undone
+    // is set up afresh. When that cannot be done (the jobs do not come to rest, the state cannot
+    // be written), it replaces itself without its state, as after a hung plugin: the next tend
+    // adopts the jobs. Should the exec itself fail, tend runs on as it is, saying so.
+    void replaceAfterFailure(const std::string& what);
 
   private:
     struct Pending {
@@ -90,6 +96,10 @@ struct HungTendExec {
 };
 std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
                             const std::string& what);
+// The exec under replaceHungTend, with `extra_args` for the next tend: no state, the listener
+// and every pipe kept. Returns only when the exec fails, with why.
+std::string replaceWithoutState(const HungTendExec& exec,
+                                const std::vector<std::string>& extra_args);
 
 // What `tend --state-version` prints.
 std::string stateVersionLine();

@@ -247,11 +247,21 @@ void FileLogRouter::run() {
         }
         for (int i = 0; i < n; ++i) {
             auto* pipe = static_cast<Pipe*>(events[static_cast<std::size_t>(i)].data.ptr);
-            if (!pipe) {
-                takeRequests();
-                continue;
+            // An exception here (an allocation that failed) would end tend: it costs this one
+            // turn instead. What was read is written already; the rest waits in the pipe, which
+            // stays in the epoll set and is read at the next turn.
+            try {
+                if (!pipe) {
+                    takeRequests();
+                } else {
+                    drain(*pipe, false);
+                }
+            } catch (const std::exception& e) {
+                try {
+                    logger_->error("job log capture: {}; reading on", e.what());
+                } catch (...) {
+                }
             }
-            drain(*pipe, false);
         }
         std::erase_if(pipes_, [](const std::unique_ptr<Pipe>& p) { return p->read_fd < 0; });
         if (pausing_) {
