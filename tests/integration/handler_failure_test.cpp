@@ -3,7 +3,9 @@
 // nor its jobs. The handler may have left its own work undone: here the SIGUSR1 handler throws
 // before it waits for the next signal, so the tend it ran in would never hear SIGTERM again.
 // tend replaces itself with its state, as `tendctl reexec` does, and the next tend hears it.
-// Built only with TEND_FAULT_POINTS (scripts/test): TEND_FAULT=sigusr1-throws is the fault.
+// When the state cannot be saved, tend replaces itself without it and adopts its jobs.
+// Built only with TEND_FAULT_POINTS (scripts/test): TEND_FAULT names the faults
+// (daemon/fault_points.hpp).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -25,11 +27,19 @@ class HandlerFailure : public TendDaemonTest {
   protected:
     void SetUp() override {
         TendDaemonTest::SetUp();
-        ::setenv("TEND_FAULT", "sigusr1-throws", 1);
+        arm("sigusr1-throws");
     }
+    static void arm(const char* faults) { ::setenv("TEND_FAULT", faults, 1); }
     void TearDown() override {
         ::unsetenv("TEND_FAULT");
         TendDaemonTest::TearDown();
+    }
+
+    void writeWriter() {
+        writeJob("writer",
+                 "start on startup\nscript\n"
+                 "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
+                 "end script\n");
     }
 
     int countInLog(const std::string& text) const {
@@ -86,6 +96,58 @@ TEST_F(HandlerFailure, EachFailureReplacesTendAgainAndNoJobIsLost) {
     }
     EXPECT_EQ(countInLog("a handler of tend's loop failed: std::bad_alloc"), 3);
     EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
+    EXPECT_FALSE(processAlive(svc));
+}
+
+TEST_F(HandlerFailure, WhenTheStateCannotBeSavedTendReplacesItselfWithoutItAndAdoptsItsJobs) {
+    arm("sigusr1-throws,reexec-save-throws");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    writeWriter();
+    ASSERT_TRUE(startTend());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
+    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    const pid_t tend = tendPid();
+    const pid_t svc = mainPidOf("svc");
+    const pid_t writer = mainPidOf("writer");
+
+    ASSERT_EQ(::kill(tend, SIGUSR1), 0);
+    ASSERT_TRUE(waitFor(
+        [&] {
+            return tendLog().find("starting afresh and adopting the running jobs") !=
+                   std::string::npos;
+        },
+        60s))
+        << tendLog();
+    EXPECT_THAT(tendLog(), HasSubstr("the state could not be saved: std::bad_alloc"));
+    EXPECT_THAT(tendLog(), HasSubstr("replacing tend without its state: the next one adopts"));
+    EXPECT_TRUE(processAlive(tend));
+    EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(mainPidOf("writer"), writer);
+    // The writer's lines go on reaching its log, none lost or doubled across the exec.
+    const int before = numberedLines(logPath("writer"));
+    ASSERT_TRUE(waitFor([&] { return numberedLines(logPath("writer")) > before + 20; }, 20s));
+    ::kill(tend, SIGTERM);
+    EXPECT_TRUE(waitFor([&] { return !processAlive(tend); }, 30s)) << tendLog();
+    EXPECT_TRUE(waitFor([&] { return !processAlive(svc); }, 10s));
+}
+
+TEST_F(HandlerFailure, AReexecThatCannotSaveItsStateLeavesTendAsItWas) {
+    arm("reexec-save-throws");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    writeWriter();
+    ASSERT_TRUE(startTend());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
+    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    const pid_t svc = mainPidOf("svc");
+
+    const auto reexec = ctl("reexec");
+    EXPECT_NE(reexec.exit_code, 0);
+    EXPECT_THAT(reexec.out + reexec.err,
+                HasSubstr("the state could not be saved: std::bad_alloc; tend runs on as it was"));
+    // Its log capture runs again (the re-exec had paused it), and the jobs answer to it.
+    const int before = numberedLines(logPath("writer"));
+    ASSERT_TRUE(waitFor([&] { return numberedLines(logPath("writer")) > before + 20; }, 20s));
     EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
     EXPECT_FALSE(processAlive(svc));
 }

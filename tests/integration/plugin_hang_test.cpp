@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <filesystem>
-#include <sstream>
 #include <string>
 
 #include "support/plugin_fixture.hpp"
@@ -17,28 +15,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 
-class PluginHang : public TendPlugins {
-  protected:
-    // The numbered lines at the start of a log, each once and in order: how many, or -1.
-    static int numberedLines(const fs::path& file) {
-        std::istringstream lines(readFile(file));
-        std::string line;
-        int expected = 1;
-        while (std::getline(lines, line)) {
-            if (lines.eof()) {
-                break;  // a last line still being written
-            }
-            if (line != "line " + std::to_string(expected)) {
-                ADD_FAILURE() << "line " << expected << " of the log is '" << line << "'";
-                return -1;
-            }
-            ++expected;
-        }
-        return expected - 1;
-    }
-};
+class PluginHang : public TendPlugins {};
 
 TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutThePlugin) {
     install("hangs_in_callback");

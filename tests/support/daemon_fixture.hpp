@@ -172,6 +172,26 @@ class TendDaemonTest : public ::testing::Test {
         return out.str();
     }
 
+    // A writer's log of "line 1", "line 2" ...: how many lines there are, each once and in order,
+    // a last one still being written left out; -1 (with a failure) when one is lost, doubled or
+    // torn.
+    static int numberedLines(const std::filesystem::path& file) {
+        std::istringstream lines(readFile(file));
+        std::string line;
+        int expected = 1;
+        while (std::getline(lines, line)) {
+            if (lines.eof()) {
+                break;  // a last line still being written
+            }
+            if (line != "line " + std::to_string(expected)) {
+                ADD_FAILURE() << "line " << expected << " of the log is '" << line << "'";
+                return -1;
+            }
+            ++expected;
+        }
+        return expected - 1;
+    }
+
     std::string readLog(const std::string& job) const {
         return readFile(log_dir_ / (job + ".log"));
     }

@@ -16,12 +16,14 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <new>
 #include <sstream>
 #include <tuple>
 
 #include "conf/job_loader.hpp"
 #include "conf/job_printer.hpp"
 #include "control/protocol.hpp"
+#include "daemon/fault_points.hpp"
 #include "daemon/job_adoption.hpp"
 #include "daemon/saved_state_json.hpp"
 #include "dispatch/supervisor.hpp"
@@ -285,7 +287,12 @@ void Reexecutor::replaceAfterFailure(const std::string& what) {
         exec.command_line = hooks_.command_line;
         exec.state_path = hooks_.state_path;
         exec.listen_fd = hooks_.listener_fd();
-        const std::string error = replaceWithoutState(exec, {});
+        std::string error;
+        try {
+            error = replaceWithoutState(exec, {});
+        } catch (const std::exception& e) {
+            error = e.what();  // out of memory even for that: the pipes must be read again
+        }
         hooks_.router->resume();
         hooks_.logger->critical("tend could not replace itself: {}; it runs on as it is", error);
     });
@@ -296,33 +303,43 @@ std::string Reexecutor::execNow(const Pending& pending) {
     std::map<std::string, std::string> plugin_states = hooks_.save_plugins();
     hooks_.stop_plugins();
     const auto handed = hooks_.router->pause();
-    dispatch::SavedState state = hooks_.supervisor->save();
-    state.plugin_states = std::move(plugin_states);
-    std::map<std::tuple<std::string, std::string, log::StreamKind>, int> readers;
-    for (const auto& pipe : handed) {
-        readers[{pipe.job, pipe.instance, pipe.stream}] = pipe.read_fd;
-    }
-    std::vector<int> kept{hooks_.listener_fd(), pending.client_fd};
-    for (auto& job : state.jobs) {
-        const auto find = [&](log::StreamKind stream) {
-            const auto it = readers.find({job.name, job.instance, stream});
-            return it == readers.end() ? -1 : it->second;
-        };
-        job.router_out_fd = find(log::StreamKind::Stdout);
-        job.router_err_fd = find(log::StreamKind::Stderr);
-        if (job.started_with) {
-            job.definition = conf::printJobClass(*job.started_with);
+    std::string error;
+    // Saving needs memory, which a re-exec after a failed allocation may not find: tend then
+    // runs on as it was, its pipes read and its plugins running again.
+    try {
+        if (faultArmed("reexec-save-throws")) {
+            throw std::bad_alloc();
         }
-        kept.insert(kept.end(),
-                    {job.output_fd, job.error_fd, job.router_out_fd, job.router_err_fd});
-    }
-    std::string error = writeStateFile(hooks_.state_path, encodeSavedState(state));
-    if (error.empty()) {
-        const std::vector<std::string> args =
-            nextCommandLine(hooks_.command_line, pending.binary, hooks_.state_path,
-                            hooks_.listener_fd(), pending.client_fd);
-        error = execKeeping(pending.binary, args, kept);
-        ::unlink(hooks_.state_path.c_str());
+        dispatch::SavedState state = hooks_.supervisor->save();
+        state.plugin_states = std::move(plugin_states);
+        std::map<std::tuple<std::string, std::string, log::StreamKind>, int> readers;
+        for (const auto& pipe : handed) {
+            readers[{pipe.job, pipe.instance, pipe.stream}] = pipe.read_fd;
+        }
+        std::vector<int> kept{hooks_.listener_fd(), pending.client_fd};
+        for (auto& job : state.jobs) {
+            const auto find = [&](log::StreamKind stream) {
+                const auto it = readers.find({job.name, job.instance, stream});
+                return it == readers.end() ? -1 : it->second;
+            };
+            job.router_out_fd = find(log::StreamKind::Stdout);
+            job.router_err_fd = find(log::StreamKind::Stderr);
+            if (job.started_with) {
+                job.definition = conf::printJobClass(*job.started_with);
+            }
+            kept.insert(kept.end(),
+                        {job.output_fd, job.error_fd, job.router_out_fd, job.router_err_fd});
+        }
+        error = writeStateFile(hooks_.state_path, encodeSavedState(state));
+        if (error.empty()) {
+            const std::vector<std::string> args =
+                nextCommandLine(hooks_.command_line, pending.binary, hooks_.state_path,
+                                hooks_.listener_fd(), pending.client_fd);
+            error = execKeeping(pending.binary, args, kept);
+            ::unlink(hooks_.state_path.c_str());
+        }
+    } catch (const std::exception& e) {
+        error = std::string("the state could not be saved: ") + e.what();
     }
     hooks_.router->resume();
     hooks_.start_plugins();
