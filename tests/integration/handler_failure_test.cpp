@@ -35,11 +35,24 @@ class HandlerFailure : public TendDaemonTest {
         TendDaemonTest::TearDown();
     }
 
-    void writeWriter() {
+    // tend with `svc` (a sleeper) and `writer` (numbered lines), both running and the writer's
+    // first 20 lines in its log.
+    ::testing::AssertionResult startServiceAndWriter() {
+        writeJob("svc", "start on startup\nexec sleep 1000\n");
         writeJob("writer",
                  "start on startup\nscript\n"
                  "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
                  "end script\n");
+        if (auto started = startTend(); !started) {
+            return started;
+        }
+        if (!waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; })) {
+            return ::testing::AssertionFailure() << "svc or writer did not start\n" << tendLog();
+        }
+        if (!waitForFile(logPath("writer"), "line 20\n", 20s)) {
+            return ::testing::AssertionFailure() << "the writer's first lines did not arrive";
+        }
+        return ::testing::AssertionSuccess();
     }
 
     int countInLog(const std::string& text) const {
@@ -102,11 +115,7 @@ TEST_F(HandlerFailure, EachFailureReplacesTendAgainAndNoJobIsLost) {
 
 TEST_F(HandlerFailure, WhenTheStateCannotBeSavedTendReplacesItselfWithoutItAndAdoptsItsJobs) {
     arm("sigusr1-throws,reexec-save-throws");
-    writeJob("svc", "start on startup\nexec sleep 1000\n");
-    writeWriter();
-    ASSERT_TRUE(startTend());
-    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
-    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    ASSERT_TRUE(startServiceAndWriter());
     const pid_t tend = tendPid();
     const pid_t svc = mainPidOf("svc");
     const pid_t writer = mainPidOf("writer");
@@ -134,11 +143,7 @@ TEST_F(HandlerFailure, WhenTheStateCannotBeSavedTendReplacesItselfWithoutItAndAd
 
 TEST_F(HandlerFailure, AReexecThatCannotSaveItsStateLeavesTendAsItWas) {
     arm("reexec-save-throws");
-    writeJob("svc", "start on startup\nexec sleep 1000\n");
-    writeWriter();
-    ASSERT_TRUE(startTend());
-    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
-    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    ASSERT_TRUE(startServiceAndWriter());
     const pid_t svc = mainPidOf("svc");
 
     const auto reexec = ctl("reexec");
