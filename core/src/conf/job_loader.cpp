@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "model/shortage.hpp"
 #include "tend/grammar/parse.hpp"
 
 namespace tend::conf {
@@ -68,8 +69,10 @@ std::optional<grammar::SourceText> readSource(const std::filesystem::path& path,
     // reads the same either way.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
+        const int error = errno;
         problems.push_back(
-            fileDiagnostic(path, std::string("cannot open: ") + std::strerror(errno)));
+            fileDiagnostic(path, std::string("cannot open: ") + std::strerror(error)));
+        problems.back().transient = model::isShortage(error);
         return std::nullopt;
     }
     struct stat st {};
@@ -101,6 +104,7 @@ std::optional<grammar::SourceText> readSource(const std::filesystem::path& path,
             ::close(fd);
             problems.push_back(
                 fileDiagnostic(path, std::string("cannot read: ") + std::strerror(error)));
+            problems.back().transient = model::isShortage(error);
             return std::nullopt;
         }
         if (n == 0) {
@@ -169,19 +173,18 @@ std::vector<JobFile> findJobFiles(const std::filesystem::path& dir,
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
     if (ec) {
         problems.push_back(fileDiagnostic(dir, "cannot read job directory: " + ec.message()));
+        problems.back().transient = model::isShortage(ec);
         return files;
     }
     // Which files have a .override comes from the same listing, so that a reload need not
     // look (and fail to find) one for every job.
     std::vector<std::string> overrides;
+    // A failed step leaves the iterator at its end, so its error is looked at after the loop.
     for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
-        if (ec) {
-            problems.push_back(fileDiagnostic(dir, "error while scanning: " + ec.message()));
-            break;
-        }
         const fs::path& path = it->path();
         const fs::path extension = path.extension();
-        if ((extension != ".conf" && extension != ".override") || it->is_directory(ec)) {
+        std::error_code entry_error;
+        if ((extension != ".conf" && extension != ".override") || it->is_directory(entry_error)) {
             continue;
         }
         fs::path relative = path.lexically_relative(dir);
@@ -191,6 +194,10 @@ std::vector<JobFile> findJobFiles(const std::filesystem::path& dir,
             continue;
         }
         files.push_back({relative.generic_string(), path});
+    }
+    if (ec) {
+        problems.push_back(fileDiagnostic(dir, "error while scanning: " + ec.message()));
+        problems.back().transient = model::isShortage(ec);
     }
     std::sort(files.begin(), files.end(),
               [](const JobFile& a, const JobFile& b) { return a.name < b.name; });

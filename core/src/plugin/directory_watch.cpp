@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
-// Watching the plugin directories: each plugins.d itself, or, while it does not exist, its
-// nearest existing ancestor, so that copying a .so in (even into a directory made after tend
-// started) loads it.
+// The plugin directories: listing them, and watching each plugins.d itself, or, while it does
+// not exist, its nearest existing ancestor, so that copying a .so in (even into a directory made
+// after tend started) loads it. A listing or a load that a shortage of descriptors or memory
+// stopped is tried again a second later.
 #include <sys/inotify.h>
 
 #include <spdlog/spdlog.h>
 #include <cerrno>
 #include <cstring>
 
+#include "model/shortage.hpp"
+#include "plugin/plugin_host.hpp"
 #include "plugin/plugin_manager.hpp"
+#include "plugin/plugin_record.hpp"
 
 namespace fs = std::filesystem;
 
@@ -121,6 +125,105 @@ void PluginManager::onDirectoryEvents(const sys::InotifyBatch& batch) {
                 rescan();
             }
         });
+}
+
+std::vector<fs::path> PluginManager::scan(std::set<fs::path>* cut_short) const {
+    std::vector<fs::path> out;
+    for (const auto& dir : options_.dirs) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            continue;
+        }
+        std::vector<fs::path> here;
+        fs::directory_iterator it(dir, ec);
+        if (ec && model::isShortage(ec)) {
+            logger_->warn("cannot list plugin directory {}: {}; its plugins stay as they are",
+                          dir.string(), ec.message());
+            if (cut_short) {
+                cut_short->insert(dir);
+            }
+            continue;
+        }
+        for (const fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() == ".so") {
+                here.push_back(it->path());
+            }
+        }
+        std::sort(here.begin(), here.end());
+        out.insert(out.end(), here.begin(), here.end());
+    }
+    return out;
+}
+
+void PluginManager::retrySoon() {
+    if (retry_pending_) {
+        return;
+    }
+    retry_pending_ = true;
+    retry_timer_.expires_after(kShortageRetry);
+    retry_timer_.async_wait(
+        [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& wait) {
+            if (!wait && !alive.expired()) {
+                retry_pending_ = false;
+                rescan();
+            }
+        });
+}
+
+void PluginManager::rescan() {
+    rewatch();
+    std::set<fs::path> cut_short;
+    const auto files = scan(&cut_short);
+    std::set<fs::path> present(files.begin(), files.end());
+    std::vector<fs::path> to_load;
+    // Gone or replaced: stop and unload (their dependents stop with them). A plugin whose
+    // directory could not be listed is not gone.
+    for (auto& record : records_) {
+        const bool gone =
+            !present.contains(record->path) && !cut_short.contains(record->path.parent_path());
+        const bool replaced = !gone && sys::stampOf(record->path) != record->stamp;
+        // A running plugin reads its settings as it starts: new ones take a restart.
+        const bool reconfigured =
+            !gone && !replaced && record->plugin &&
+            (confPath(record->path, record->descriptor.name) != record->conf_path ||
+             sys::stampOf(record->conf_path) != record->conf_stamp);
+        if (!gone && !replaced && !reconfigured) {
+            continue;
+        }
+        if (record->plugin) {
+            logger_->info("plugin {}: {}", record->descriptor.name,
+                          gone       ? "its file is gone; unloading"
+                          : replaced ? "its file changed; restarting"
+                                     : "its configuration changed; restarting");
+            stopRecord(*record, PluginState::Stopped,
+                       gone ? "unloaded" : (replaced ? "replaced" : "reconfigured"));
+        }
+        record->path.clear();  // forgotten below
+    }
+    // Whatever is not running now gets another chance: new files, replaced ones, dependents.
+    std::set<fs::path> running;
+    for (const auto& record : records_) {
+        if (record->plugin) {
+            running.insert(record->path);
+        }
+    }
+    std::erase_if(records_, [](const std::unique_ptr<PluginRecord>& s) { return !s->plugin; });
+    for (const auto& path : files) {
+        if (!running.contains(path)) {
+            to_load.push_back(path);
+        }
+    }
+    load(to_load);
+    if (!cut_short.empty()) {
+        retrySoon();
+    }
+}
+
+void PluginManager::deferForShortage(PluginRecord& record) {
+    record.state = PluginState::Failed;
+    record.reason += "; out of descriptors or memory, trying again in " +
+                     std::to_string(kShortageRetry.count()) + "s";
+    retrySoon();
 }
 
 }  // namespace tend::plugin

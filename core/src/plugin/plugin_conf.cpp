@@ -18,6 +18,7 @@ PluginConf readPluginConf(const fs::path& path, const std::string& name) {
     PluginConf conf = source ? parsePluginConf(*source, name) : PluginConf{};
     for (const auto& d : problems) {
         conf.problems.push_back(d.format());
+        conf.unread = conf.unread || d.transient;
     }
     return conf;
 }

@@ -16,6 +16,8 @@ struct PluginConf {
     bool enabled = true;
     std::map<std::string, std::string, std::less<>> settings;
     std::vector<std::string> problems;
+    bool unread =
+        false;  // the file is there but could not be read for want of descriptors or memory
 };
 
 PluginConf readPluginConf(const std::filesystem::path& path, const std::string& name);

@@ -11,6 +11,7 @@
 
 #include "dispatch/supervisor.hpp"
 #include "model/comma_list.hpp"
+#include "model/shortage.hpp"
 #include "plugin/fault_guard.hpp"
 #include "plugin/instance_view.hpp"
 #include "plugin/job_class_view.hpp"
@@ -80,7 +81,8 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
       options_(std::move(options)),
       subscribers_(std::make_unique<Subscribers>()),
       inotify_(io),
-      rescan_timer_(io) {
+      rescan_timer_(io),
+      retry_timer_(io) {
     if (options_.hang_limit.count() > 0 && options_.on_hang) {
         hang_watch_ = std::make_unique<HangWatch>(options_.hang_limit, options_.on_hang);
     }
@@ -200,27 +202,12 @@ fs::path PluginManager::confPath(const fs::path& plugin, const std::string& name
     return plugin.parent_path() / (name + ".conf");
 }
 
-std::vector<fs::path> PluginManager::scan() const {
-    std::vector<fs::path> out;
-    for (const auto& dir : options_.dirs) {
-        std::error_code ec;
-        if (!fs::is_directory(dir, ec)) {
-            continue;
-        }
-        std::vector<fs::path> here;
-        for (const auto& entry : fs::directory_iterator(dir, ec)) {
-            if (entry.path().extension() == ".so") {
-                here.push_back(entry.path());
-            }
-        }
-        std::sort(here.begin(), here.end());
-        out.insert(out.end(), here.begin(), here.end());
-    }
-    return out;
-}
-
 void PluginManager::start() {
-    load(scan());
+    std::set<fs::path> cut_short;
+    load(scan(&cut_short));
+    if (!cut_short.empty()) {
+        retrySoon();
+    }
     if (options_.watch) {
         watchDirectories();
     }
@@ -254,6 +241,9 @@ void PluginManager::load(const std::vector<fs::path>& files) {
             }
         }
         if (!s.reason.empty()) {
+            if (model::mentionsShortage(s.reason)) {
+                deferForShortage(s);
+            }
             logger_->error("plugin {}: {}", path.string(), s.reason);
             continue;
         }
@@ -273,6 +263,13 @@ void PluginManager::load(const std::vector<fs::path>& files) {
         s.conf = readPluginConf(s.conf_path, s.descriptor.name);
         for (const auto& problem : s.conf.problems) {
             logger_->error("plugin {}: {}", s.descriptor.name, problem);
+        }
+        if (s.conf.unread) {
+            // Not with the defaults: its settings may say `disable`.
+            s.reason = "its configuration " + s.conf_path.string() + " could not be read";
+            deferForShortage(s);
+            logger_->error("plugin {}: {}", s.descriptor.name, s.reason);
+            continue;
         }
         if (!s.conf.enabled) {
             s.state = PluginState::Disabled;
@@ -371,6 +368,9 @@ bool PluginManager::startRecord(PluginRecord& record) {
         }
         record.state = PluginState::Failed;
         record.reason = "cannot load: " + why;
+        if (model::mentionsShortage(why)) {
+            deferForShortage(record);
+        }
         logger_->error("plugin {}: {}", record.descriptor.name, record.reason);
         return false;
     }
@@ -443,50 +443,11 @@ std::optional<std::string> PluginManager::carriedState(const std::string& plugin
 
 void PluginManager::startAgain() {
     records_.clear();
-    load(scan());
-}
-
-void PluginManager::rescan() {
-    rewatch();
-    const auto files = scan();
-    std::set<fs::path> present(files.begin(), files.end());
-    std::vector<fs::path> to_load;
-    // Gone or replaced: stop and unload (their dependents stop with them).
-    for (auto& record : records_) {
-        const bool gone = !present.contains(record->path);
-        const bool replaced = !gone && sys::stampOf(record->path) != record->stamp;
-        // A running plugin reads its settings as it starts: new ones take a restart.
-        const bool reconfigured =
-            !gone && !replaced && record->plugin &&
-            (confPath(record->path, record->descriptor.name) != record->conf_path ||
-             sys::stampOf(record->conf_path) != record->conf_stamp);
-        if (!gone && !replaced && !reconfigured) {
-            continue;
-        }
-        if (record->plugin) {
-            logger_->info("plugin {}: {}", record->descriptor.name,
-                          gone       ? "its file is gone; unloading"
-                          : replaced ? "its file changed; restarting"
-                                     : "its configuration changed; restarting");
-            stopRecord(*record, PluginState::Stopped,
-                       gone ? "unloaded" : (replaced ? "replaced" : "reconfigured"));
-        }
-        record->path.clear();  // forgotten below
+    std::set<fs::path> cut_short;
+    load(scan(&cut_short));
+    if (!cut_short.empty()) {
+        retrySoon();
     }
-    // Whatever is not running now gets another chance: new files, replaced ones, dependents.
-    std::set<fs::path> running;
-    for (const auto& record : records_) {
-        if (record->plugin) {
-            running.insert(record->path);
-        }
-    }
-    std::erase_if(records_, [](const std::unique_ptr<PluginRecord>& s) { return !s->plugin; });
-    for (const auto& path : files) {
-        if (!running.contains(path)) {
-            to_load.push_back(path);
-        }
-    }
-    load(to_load);
 }
 
 std::vector<PluginStatus> PluginManager::status() const {

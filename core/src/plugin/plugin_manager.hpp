@@ -149,7 +149,14 @@ class PluginManager {
     template <typename Fn>
     bool guarded(PluginRecord& record, const char* what, Fn&& fn,
                  GuardClock::time_point* mark = nullptr);
-    std::vector<std::filesystem::path> scan() const;
+    // The plugin files of every directory; a directory that cannot be listed for want of
+    // descriptors or memory is added to `cut_short`.
+    std::vector<std::filesystem::path> scan(std::set<std::filesystem::path>* cut_short) const;
+    // What a shortage of descriptors or memory kept from loading is loaded by a rescan after
+    // kShortageRetry; a plugin it struck is marked failed, saying so, until then.
+    static constexpr std::chrono::seconds kShortageRetry{1};
+    void retrySoon();
+    void deferForShortage(PluginRecord& record);
     std::filesystem::path confPath(const std::filesystem::path& plugin,
                                    const std::string& name) const;
     void watchDirectories();
@@ -189,6 +196,8 @@ class PluginManager {
     std::map<int, DirectoryWatch> watches_;
     std::map<std::filesystem::path, std::filesystem::path> watch_targets_;  // plugins.d -> watched
     boost::asio::steady_timer rescan_timer_;
+    boost::asio::steady_timer retry_timer_;
+    bool retry_pending_ = false;
     bool stanzas_pending_ = false;
     bool tapping_ = false;
     bool tapping_log_ = false;

@@ -134,98 +134,6 @@ std::string runningEffect(const dispatch::ClassEntry* entry, bool removed, bool 
 
 }  // namespace
 
-// The job files present, by what became of each (the parts add up to the whole), then the ones
-// that went: `3 job files: 1 added, 1 changed, 1 unchanged; 1 removed`.
-std::string RescanReport::summary() const {
-    const std::size_t accounted = added.size() + changed.size() + unchanged + kept.size();
-    const std::size_t broken = files > accounted ? files - accounted : 0;
-    std::string out = std::to_string(files) + (files == 1 ? " job file: " : " job files: ") +
-                      std::to_string(added.size()) + " added, " + std::to_string(changed.size()) +
-                      " changed, " + std::to_string(unchanged) + " unchanged";
-    if (!kept.empty()) {
-        out += ", " + std::to_string(kept.size()) + " with errors (last good definition kept)";
-    }
-    if (broken) {
-        out += ", " + std::to_string(broken) + " with errors (not loaded)";
-    }
-    return out + "; " + std::to_string(removed.size()) + " removed";
-}
-
-std::string RescanReport::planText() const {
-    if (plan.empty()) {
-        return dry_run ? "nothing would change" : "nothing changed";
-    }
-    std::string out;
-    for (const auto& step : plan) {
-        const char* verb = "";
-        switch (step.kind) {
-        case PlanStep::Kind::Added:
-            verb = dry_run ? "would add" : "add";
-            break;
-        case PlanStep::Kind::Changed:
-            verb = dry_run ? "would change" : "change";
-            break;
-        case PlanStep::Kind::Removed:
-            verb = dry_run ? "would remove" : "remove";
-            break;
-        case PlanStep::Kind::KeptLastGood:
-            verb = "keep";
-            break;
-        case PlanStep::Kind::PendingRemoval:
-            verb = "gone";
-            break;
-        }
-        out += std::string(verb) + " " + step.job + ": " + step.detail + "\n";
-    }
-    out.pop_back();
-    return out;
-}
-
-void logDiagnostics(spdlog::logger& logger, const RescanReport& report) {
-    for (const auto& d : report.diagnostics) {
-        const auto level =
-            d.severity == grammar::Severity::Error ? spdlog::level::err : spdlog::level::warn;
-        if (d.line == 0) {
-            logger.log(level, "{}: {}", d.path, d.message);
-        } else {
-            logger.log(level, "{}:{}:{}: {}", d.path, d.line, d.column, d.message);
-        }
-    }
-}
-
-void logRescan(spdlog::logger& logger, const std::string& why, const RescanReport& report) {
-    // Before the early return: a new file that never parsed changes nothing, but its
-    // diagnostics are what its author is looking for.
-    logDiagnostics(logger, report);
-    if (report.empty()) {
-        logger.debug("{}: nothing changed ({} job files, {} read)", why, report.files,
-                     report.parsed);
-        return;
-    }
-    for (const auto& step : report.plan) {
-        const char* verb = "";
-        switch (step.kind) {
-        case PlanStep::Kind::Added:
-            verb = "added";
-            break;
-        case PlanStep::Kind::Changed:
-            verb = "changed";
-            break;
-        case PlanStep::Kind::Removed:
-            verb = "removed";
-            break;
-        case PlanStep::Kind::KeptLastGood:
-            verb = "kept";
-            break;
-        case PlanStep::Kind::PendingRemoval:
-            verb = "missing";
-            break;
-        }
-        logger.info("{}: {} {}: {}", why, verb, step.job, step.detail);
-    }
-    logger.info("{}: {} ({} read)", why, report.summary(), report.parsed);
-}
-
 JobStore::JobStore(dispatch::Supervisor& supervisor, std::vector<fs::path> dirs,
                    std::shared_ptr<spdlog::logger> logger)
     : supervisor_(supervisor),
@@ -268,6 +176,12 @@ std::size_t JobStore::directoryIndexOf(const fs::path& path) const {
 
 RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
                             const RescanOptions& options) {
+    if (relist_) {
+        named = nullptr;  // only a whole listing says what the one cut short missed
+    }
+    // Read again whatever could not be read before; consider() notes it again if it still cannot.
+    const std::set<std::string, std::less<>> owed =
+        options.dry_run ? unread_ : std::exchange(unread_, {});
     RescanReport report;
     report.dry_run = options.dry_run;
     const auto now = Clock::now();
@@ -284,6 +198,7 @@ RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
     std::set<std::string, std::less<>> looked_at;
     if (named) {
         looked_at = *named;
+        looked_at.insert(owed.begin(), owed.end());
         for (const auto& [name, known] : known_) {
             if (known.missing_since) {
                 looked_at.insert(name);
@@ -308,22 +223,46 @@ RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
         }
     } else {
         std::vector<grammar::Diagnostic> problems;
-        for (const auto& dir : dirs_) {
+        for (std::size_t i = 0; i < dirs_.size(); ++i) {
             std::error_code ec;
-            if (!fs::is_directory(dir, ec)) {
+            if (!fs::is_directory(dirs_[i], ec)) {
                 continue;
             }
-            for (auto& file : conf::findJobFiles(dir, problems)) {
+            const std::size_t problems_before = problems.size();
+            for (auto& file : conf::findJobFiles(dirs_[i], problems)) {
                 if (owned.insert(file.name).second) {
                     found.push_back(std::move(file));
                 }
             }
+            if (std::any_of(problems.begin() + static_cast<std::ptrdiff_t>(problems_before),
+                            problems.end(),
+                            [](const grammar::Diagnostic& d) { return d.transient; })) {
+                // What the listing did not reach is not gone: the jobs of this directory stay
+                // as they are, and keep their names from the directories after it.
+                report.listing_cut_short = true;
+                for (const auto& [name, known] : known_) {
+                    if (directoryIndexOf(known.path) == i && owned.insert(name).second) {
+                        ++report.files;  // counted as it stands
+                        if (!known.good) {
+                            continue;
+                        }
+                        if (known.error.empty()) {
+                            ++report.unchanged;
+                        } else {
+                            report.kept.push_back(name);
+                        }
+                    }
+                }
+            }
+        }
+        if (!options.dry_run) {
+            relist_ = report.listing_cut_short;
         }
         for (const auto& problem : problems) {
             report.errors.push_back(problem.format());
             report.diagnostics.push_back(problem);
         }
-        report.files = found.size();
+        report.files += found.size();
     }
 
     std::size_t done = 0;
@@ -331,9 +270,12 @@ RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
         if (options.progress) {
             options.progress(++done, found.size());
         }
-        consider(file, coarse_now, options, report);
+        consider(file, coarse_now, owed.contains(file.name), options, report);
     }
     retireMissing(named ? &looked_at : nullptr, owned, now, options, report);
+    if (!options.dry_run && owesARead() && retry_owed_) {
+        retry_owed_();
+    }
     if (named) {
         // The files not looked at count as the whole-tree rescan would have found them.
         for (const auto& [name, known] : known_) {
@@ -350,6 +292,9 @@ RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
                 report.kept.push_back(name);
             }
         }
+        for (const auto& name : report.unread) {
+            report.files += known_.contains(name) ? 0 : 1;  // new, and not read yet
+        }
         std::sort(report.kept.begin(), report.kept.end(),
                   [this](const std::string& a, const std::string& b) {
                       const std::size_t in_a = directoryIndexOf(known_.find(a)->second.path);
@@ -360,7 +305,7 @@ RescanReport JobStore::scan(const std::set<std::string, std::less<>>* named,
     return report;
 }
 
-void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
+void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now, bool read_owed,
                         const RescanOptions& options, RescanReport& report) {
     const sys::FileStamp conf_stamp = sys::stampOf(file.path);
     const sys::FileStamp override_stamp =
@@ -373,7 +318,8 @@ void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
                              known->conf == conf_stamp && known->override_file == override_stamp &&
                              known->racy;
     if (known && known->path == file.path.native() && known->conf == conf_stamp &&
-        known->override_file == override_stamp && !known->racy && !options.reread_all) {
+        known->override_file == override_stamp && !known->racy && !options.reread_all &&
+        !read_owed) {
         if (!options.dry_run) {
             known->missing_since.reset();
         }
@@ -386,6 +332,11 @@ void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
     }
     ++report.parsed;
     auto result = conf::loadJobFile(file.name, file.path, registry_);
+    if (!result.job && std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                                   [](const grammar::Diagnostic& d) { return d.transient; })) {
+        deferRead(file.name, known, result, options, report);
+        return;
+    }
     // The first error as `file:line:col: message`, for status and the plan.
     std::string headline;
     for (const auto& d : result.diagnostics) {
@@ -464,6 +415,29 @@ void JobStore::consider(const conf::JobFile& file, std::int64_t coarse_now,
         supervisor_.setClass(definition);
     }
     supervisor_.setFileError(file.name, {});
+}
+
+void JobStore::deferRead(const std::string& name, Known* known, const conf::LoadResult& result,
+                         const RescanOptions& options, RescanReport& report) {
+    for (const auto& diagnostic : result.diagnostics) {
+        report.errors.push_back(diagnostic.format());
+        report.diagnostics.push_back(diagnostic);
+    }
+    report.unread.push_back(name);
+    if (known && known->good) {
+        report.plan.push_back(
+            {PlanStep::Kind::KeptLastGood, name,
+             "not read for want of descriptors or memory; the definition in force stays until it "
+             "can be"});
+    }
+    if (options.dry_run) {
+        return;
+    }
+    // Its stamps are not taken: the next read must not find the file "unchanged".
+    unread_.insert(name);
+    if (known) {
+        known->missing_since.reset();
+    }
 }
 
 void JobStore::retireMissing(const std::set<std::string, std::less<>>* looked_at,

@@ -51,6 +51,10 @@ struct RescanReport {
     std::vector<std::string> changed;
     std::vector<std::string> removed;
     std::vector<std::string> kept;  // broken now; the last good definition stays in force
+    // Could not be read for want of descriptors or memory: as they were, and read again soon.
+    std::vector<std::string> unread;
+    // A job directory could not be listed whole for the same want: its jobs stay as they are.
+    bool listing_cut_short = false;
     std::size_t unchanged = 0;
     std::size_t files = 0;
     std::size_t parsed = 0;  // files read and parsed by this rescan; the rest were unchanged
@@ -58,7 +62,7 @@ struct RescanReport {
     std::vector<grammar::Diagnostic> diagnostics;  // the same, for tend's log
     std::vector<PlanStep> plan;
 
-    bool empty() const { return plan.empty(); }
+    bool empty() const { return plan.empty() && unread.empty() && !listing_cut_short; }
     // "3 job files: 1 added, 1 changed, 0 removed, 1 unchanged; 1 kept its last good ..."
     std::string summary() const;
     // The plan, one line per step ("nothing to do" when empty).
@@ -100,6 +104,16 @@ class JobStore {
     // Since when the longest-missing job file has been missing, if one is: its removal falls
     // due a grace period later, and the watcher rescans again then.
     std::optional<std::chrono::steady_clock::time_point> oldestMissing() const;
+
+    // Out of descriptors or memory, a job file cannot be opened, or a directory listed, though
+    // nothing is wrong with it. Such a file is not taken as broken, nor a job whose directory was
+    // not listed as removed: the store owes them another read, which every later rescan gives
+    // (a named one takes them in, or looks at the whole tree after a listing cut short).
+    // `retry` is called after each rescan that leaves one owed; the watcher rescans after
+    // kShortageRetry.
+    static constexpr std::chrono::seconds kShortageRetry{1};
+    void onRetryOwed(std::function<void()> retry) { retry_owed_ = std::move(retry); }
+    bool owesARead() const { return relist_ || !unread_.empty(); }
     // Resolved targets of job files that are symlinks (of the named jobs' files, when given), to
     // watch them too.
     std::vector<std::filesystem::path> symlinkTargets(
@@ -122,9 +136,13 @@ class JobStore {
     // Both rescans: `named` null looks at the whole tree.
     RescanReport scan(const std::set<std::string, std::less<>>* named,
                       const RescanOptions& options);
-    // Reads `file` if its stamps changed and applies what changed.
-    void consider(const conf::JobFile& file, std::int64_t coarse_now, const RescanOptions& options,
-                  RescanReport& report);
+    // Reads `file` if its stamps changed (or a read of it is owed) and applies what changed.
+    void consider(const conf::JobFile& file, std::int64_t coarse_now, bool read_owed,
+                  const RescanOptions& options, RescanReport& report);
+    // A job file that could not be read for want of descriptors or memory: reported, left as it
+    // was, and owed another read.
+    void deferRead(const std::string& name, Known* known, const conf::LoadResult& result,
+                   const RescanOptions& options, RescanReport& report);
     // Known files that no file on the search path owns any more (among `looked_at`, when
     // given): missing now, removed once their grace is over.
     void retireMissing(const std::set<std::string, std::less<>>* looked_at,
@@ -141,6 +159,9 @@ class JobStore {
     std::shared_ptr<spdlog::logger> logger_;
     conf::StanzaRegistry registry_;
     std::map<std::string, Known, std::less<>> known_;
+    std::set<std::string, std::less<>> unread_;  // job files to read again (see owesARead)
+    bool relist_ = false;                        // a directory's listing was cut short
+    std::function<void()> retry_owed_;
 };
 
 }  // namespace tend::store

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "dispatch/supervisor.hpp"
+#include "model/shortage.hpp"
 #include "store/job_store.hpp"
 
 namespace tend::store {
@@ -40,10 +41,41 @@ JobWatcher::JobWatcher(boost::asio::io_context& io, JobStore& config,
       options_(options),
       inotify_(io),
       timer_(io),
-      rescan_(io) {}
+      rescan_(io),
+      retry_(io) {
+    store_.onRetryOwed([this] { retrySoon(); });
+    if (store_.owesARead()) {
+        retrySoon();  // from the first load, before there was a watcher to hear of it
+    }
+}
 
 JobWatcher::~JobWatcher() {
     *alive_ = false;
+    store_.onRetryOwed({});
+}
+
+void JobWatcher::retrySoon() {
+    if (retry_pending_) {
+        return;
+    }
+    retry_pending_ = true;
+    std::weak_ptr<bool> alive = alive_;
+    retry_.expires_after(JobStore::kShortageRetry);
+    retry_.async_wait([this, alive](const boost::system::error_code& ec) {
+        if (ec || alive.expired()) {
+            return;
+        }
+        retry_pending_ = false;
+        if (rewatch_ && inotify_.isOpen()) {
+            rewatch_ = false;
+            watchTree();
+        }
+        RescanOptions rescan;
+        rescan.removal_grace = options_.removal_grace;
+        // No names: the store adds the files it owes a read, or lists the whole tree again.
+        logRescan(*logger_, "job files tried again", store_.rescanNamed({}, rescan));
+        supervisor_.poll();
+    });
 }
 
 bool JobWatcher::start() {
@@ -111,6 +143,13 @@ void JobWatcher::watchTree() {
             if (it->is_directory(ec) && !it->is_symlink(ec)) {
                 addWatch(it->path(), true);
             }
+        }
+        if (ec && model::isShortage(ec)) {
+            // Out of descriptors, the subdirectories not reached are not watched yet.
+            logger_->warn("cannot watch every directory below {}: {}; trying again in {}s",
+                          dir.string(), ec.message(), JobStore::kShortageRetry.count());
+            rewatch_ = true;
+            retrySoon();
         }
     }
     for (const auto& target : store_.symlinkTargets()) {

@@ -63,6 +63,9 @@ class JobWatcher {
     void schedule(std::chrono::milliseconds delay);
     void apply();
     void scheduleRescan();
+    // A rescan after JobStore::kShortageRetry, for what a shortage of descriptors or memory
+    // kept from being read or watched.
+    void retrySoon();
     void degrade(const std::string& why);
 
     boost::asio::io_context& io_;
@@ -83,6 +86,8 @@ class JobWatcher {
     bool degraded_ = false;                       // said once that something is not watched
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer rescan_;
+    boost::asio::steady_timer retry_;
+    bool retry_pending_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sys/spawn.hpp"
 
+#include "model/shortage.hpp"
 #include "sys/clone_into_cgroup.hpp"
 
 #include <fcntl.h>
@@ -318,11 +319,6 @@ std::string describe(Stage stage, int error, const ProcessSetup& setup, const st
     return what + ": " + std::strerror(error);
 }
 
-// An error that says the system, or tend, ran short of something it gets back.
-bool isShortage(int error) {
-    return error == EAGAIN || error == ENOMEM || error == EMFILE || error == ENFILE;
-}
-
 }  // namespace
 
 std::string resolveExecutable(const std::string& name, const std::vector<std::string>& env,
@@ -402,7 +398,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup, int cgroup_dir_fd) {
     const int devnull = slots ? slots->null : ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) {
         outcome.error = std::string("open /dev/null: ") + std::strerror(errno);
-        outcome.short_of_resources = isShortage(errno);
+        outcome.short_of_resources = model::isShortage(errno);
         return outcome;
     }
     const auto closeDevNull = [&] {
@@ -418,7 +414,7 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup, int cgroup_dir_fd) {
                 static_cast<ssize_t>(setup.script.size()) ||
             ::lseek(script_fd, 0, SEEK_SET) < 0) {
             outcome.error = std::string("pass the script: ") + std::strerror(errno);
-            outcome.short_of_resources = isShortage(errno);
+            outcome.short_of_resources = model::isShortage(errno);
             closeDevNull();
             if (script_fd >= 0) {
                 ::close(script_fd);
@@ -495,14 +491,14 @@ SpawnOutcome spawnProcess(const ProcessSetup& setup, int cgroup_dir_fd) {
     }
     if (pid < 0) {
         outcome.error = std::string("fork: ") + std::strerror(fork_error);
-        outcome.short_of_resources = isShortage(fork_error);
+        outcome.short_of_resources = model::isShortage(fork_error);
         return outcome;
     }
     if (failure.stage != Stage::None) {
         int status = 0;
         ::waitpid(pid, &status, 0);  // it has already _exit()ed
         outcome.error = describe(failure.stage, failure.error, setup, path);
-        outcome.short_of_resources = isShortage(failure.error);  // exec: ENOMEM, say
+        outcome.short_of_resources = model::isShortage(failure.error);  // exec: ENOMEM, say
         return outcome;
     }
     outcome.pid = pid;

@@ -45,6 +45,9 @@ struct Diagnostic {
     Severity severity = Severity::Error;
     std::string message;
     std::string source_line;  // the line the column points into
+    // Reading the file failed for want of descriptors or memory: not the file's fault, and a
+    // later read may succeed.
+    bool transient = false;
 
     // `path:line:col: error: message` followed by the source line and a caret.
     std::string format() const;
