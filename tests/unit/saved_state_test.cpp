@@ -132,6 +132,26 @@ TEST_F(SavedStateTest, ARespawnDelayIsArmedAgainAndRunsOut) {
     EXPECT_THAT(status(*after_, "crasher"), HasSubstr("crasher start/running"));
 }
 
+// A re-exec neither restarts the delay nor cuts it short: the respawn comes when it would have.
+TEST_F(SavedStateTest, ARespawnDelayRunsOnFromWhereItWas) {
+    const std::string job = "respawn\nrespawn limit unlimited\nrespawn delay 400ms\nexec false\n";
+    addJob(*before_, "crasher", job);
+    ASSERT_TRUE(before_->start("crasher", {}, {}).ok);
+    platform_.exited(lastPid());
+    before_->onChildExit(lastPid(), {false, 1});
+    const std::size_t spawns = platform_.spawned.size();
+    platform_.advance(300ms);
+    ASSERT_EQ(platform_.spawned.size(), spawns);
+
+    EXPECT_THAT(reexec({{"crasher", job}}), IsEmpty());
+    before_.reset();
+    platform_.advance(99ms);
+    EXPECT_EQ(platform_.spawned.size(), spawns) << "sooner than 400 ms after the exit";
+    platform_.advance(2ms);
+    EXPECT_EQ(platform_.spawned.size(), spawns + 1) << "the delay started over at the re-exec";
+    EXPECT_THAT(status(*after_, "crasher"), HasSubstr("crasher start/running"));
+}
+
 TEST_F(SavedStateTest, AnInstanceWhoseJobIsGoneIsSentSigtermAndReported) {
     addJob(*before_, "gone", "exec sleep 100\n");
     ASSERT_TRUE(before_->start("gone", {}, {}).ok);

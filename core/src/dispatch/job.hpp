@@ -113,6 +113,7 @@ struct Job {
     sys::TimePoint respawn_window_start{};
     std::uint32_t backoff_ms = 0;        // the next respawn waits this long
     std::uint32_t pending_delay_ms = 0;  // set while a respawn waits in post-stop
+    sys::TimePoint delay_due{};          // and when that wait ends (a re-exec keeps what is left)
     sys::TimePoint main_started{};
     unsigned respawns = 0;  // total, for status
     bool respawn_after_post_start = false;

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <chrono>
 
 #include "dispatch/supervisor.hpp"
@@ -140,8 +141,11 @@ SavedState Supervisor::save() const {
             saved.respawn_window_start_ns = nanosOf(job->respawn_window_start);
             saved.backoff_ms = job->backoff_ms;
             if (job->delay_timer != 0) {
-                // The timer's end is not kept; the delay counts again from now, whole.
-                saved.delay_left_ms = job->pending_delay_ms;
+                // What is left of it: the next tend arms a timer for that, at least 1 ms.
+                const auto left =
+                    std::chrono::ceil<std::chrono::milliseconds>(job->delay_due - platform_.now());
+                saved.delay_left_ms = static_cast<std::uint32_t>(
+                    std::clamp<std::int64_t>(left.count(), 1, job->pending_delay_ms));
             }
             saved.main_started_ns = nanosOf(job->main_started);
             saved.respawns = job->respawns;
@@ -270,7 +274,7 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
             platform_.adoptChild(saved.pid);
         }
         if (saved.state == State::PostStop && saved.pid == 0) {
-            // Waiting out its respawn delay: the delay is armed again, whole.
+            // Waiting out its respawn delay: armed again for what was left of it.
             job.goal = Goal::Start;
             job.pending_delay_ms = std::max<std::uint32_t>(saved.delay_left_ms, 1);
             delayRespawn(job);

@@ -22,6 +22,7 @@ bool Supervisor::delayRespawn(Job& job) {
     }
     job.goal = Goal::Respawn;
     Job* target = &job;
+    job.delay_due = platform_.now() + sys::Millis(job.pending_delay_ms);
     logger_->info("{} respawning in {} (starts kept {} apart)", job.displayName(),
                   formatMillis(job.pending_delay_ms), formatMillis(job.backoff_ms));
     job.delay_timer = platform_.startTimer(sys::Millis(job.pending_delay_ms), [this, target] {
