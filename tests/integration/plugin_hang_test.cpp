@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
-// A plugin whose call never returns holds tend's loop for good. The hang watch notices, and tend
-// replaces itself with its binary: the same pid, so the jobs stay its children; the next tend
+// A plugin whose call never returns holds tend's loop for good; one whose code crashes would take
+// tend down. The hang watch, or the fatal signal's handler (daemon/crash_exec.hpp), has tend
+// replace itself with its binary: the same pid, so the jobs stay its children; the next tend
 // adopts them and their output pipes, and refuses the plugin, saying why.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 
 #include "support/plugin_fixture.hpp"
@@ -53,6 +55,51 @@ TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutT
     EXPECT_GT(numberedLines(logPath("writer")), 0);
 
     // The plugin's event now does nothing, and tend answers.
+    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+    EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
+    EXPECT_FALSE(processAlive(svc));
+}
+
+// The same way out for a plugin whose code crashes (a store to an unmapped address in an event
+// callback, SIGSEGV): tend replaces its program in the same process, without the plugin.
+TEST_F(PluginHang, APluginThatCrashesIsCutOffAndTendRunsOnWithItsJobsWithoutIt) {
+    install("segfault_in_callback");
+    install("echo");
+    writeJob("svc", "start on startup\nexec sleep 1000\n");
+    writeJob("writer",
+             "start on startup\nscript\n"
+             "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
+             "end script\n");
+    ASSERT_TRUE(startWithPlugins());
+    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
+    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    const pid_t tend = tendPid();
+    const pid_t svc = mainPidOf("svc");
+    const pid_t writer = mainPidOf("writer");
+
+    ctl("emit", "--no-wait", "fault");  // its answer is lost with the old program
+    ASSERT_TRUE(waitFor([&] { return stateOf("segfault_in_callback").first == "failed"; }, 60s))
+        << tendLog();
+    EXPECT_THAT(stateOf("segfault_in_callback").second,
+                HasSubstr("it crashed (SIGSEGV) in a call into it (an event callback); tend "
+                          "replaced itself to run on without it"));
+    EXPECT_THAT(tendLog(), HasSubstr("starting afresh and adopting the running jobs"));
+    EXPECT_TRUE(processAlive(tend));
+    EXPECT_EQ(tendPid(), tend);
+    EXPECT_EQ(mainPidOf("svc"), svc);
+    EXPECT_EQ(mainPidOf("writer"), writer);
+    EXPECT_EQ(stateOf("echo").first, "running") << "the other plugin did not come back";
+
+    // The writer's lines go on reaching its log. (Lines the old program had read and not yet
+    // written are lost with it: a crash gives no time to write them.)
+    const auto lastLine = [&] {
+        const std::string log = readFile(logPath("writer"));
+        const auto at = log.rfind("line ", log.size() > 1 ? log.size() - 2 : 0);
+        return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 5);
+    };
+    const int before = lastLine();
+    ASSERT_TRUE(waitFor([&] { return lastLine() > before + 20; }, 20s)) << tendLog();
+
     EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
     EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
     EXPECT_FALSE(processAlive(svc));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/daemon.hpp"
+#include "daemon/crash_exec.hpp"
 #include "daemon/fault_points.hpp"
 #include "daemon/in_process_control.hpp"
 #include "daemon/leftovers.hpp"
@@ -339,11 +340,9 @@ int runDaemon(DaemonOptions options) {
         // loop may hold the logger's lock). The router is a thread of its own: it writes what
         // the pipes hold, so that the next tend goes on where it stopped.
         router.pause();
-        HungTendExec exec;
-        exec.binary = options.binary;
-        exec.command_line = options.command_line;
-        exec.state_path = options.runtime_dir / "reexec-state";
-        exec.listen_fd = control_server ? control_server->listenerDescriptor() : -1;
+        HungTendExec exec{options.binary, options.command_line,
+                          options.runtime_dir / "reexec-state",
+                          control_server ? control_server->listenerDescriptor() : -1, ""};
         std::ostringstream limit;
         limit << options.plugin_hang_limit_ms / 1000.0 << " s";
         exec.limit_text = limit.str();
@@ -431,6 +430,10 @@ int runDaemon(DaemonOptions options) {
         logger->critical("{}", listen_error);
         return 1;
     }
+    const CrashExec crash_exec(
+        {options.binary, options.command_line, options.runtime_dir / "reexec-state",
+         server.listenerDescriptor(), ""},
+        plugins);
     const fs::path pid_file = options.runtime_dir / "tend.pid";
     std::ofstream(pid_file) << ::getpid() << '\n';
 

@@ -367,10 +367,13 @@ std::string replaceWithoutState(const HungTendExec& exec,
             kept.push_back(fd);
         }
     }
-    std::vector<std::string> args =
-        nextCommandLine(exec.command_line, exec.binary, exec.state_path, exec.listen_fd, -1);
+    std::vector<std::string> args = statelessCommandLine(exec);
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     return execKeeping(exec.binary, args, kept);
+}
+
+std::vector<std::string> statelessCommandLine(const HungTendExec& exec) {
+    return nextCommandLine(exec.command_line, exec.binary, exec.state_path, exec.listen_fd, -1);
 }
 
 std::optional<dispatch::SavedState> readSavedState(const fs::path& state_path, std::string& error) {

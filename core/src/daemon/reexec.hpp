@@ -101,6 +101,9 @@ std::string replaceHungTend(const HungTendExec& exec, const std::string& plugin,
 std::string replaceWithoutState(const HungTendExec& exec,
                                 const std::vector<std::string>& extra_args);
 
+// The command line replaceWithoutState execs, `extra_args` not included.
+std::vector<std::string> statelessCommandLine(const HungTendExec& exec);
+
 // What `tend --state-version` prints.
 std::string stateVersionLine();
 

@@ -39,6 +39,11 @@ class HangWatch {
     // the call it interrupts, for leave(); `plugin` must outlive the call.
     Call enter(const std::string& plugin, const char* what);
     void leave(Call resumed);
+    // The call the loop is in, if any: read on the loop's own thread, from a signal handler too
+    // (two lock-free loads).
+    Call current() const {
+        return {plugin_.load(std::memory_order_relaxed), what_.load(std::memory_order_relaxed)};
+    }
     // Whether the thread sleeps until the next call (for tests).
     bool sleeping() const { return started_.load() && !armed_.load(); }
 

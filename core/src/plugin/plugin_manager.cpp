@@ -134,6 +134,14 @@ PluginManager::PluginManager(boost::asio::io_context& io, dispatch::Supervisor& 
         });
 }
 
+PluginManager::CurrentCall PluginManager::currentCall() const noexcept {
+    if (!hang_watch_) {
+        return {};
+    }
+    const HangWatch::Call call = hang_watch_->current();
+    return {call.plugin, call.what};
+}
+
 PluginManager::~PluginManager() {
     *alive_ = false;
     stopAll();

@@ -136,6 +136,14 @@ class PluginManager {
     // fails, goes, or drops the responder without answering.
     bool runCommand(const std::string& name, const CommandCall& call, CommandResponder reply);
 
+    // The call into a plugin tend's loop is in (nothing when the hang watch is off): for a
+    // fatal signal's handler on the loop's thread, which may read nothing else.
+    struct CurrentCall {
+        const std::string* plugin = nullptr;  // null: none
+        const char* what = nullptr;
+    };
+    CurrentCall currentCall() const noexcept;
+
     class Host;
 
   private:
