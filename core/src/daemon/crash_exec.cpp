@@ -118,7 +118,10 @@ void keepOnlyPipesAndListener(int listen_fd) {
 }
 
 void dieOf(int signal) {
-    ::signal(signal, SIG_DFL);
+    struct sigaction fatal {};
+    fatal.sa_handler = SIG_DFL;
+    sigemptyset(&fatal.sa_mask);
+    ::sigaction(signal, &fatal, nullptr);
     ::raise(signal);  // delivered once the handler returns, if the fault does not come again
 }
 
@@ -160,7 +163,7 @@ void onFatalSignal(int signal, siginfo_t*, void*) {
         sigaddset(&held, session_signal);
     }
     ::sigprocmask(SIG_SETMASK, &held, nullptr);
-    ::execv(plan->binary.c_str(), argv);
+    ::execve(plan->binary.c_str(), argv, environ);  // execve: the one of them a handler may call
     errno = saved_errno;
     dieOf(signal);
 }
