@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -179,8 +180,11 @@ void PluginManager::rescan() {
     // Gone or replaced: stop and unload (their dependents stop with them). A plugin whose
     // directory could not be listed is not gone.
     for (auto& record : records_) {
-        const bool gone =
-            !present.contains(record->path) && !cut_short.contains(record->path.parent_path());
+        const bool unlisted =
+            std::any_of(cut_short.begin(), cut_short.end(), [&](const fs::path& dir) {
+                return dir / record->path.filename() == record->path;  // as scan() made it
+            });
+        const bool gone = !present.contains(record->path) && !unlisted;
         const bool replaced = !gone && sys::stampOf(record->path) != record->stamp;
         // A running plugin reads its settings as it starts: new ones take a restart.
         const bool reconfigured =
