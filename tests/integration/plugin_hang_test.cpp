@@ -18,20 +18,27 @@ namespace {
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-class PluginHang : public TendPlugins {};
+class PluginHang : public TendPlugins {
+  protected:
+    // `faulty` and echo loaded; svc (a service) and writer (a numbered line every 2 ms)
+    // running, the writer's log begun. Tests ASSERT_NO_FATAL_FAILURE it.
+    void startWithServiceAndWriter(const std::string& faulty) {
+        install(faulty);
+        install("echo");
+        writeJob("svc", "start on startup\nexec sleep 1000\n");
+        writeJob("writer",
+                 "start on startup\nscript\n"
+                 "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
+                 "end script\n");
+        ASSERT_TRUE(startWithPlugins());
+        ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
+        ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    }
+};
 
 TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutThePlugin) {
-    install("hangs_in_callback");
-    install("echo");
-    writeJob("svc", "start on startup\nexec sleep 1000\n");
-    writeJob("writer",
-             "start on startup\nscript\n"
-             "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
-             "end script\n");
     extra_args_ = {"--plugin-hang-limit", "2"};
-    ASSERT_TRUE(startWithPlugins());
-    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
-    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    ASSERT_NO_FATAL_FAILURE(startWithServiceAndWriter("hangs_in_callback"));
     const pid_t tend = tendPid();
     const pid_t svc = mainPidOf("svc");
     const pid_t writer = mainPidOf("writer");
@@ -63,16 +70,7 @@ TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutT
 // The same way out for a plugin whose code crashes (a store to an unmapped address in an event
 // callback, SIGSEGV): tend replaces its program in the same process, without the plugin.
 TEST_F(PluginHang, APluginThatCrashesIsCutOffAndTendRunsOnWithItsJobsWithoutIt) {
-    install("segfault_in_callback");
-    install("echo");
-    writeJob("svc", "start on startup\nexec sleep 1000\n");
-    writeJob("writer",
-             "start on startup\nscript\n"
-             "  i=0; while :; do i=$((i+1)); echo \"line $i\"; sleep 0.002; done\n"
-             "end script\n");
-    ASSERT_TRUE(startWithPlugins());
-    ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
-    ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
+    ASSERT_NO_FATAL_FAILURE(startWithServiceAndWriter("segfault_in_callback"));
     const pid_t tend = tendPid();
     const pid_t svc = mainPidOf("svc");
     const pid_t writer = mainPidOf("writer");
