@@ -34,59 +34,56 @@ class PluginHang : public TendPlugins {
         ASSERT_TRUE(waitFor([&] { return mainPidOf("svc") > 0 && mainPidOf("writer") > 0; }));
         ASSERT_TRUE(waitForFile(logPath("writer"), "line 20\n", 20s));
     }
+
+    // Sets `faulty` off (`emit fault`) and checks what both ways out share: the plugin failed,
+    // and the same tend process runs on with the same jobs and the other plugin. Returns why
+    // the plugin failed.
+    std::string setOffAndExpectTheSameTendWithoutIt(const std::string& faulty) {
+        const pid_t tend = tendPid();
+        const pid_t svc = mainPidOf("svc");
+        const pid_t writer = mainPidOf("writer");
+        ctl("emit", "--no-wait", "fault");  // its answer is lost with the loop or the program
+        EXPECT_TRUE(waitFor([&] { return stateOf(faulty).first == "failed"; }, 60s)) << tendLog();
+        EXPECT_THAT(tendLog(), HasSubstr("starting afresh and adopting the running jobs"));
+        // The same process, the same jobs: tend replaced its program, not itself.
+        EXPECT_TRUE(processAlive(tend));
+        EXPECT_EQ(tendPid(), tend);
+        EXPECT_EQ(mainPidOf("svc"), svc);
+        EXPECT_EQ(mainPidOf("writer"), writer);
+        EXPECT_EQ(stateOf("echo").first, "running") << "the other plugin did not come back";
+        return stateOf(faulty).second;
+    }
+
+    // The plugin's event now does nothing, and tend answers and stops a job.
+    void expectTheEventInertAndAStopDone() {
+        const pid_t svc = mainPidOf("svc");
+        EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
+        EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
+        EXPECT_FALSE(processAlive(svc));
+    }
 };
 
 TEST_F(PluginHang, ACallThatNeverReturnsIsCutOffAndTendRunsOnWithItsJobsWithoutThePlugin) {
     extra_args_ = {"--plugin-hang-limit", "2"};
     ASSERT_NO_FATAL_FAILURE(startWithServiceAndWriter("hangs_in_callback"));
-    const pid_t tend = tendPid();
-    const pid_t svc = mainPidOf("svc");
-    const pid_t writer = mainPidOf("writer");
-
-    ctl("emit", "--no-wait", "fault");  // its answer may be lost with the loop
-    ASSERT_TRUE(waitFor([&] { return stateOf("hangs_in_callback").first == "failed"; }, 60s))
-        << tendLog();
-    EXPECT_THAT(stateOf("hangs_in_callback").second,
+    EXPECT_THAT(setOffAndExpectTheSameTendWithoutIt("hangs_in_callback"),
                 HasSubstr("a call into it (an event callback) did not return in 2 s; tend "
                           "replaced itself to run on without it"));
-    EXPECT_THAT(tendLog(), HasSubstr("starting afresh and adopting the running jobs"));
-    EXPECT_TRUE(processAlive(tend));
-    // The same process, the same jobs: tend replaced its program, not itself.
-    EXPECT_EQ(mainPidOf("svc"), svc);
-    EXPECT_EQ(mainPidOf("writer"), writer);
-    EXPECT_EQ(stateOf("echo").first, "running") << "the other plugin did not come back";
 
     // The writer's lines go on reaching its log, none lost or doubled across the exec.
     const int before = numberedLines(logPath("writer"));
     ASSERT_TRUE(waitFor([&] { return numberedLines(logPath("writer")) > before + 20; }, 20s));
     EXPECT_GT(numberedLines(logPath("writer")), 0);
-
-    // The plugin's event now does nothing, and tend answers.
-    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
-    EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
-    EXPECT_FALSE(processAlive(svc));
+    expectTheEventInertAndAStopDone();
 }
 
 // The same way out for a plugin whose code crashes (a store to an unmapped address in an event
 // callback, SIGSEGV): tend replaces its program in the same process, without the plugin.
 TEST_F(PluginHang, APluginThatCrashesIsCutOffAndTendRunsOnWithItsJobsWithoutIt) {
     ASSERT_NO_FATAL_FAILURE(startWithServiceAndWriter("segfault_in_callback"));
-    const pid_t tend = tendPid();
-    const pid_t svc = mainPidOf("svc");
-    const pid_t writer = mainPidOf("writer");
-
-    ctl("emit", "--no-wait", "fault");  // its answer is lost with the old program
-    ASSERT_TRUE(waitFor([&] { return stateOf("segfault_in_callback").first == "failed"; }, 60s))
-        << tendLog();
-    EXPECT_THAT(stateOf("segfault_in_callback").second,
+    EXPECT_THAT(setOffAndExpectTheSameTendWithoutIt("segfault_in_callback"),
                 HasSubstr("it crashed (SIGSEGV) in a call into it (an event callback); tend "
                           "replaced itself to run on without it"));
-    EXPECT_THAT(tendLog(), HasSubstr("starting afresh and adopting the running jobs"));
-    EXPECT_TRUE(processAlive(tend));
-    EXPECT_EQ(tendPid(), tend);
-    EXPECT_EQ(mainPidOf("svc"), svc);
-    EXPECT_EQ(mainPidOf("writer"), writer);
-    EXPECT_EQ(stateOf("echo").first, "running") << "the other plugin did not come back";
 
     // The writer's lines go on reaching its log. (Lines the old program had read and not yet
     // written are lost with it: a crash gives no time to write them.)
@@ -97,10 +94,7 @@ TEST_F(PluginHang, APluginThatCrashesIsCutOffAndTendRunsOnWithItsJobsWithoutIt) 
     };
     const int before = lastLine();
     ASSERT_TRUE(waitFor([&] { return lastLine() > before + 20; }, 20s)) << tendLog();
-
-    EXPECT_EQ(ctl("emit", "fault").exit_code, 0);
-    EXPECT_EQ(ctl("stop", "svc").exit_code, 0);
-    EXPECT_FALSE(processAlive(svc));
+    expectTheEventInertAndAStopDone();
 }
 
 TEST_F(PluginHang, ARefusedPluginIsNotLoadedAndSaysWhy) {
