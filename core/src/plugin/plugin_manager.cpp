@@ -210,12 +210,16 @@ fs::path PluginManager::confPath(const fs::path& plugin, const std::string& name
     return plugin.parent_path() / (name + ".conf");
 }
 
-void PluginManager::start() {
+void PluginManager::loadEverything() {
     std::set<fs::path> cut_short;
     load(scan(&cut_short));
     if (!cut_short.empty()) {
         retrySoon();
     }
+}
+
+void PluginManager::start() {
+    loadEverything();
     if (options_.watch) {
         watchDirectories();
     }
@@ -451,11 +455,7 @@ std::optional<std::string> PluginManager::carriedState(const std::string& plugin
 
 void PluginManager::startAgain() {
     records_.clear();
-    std::set<fs::path> cut_short;
-    load(scan(&cut_short));
-    if (!cut_short.empty()) {
-        retrySoon();
-    }
+    loadEverything();
 }
 
 std::vector<PluginStatus> PluginManager::status() const {

@@ -148,6 +148,8 @@ class PluginManager {
 
   private:
     void load(const std::vector<std::filesystem::path>& files);
+    // Every plugin of every directory (a directory that could not be listed: again later).
+    void loadEverything();
     bool startRecord(PluginRecord& record);
     void stopRecord(PluginRecord& record, PluginState state, const std::string& reason);
     void fail(PluginRecord& record, const std::string& what);
