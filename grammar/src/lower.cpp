@@ -94,9 +94,11 @@ std::string stripCommonIndent(std::string_view body) {
             eol = body.size();
         }
         std::string_view line = body.substr(pos, eol - pos);
-        if (has_newline && line.ends_with('\r')) {
-            // A file saved with CRLF line ends: the shell would take the CR as part of the
-            // line's last word (`exit 0\r` is no number).
+        // A file saved with CRLF line ends: the shell would take the CR as part of the line's
+        // last word (`exit 0\r` is no number). Every CR at the line's end goes, not one: a body
+        // printed and read again must be the same, and one CR less per read would not be (the
+        // job-file fuzzer's round trip found `x\r\r\n`).
+        while (has_newline && line.ends_with('\r')) {
             line.remove_suffix(1);
         }
         // Blank lines neither shape the prefix nor lose characters to it, so that a body reads

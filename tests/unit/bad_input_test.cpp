@@ -82,6 +82,19 @@ TEST(BadInput, CrlfLineEndsReadAsTheSameJobAndALoneCrIsNoLineEnd) {
                                               "'description \"y\"'"));
 }
 
+// Found by fuzz_job_file: a script line ending in several CRs lost one per read, so the printed
+// job read back as another. Every CR before the line end goes at the first read.
+TEST(BadInput, AScriptLineEndingInSeveralCrsReadsBackTheSameOncePrinted) {
+    const auto first = loadText("script\n  echo a \r\r\r\n  echo b\r\n  echo c\nend script\n");
+    ASSERT_TRUE(first.job) << formatted(first);
+    const std::string printed = conf::printJobClass(*first.job);
+    EXPECT_EQ(printed.find('\r'), std::string::npos) << printed;
+    const auto again = loadText(printed);
+    ASSERT_TRUE(again.job) << formatted(again);
+    EXPECT_TRUE(*again.job == *first.job) << printed;
+    EXPECT_EQ(conf::printJobClass(*again.job), printed);
+}
+
 TEST(BadInput, AnUnterminatedQuoteAtEndOfFilePointsAtTheQuote) {
     const auto result = loadText("exec x\ndescription \"never closed");
     EXPECT_FALSE(result.job);
