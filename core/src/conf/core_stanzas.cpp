@@ -58,11 +58,11 @@ StanzaHandler flag(bool JobClass::*field) {
 void setProcess(StanzaContext& c, model::ProcessType type, std::size_t consumed) {
     const bool script = c.stanza().block.has_value();
     if (script) {
-        c.job().process(type) = model::Process{true, c.stanza().block->body};
+        c.job().processes.set(type, model::Process{true, c.stanza().block->body});
         return;
     }
     if (c.expectSomeArgs(consumed, "a command")) {
-        c.job().process(type) = model::Process{false, c.commandFrom(consumed)};
+        c.job().processes.set(type, model::Process{false, c.commandFrom(consumed)});
     }
 }
 

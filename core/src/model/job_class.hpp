@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/sparse_value.hpp"
@@ -35,6 +36,35 @@ struct Process {
     bool script = false;  // a `script` block run by `/bin/sh -e`, else an `exec` command line
     std::string command;  // the raw exec text, or the script body
     friend bool operator==(const Process&, const Process&) = default;
+};
+
+// The processes a job defines, in ProcessType order. Most define only the main one, so only
+// what is set is held: an array of five optional processes cost 240 bytes a job.
+class ProcessTable {
+  public:
+    const Process* find(ProcessType type) const {
+        for (const auto& [held, process] : entries_) {
+            if (held == type) {
+                return &process;
+            }
+        }
+        return nullptr;
+    }
+    void set(ProcessType type, Process process) {
+        auto it = entries_.begin();
+        while (it != entries_.end() && it->first < type) {
+            ++it;
+        }
+        if (it != entries_.end() && it->first == type) {
+            it->second = std::move(process);
+        } else {
+            entries_.emplace(it, type, std::move(process));
+        }
+    }
+    friend bool operator==(const ProcessTable&, const ProcessTable&) = default;
+
+  private:
+    std::vector<std::pair<ProcessType, Process>> entries_;
 };
 
 enum class Expect : std::uint8_t { None, Stop, Daemon, Fork, Notify };
@@ -109,7 +139,7 @@ struct JobClass {
     std::optional<grammar::EventCondition> stop_on;
     std::vector<std::string> emits;
 
-    std::array<std::optional<Process>, kProcessTypeCount> processes;
+    ProcessTable processes;
     std::vector<EnvEntry> env;
     std::vector<std::string> exports;
 
@@ -148,12 +178,7 @@ struct JobClass {
     bool session_linger = false;
     SparseValue<SeldomStanzas> seldom;
 
-    const std::optional<Process>& process(ProcessType type) const {
-        return processes[static_cast<std::size_t>(type)];
-    }
-    std::optional<Process>& process(ProcessType type) {
-        return processes[static_cast<std::size_t>(type)];
-    }
+    const Process* process(ProcessType type) const { return processes.find(type); }
 
     friend bool operator==(const JobClass&, const JobClass&) = default;
 };

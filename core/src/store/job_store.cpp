@@ -55,7 +55,9 @@ std::vector<std::string> differences(const model::JobClass& before, const model:
         out.emplace_back("stop on");
     }
     for (model::ProcessType type : model::kProcessTypes) {
-        if (before.process(type) != after.process(type)) {
+        const model::Process* was = before.process(type);
+        const model::Process* is = after.process(type);
+        if ((was == nullptr) != (is == nullptr) || (was && *was != *is)) {
             out.emplace_back(type == model::ProcessType::Main ? "exec/script"
                                                               : model::processTypeName(type));
         }
