@@ -155,7 +155,7 @@ struct ClassEntry {
     std::uint64_t visit_epoch = 0;  // dedupes the class while one event is dispatched
     // Its file is gone: nothing starts it any more, and it goes once its last instance stops.
     bool deleted = false;
-    std::optional<LastRun> last_run;
+    std::unique_ptr<LastRun> last_run;  // most classes never have one: a pointer, not 112 bytes
     // Set while the job file on disk does not parse: the definition in force is the last good
     // one. The first diagnostic, `file:line:col: error: ...`.
     std::string file_error;

@@ -175,7 +175,7 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
     for (const SavedLastRun& saved : state.last_runs) {
         if (const auto found = classes_.find(saved.name);
             found != classes_.end() && !found->second->last_run) {
-            found->second->last_run = saved.run;
+            found->second->last_run = std::make_unique<LastRun>(saved.run);
         }
     }
     for (const auto& [name, saved] : state.start_on) {

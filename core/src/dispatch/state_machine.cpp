@@ -447,7 +447,7 @@ void Supervisor::destroyInstance(Job& job) {
     last.last_exit = job.last_exit;
     last.ended = platform_.now();
     last.respawns = job.respawns;
-    entry->last_run = std::move(last);
+    entry->last_run = std::make_unique<LastRun>(std::move(last));
     const bool stale_class = job.cls != entry->cls;
     entry->instances.erase(job.instance);
     if (entry->deleted && entry->instances.empty()) {
