@@ -175,6 +175,23 @@ TEST(Script, StripsCommonIndentationAndNeedsAStrictTerminator) {
               "if true; then\n    echo \"end script\"\n\nfi\nend scriptx\n");
 }
 
+TEST(Processes, TheOrderOfTheirStanzasMakesNoDifferentJobAndALaterOneReplaces) {
+    const auto hooks_first = loadText("post-stop exec c\npre-start exec a\nexec b\n");
+    const auto main_first = loadText("exec b\npre-start exec a\npost-stop exec c\n");
+    ASSERT_TRUE(hooks_first.job && main_first.job);
+    // Hot reload calls a file whose definition is equal to the one in force unchanged.
+    EXPECT_EQ(*hooks_first.job, *main_first.job);
+    EXPECT_EQ(hooks_first.job->process(model::ProcessType::PreStart)->command, "a");
+    EXPECT_EQ(hooks_first.job->process(model::ProcessType::Main)->command, "b");
+    EXPECT_EQ(hooks_first.job->process(model::ProcessType::PostStop)->command, "c");
+    EXPECT_FALSE(hooks_first.job->process(model::ProcessType::PostStart));
+
+    const auto twice = loadText("exec first\npre-stop exec hook\nexec second\n");
+    ASSERT_TRUE(twice.job);
+    EXPECT_EQ(twice.job->process(model::ProcessType::Main)->command, "second");
+    EXPECT_NE(*twice.job, *loadText("exec first\npre-stop exec hook\n").job);
+}
+
 TEST(Override, ReplacesScalarsAppendsListsAndManualClearsStartOn) {
     const grammar::SourceText conf("j.conf", "start on a\nenv A=1\ndescription \"old\"\nexec x\n");
     const grammar::SourceText over("j.override", "manual\nenv B=2\ndescription \"new\"\n");
