@@ -129,7 +129,7 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
         }
         if (job.failed) {
             item["failure"] = {{"process", dispatch::failedProcessName(job.failed_process)},
-                               {"detail", job.failure_detail}};
+                               {"detail", job.stopRecord().failure_detail}};
         }
         std::string why;
         if (job.goal == Goal::Start && job.state == State::Running) {
@@ -179,7 +179,7 @@ Explanation explainClass(const dispatch::Supervisor& supervisor, const ClassEntr
             text += "  last exit: main process " + dispatch::describeExit(*job.last_exit) + "\n";
         }
         if (job.failed) {
-            text += "  failed: " + job.failure_detail + "\n";
+            text += "  failed: " + job.stopRecord().failure_detail + "\n";
         }
         instances.push_back(std::move(item));
     }

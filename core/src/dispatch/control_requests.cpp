@@ -154,9 +154,10 @@ Supervisor::Reply Supervisor::stop(std::string_view name, const std::vector<std:
     if (!job) {
         return refused;
     }
-    job->stop_env = {};
+    StopRecord& record = job->recordStop();
+    record.stop_env = {};
     for (const auto& item : env) {
-        job->stop_env.setEntry(item);
+        record.stop_env.setEntry(item);
     }
     return stopInstance(*job, std::move(done));
 }
@@ -197,7 +198,9 @@ Supervisor::Reply Supervisor::stopInstance(Job& job, Completion done) {
     if (job.goal == Goal::Stop) {
         return {false, "Job has already been stopped: " + job.cls->name};
     }
-    job.stop_events.clear();
+    if (job.stop_record) {
+        job.stop_record->stop_events.clear();
+    }
     if (done) {
         job.waiters.push_back(std::move(done));
     }

@@ -74,13 +74,15 @@ void Supervisor::handleEvent(QueuedEvent& queued) {
                     continue;
                 }
                 if (job->goal != Goal::Stop) {
-                    job->stop_env = {};
-                    job->stop_events.clear();
+                    StopRecord& record = job->recordStop();
+                    record.stop_env = {};
+                    record.stop_events.clear();
                     for (const model::Event* matched : job->stop_on->matchedEvents()) {
                         for (const auto& entry_text : matched->env.entries()) {
-                            job->stop_env.setEntry(entry_text);
+                            record.stop_env.setEntry(entry_text);
                         }
-                        job->stop_events += (job->stop_events.empty() ? "" : " ") + matched->name;
+                        record.stop_events +=
+                            (record.stop_events.empty() ? "" : " ") + matched->name;
                     }
                     blockEvents(*job, *job->stop_on);
                     changeGoal(*job, Goal::Stop);

@@ -78,6 +78,18 @@ std::string_view stateName(State state) {
     return "waiting";
 }
 
+const StopRecord& Job::stopRecord() const {
+    static const StopRecord none;
+    return stop_record ? *stop_record : none;
+}
+
+StopRecord& Job::recordStop() {
+    if (!stop_record) {
+        stop_record = std::make_unique<StopRecord>();
+    }
+    return *stop_record;
+}
+
 std::string Job::displayName() const {
     return instance.empty() ? cls->name : cls->name + " (" + instance + ")";
 }

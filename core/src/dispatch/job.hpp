@@ -72,6 +72,15 @@ enum class FailedProcess : std::uint8_t {
 
 std::string_view failedProcessName(FailedProcess process);
 
+// Why an instance stops and what it leaves: filled only once it is told to stop, fails or
+// leaves processes behind, so an instance that just runs holds a null pointer, not these.
+struct StopRecord {
+    model::Environment stop_env;  // the stop event's or command's variables
+    std::string stop_events;      // UPSTART_STOP_EVENTS
+    std::vector<pid_t> adopted;   // escapees re-parented to tend, being stopped with the job
+    std::string failure_detail;   // why it failed, while `failed` is set
+};
+
 struct Job {
     ClassEntry* entry = nullptr;
     std::shared_ptr<const model::JobClass> cls;  // the definition this instance started with
@@ -82,9 +91,7 @@ struct Job {
     // The start environment: the global generation it started from (shared, not copied), with
     // `env`, the event's or command's variables, and set-env (its own and global) over it.
     model::LayeredEnvironment env;
-    model::Environment stop_env;  // the stop event's or command's variables
-    std::string start_events;     // UPSTART_EVENTS
-    std::string stop_events;      // UPSTART_STOP_EVENTS
+    std::string start_events;  // UPSTART_EVENTS
     std::optional<model::EventOperator> stop_on;
     // The global generation `env` is layered over, and the one in force when the main process
     // last started (shared, not copied): what `status` compares with the global table now.
@@ -96,7 +103,6 @@ struct Job {
 
     std::array<pid_t, model::kProcessTypeCount> pids{};
     std::array<pid_t, model::kProcessTypeCount> pgids{};
-    std::vector<pid_t> adopted;  // escapees re-parented to tend, being stopped with the job
 
     std::shared_ptr<QueuedEvent> blocker;  // the starting/stopping hook this job waits for
     std::vector<std::shared_ptr<QueuedEvent>> blocking;  // events held until this job settles
@@ -105,7 +111,6 @@ struct Job {
     bool failed = false;
     FailedProcess failed_process = FailedProcess::None;
     std::optional<sys::ExitStatus> exit_status;
-    std::string failure_detail;
     std::optional<sys::ExitStatus> last_exit;  // of the main process, for status and explain
 
     // Respawn accounting.
@@ -130,6 +135,10 @@ struct Job {
     int output_fd = -1;  // stdout's pipe to the log router
     int error_fd = -1;   // stderr's
     bool output_failed = false;
+
+    std::unique_ptr<StopRecord> stop_record;  // made by recordStop()
+    const StopRecord& stopRecord() const;     // an empty record while it has none
+    StopRecord& recordStop();                 // the record, made on first use
 
     pid_t mainPid() const { return pids[0]; }
     std::string displayName() const;  // "name" or "name (instance)"

@@ -39,7 +39,7 @@ void Supervisor::onChildExit(pid_t pid, sys::ExitStatus status) {
     processes_.erase(it);
     Job& job = *ref.job;
     if (ref.index < 0) {
-        std::erase(job.adopted, pid);
+        std::erase(job.recordStop().adopted, pid);
         checkKilled(job);
         poll();
         return;
@@ -225,7 +225,7 @@ bool Supervisor::anyProcessAlive(Job& job) {
             return true;
         }
     }
-    if (!job.adopted.empty()) {
+    if (!job.stopRecord().adopted.empty()) {
         return true;
     }
     bool alive = false;
@@ -271,12 +271,13 @@ void Supervisor::killJob(Job& job) {
          platform_.adoptedProcesses(job.cls->name, job.instance, pgids, &cgroup_members)) {
         if (!processes_.contains(pid)) {
             processes_[pid] = ProcessRef{&job, -1};
-            job.adopted.push_back(pid);
+            job.recordStop().adopted.push_back(pid);
             logger_->info("{}: stopping process {}, left behind by the job", job.displayName(),
                           pid);
         }
     }
-    for (pid_t pid : job.adopted) {
+    const std::vector<pid_t>& adopted = job.stopRecord().adopted;
+    for (pid_t pid : adopted) {
         // One in a group just signalled has it already: a second would run its trap twice.
         if (std::find(pgids.begin(), pgids.end(), platform_.processGroupOf(pid)) == pgids.end()) {
             platform_.signalProcess(pid, signal);
@@ -288,7 +289,7 @@ void Supervisor::killJob(Job& job) {
             signalled.push_back(pid);
         }
     }
-    signalled.insert(signalled.end(), job.adopted.begin(), job.adopted.end());
+    signalled.insert(signalled.end(), adopted.begin(), adopted.end());
     for (pid_t pid : platform_.signalCgroup(job.cls->name, job.instance, signal, signalled,
                                             cgroup_members ? &*cgroup_members : nullptr)) {
         logger_->info("{}: stopping process {}, left behind by the job", job.displayName(), pid);

@@ -137,12 +137,13 @@ sys::ProcessSetup Supervisor::processSetup(Job& job, ProcessType type, std::stri
 
     model::Environment env = job.env.flatten();
     if (type == ProcessType::PreStop || type == ProcessType::PostStop) {
-        for (const auto& entry : job.stop_env.entries()) {
+        const StopRecord& record = job.stopRecord();
+        for (const auto& entry : record.stop_env.entries()) {
             env.setEntry(entry);
         }
-        if (!job.stop_events.empty()) {
-            env.set("UPSTART_STOP_EVENTS", job.stop_events);
-            env.set("TEND_STOP_EVENTS", job.stop_events);
+        if (!record.stop_events.empty()) {
+            env.set("UPSTART_STOP_EVENTS", record.stop_events);
+            env.set("TEND_STOP_EVENTS", record.stop_events);
         }
     }
     env.set("UPSTART_JOB", cls.name);

@@ -29,7 +29,7 @@ bool onlyMainProcess(const Job& job) {
             return false;
         }
     }
-    return job.adopted.empty();
+    return job.stopRecord().adopted.empty();
 }
 
 // Why one instance is not at rest, or empty.
@@ -133,9 +133,9 @@ SavedState Supervisor::save() const {
             saved.pid = job->mainPid();
             saved.pgid = job->pgids[0];
             saved.env = job->env.flatten().entries();
-            saved.stop_env = job->stop_env.entries();
+            saved.stop_env = job->stopRecord().stop_env.entries();
             saved.start_events = job->start_events;
-            saved.stop_events = job->stop_events;
+            saved.stop_events = job->stopRecord().stop_events;
             saved.stop_on = matchesOf(job->stop_on);
             saved.respawn_count = job->respawn_count;
             saved.respawn_window_start_ns = nanosOf(job->respawn_window_start);
@@ -244,11 +244,14 @@ std::vector<std::string> Supervisor::restore(const SavedState& state) {
                 job.env.setEntry(item);
             }
         }
-        for (const auto& item : saved.stop_env) {
-            job.stop_env.setEntry(item);
+        if (!saved.stop_env.empty() || !saved.stop_events.empty()) {
+            StopRecord& record = job.recordStop();
+            for (const auto& item : saved.stop_env) {
+                record.stop_env.setEntry(item);
+            }
+            record.stop_events = saved.stop_events;
         }
         job.start_events = saved.start_events;
-        job.stop_events = saved.stop_events;
         if (!restoreMatches(job.stop_on, saved.stop_on)) {
             logger_->info("{}: its stop on changed; what of `{}` had matched is forgotten",
                           job.displayName(), saved.stop_on.condition);

@@ -40,7 +40,8 @@ std::vector<pid_t> Supervisor::lingeringPids() const {
                     pids.push_back(pid);
                 }
             }
-            pids.insert(pids.end(), job->adopted.begin(), job->adopted.end());
+            const std::vector<pid_t>& adopted = job->stopRecord().adopted;
+            pids.insert(pids.end(), adopted.begin(), adopted.end());
         }
     }
     return pids;
@@ -191,7 +192,7 @@ void Supervisor::killEverything() {
                     platform_.signalGroup(job->pgids[i], SIGKILL);
                 }
             }
-            for (pid_t pid : job->adopted) {
+            for (pid_t pid : job->stopRecord().adopted) {
                 platform_.signalProcess(pid, SIGKILL);
             }
             platform_.signalCgroup(job->cls->name, job->instance, SIGKILL, {}, nullptr);

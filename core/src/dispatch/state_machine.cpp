@@ -182,7 +182,9 @@ void Supervisor::enterState(Job& job, State& state, bool& wait) {
         job.failed = false;
         job.failed_process = FailedProcess::None;
         job.exit_status.reset();
-        job.failure_detail.clear();
+        if (job.stop_record) {
+            job.stop_record->failure_detail.clear();
+        }
         emitLifecycle(job, "starting", true);
         wait = true;
         return;
@@ -343,7 +345,7 @@ void Supervisor::jobFinished(Job& job, bool failed) {
         if (failed) {
             event->failed = true;
             if (event->failure_detail.empty()) {
-                event->failure_detail = job.displayName() + ": " + job.failure_detail;
+                event->failure_detail = job.displayName() + ": " + job.stopRecord().failure_detail;
             }
         }
         --event->blockers;
@@ -351,7 +353,7 @@ void Supervisor::jobFinished(Job& job, bool failed) {
     auto waiters = std::move(job.waiters);
     job.waiters.clear();
     for (auto& done : waiters) {
-        done(failed, job.failure_detail);
+        done(failed, job.stopRecord().failure_detail);
     }
 }
 
@@ -363,7 +365,7 @@ void Supervisor::jobFailed(Job& job, FailedProcess process, std::optional<sys::E
     job.failed = true;
     job.failed_process = process;
     job.exit_status = status;
-    job.failure_detail = std::move(detail);
+    job.recordStop().failure_detail = std::move(detail);
     jobFinished(job, true);
 }
 
@@ -435,7 +437,7 @@ void Supervisor::destroyInstance(Job& job) {
     cancelTimer(job.delay_timer);
     cancelTimer(job.start_timer);
     closeOutput(job);
-    for (pid_t pid : job.adopted) {
+    for (pid_t pid : job.stopRecord().adopted) {
         processes_.erase(pid);
     }
     ClassEntry* entry = job.entry;
@@ -443,7 +445,7 @@ void Supervisor::destroyInstance(Job& job) {
     last.instance = job.instance;
     last.failed = job.failed;
     last.failed_process = job.failed_process;
-    last.failure_detail = job.failure_detail;
+    last.failure_detail = job.stopRecord().failure_detail;
     last.last_exit = job.last_exit;
     last.ended = platform_.now();
     last.respawns = job.respawns;

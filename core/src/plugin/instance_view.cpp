@@ -4,7 +4,8 @@
 namespace tend::plugin {
 
 JobOutcome::JobOutcome(const dispatch::Job& job)
-    : failed(job.failed), failure_reason(job.failed ? job.failure_detail : std::string()) {
+    : failed(job.failed),
+      failure_reason(job.failed ? job.stopRecord().failure_detail : std::string()) {
     if (job.last_exit) {
         last_exit = dispatch::describeExit(*job.last_exit);
         exit_code = job.last_exit->signaled ? -1 : job.last_exit->value;
