@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Whether starting a process costs tend more when more jobs run beside it: crash-to-restart
 # latency (SIGKILL of a `respawn delay 0` service to its replacement's first act, as
-# `tend_restart_latency` measures it) beside 100, 1,000 and 4,000 idle `console log` jobs, each
-# holding two pipes, a log file and a cgroup directory in tend: 16,000 descriptors at 4,000,
-# the most a hard limit of 20,000 leaves room for (5,000 jobs need more than that). The time includes the spawn itself, which the
-# parent waits through (vfork semantics): a child that copied tend's whole descriptor table and
-# closed it again at exec made it grow with the jobs. Rounds are the outer loop, the sizes in
+# `tend_restart_latency` measures it) beside 100, 1,000, 3,000 and 4,000 idle `console log` jobs.
+# Each holds five descriptors in tend: both ends of its stdout and stderr pipes, and the pidfd
+# its exit is seen by. 4,000 is the most a hard limit of 20,000 holds (5,000 jobs need more);
+# at 3,000 every child still has a pidfd, at 4,000 the last ones go without (the reaper leaves
+# the last eighth of the limit to pipes and clients) and are reaped by a walk over every
+# child. The time includes the spawn itself, which the parent waits through (vfork semantics):
+# a child that copied tend's whole descriptor table and closed it again at exec made it grow
+# with the jobs. Rounds are the outer loop, the sizes in
 # a fresh order per round; each round's figure is the median of its restarts.
 # Writes its results (medians of the rounds' medians with min-max, the command, commit, date and
 # machine) as Markdown to RESULTS (default bench/results/spawn-scaling.md; --quick:
@@ -20,7 +23,7 @@ parse_scenario_args "$@"
 tend=$build/core/tend
 tendctl=$build/core/tendctl
 harness=$build/bench/tend_restart_latency
-sizes="100 1000 4000"
+sizes="100 1000 3000 4000"
 rounds=3
 restarts=300
 if [ "$quick" = 1 ]; then
