@@ -39,7 +39,9 @@ void Supervisor::onChildExit(pid_t pid, sys::ExitStatus status) {
     processes_.erase(it);
     Job& job = *ref.job;
     if (ref.index < 0) {
-        std::erase(job.recordStop().adopted, pid);
+        if (job.stop_record) {  // an escapee was recorded there when it was adopted
+            std::erase(job.stop_record->adopted, pid);
+        }
         checkKilled(job);
         poll();
         return;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // spdlog's compiled part, built into tend from the headers of Debian's libspdlog-dev instead of
 // loaded from libspdlog.so. No other process of a session maps that library, so tend paid for
-// all of it: 504 KiB of resident pages at 1,000 jobs, most of them its symbol tables (spdlog's
-// mangled C++ names) and code tend never calls. Built here, only the logger, registry, pattern
-// formatter and sinks tend uses are linked in (docs/benchmarks.md, "Memory").
+// all of it: 504 KiB of resident pages at 1,000 jobs, its symbol and relocation tables (spdlog's
+// mangled C++ names; 211 KB of the file) and code tend never calls among them. Built here, only the
+// logger, registry, pattern formatter and sinks tend uses are linked in (docs/benchmarks.md,
+// "Memory").
 //
 // Every other source sees spdlog as a compiled library (SPDLOG_COMPILED_LIB, set on tend_core),
 // so the implementation is compiled once, in this file, as spdlog's own src/*.cpp would.
